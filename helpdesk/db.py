@@ -1,0 +1,59 @@
+"""The database handle and the only module that knows which engine is behind it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+from peewee import DatabaseProxy, Model, SqliteDatabase
+from playhouse.db_url import connect
+
+database = DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "synchronous": "normal",
+}
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+
+
+def _sqlite_path(url: str) -> Path | None:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("sqlite", "sqlite+pool"):
+        return None
+    path = url.split("://", 1)[1][1:]  # sqlite:///relative or sqlite:////absolute
+    return Path(path) if path and path != ":memory:" else None
+
+
+def init_database(url: str):
+    """Point the models at the database named by a URL (sqlite:///..., postgresql://...)."""
+    sqlite_path = _sqlite_path(url)
+    if sqlite_path is not None:
+        sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        # IMMEDIATE write transactions wait for the lock (busy timeout) instead of
+        # failing at once when two writers upgrade from a read lock at the same time.
+        db = connect(url, pragmas=SQLITE_PRAGMAS, timeout=30, lock_type="IMMEDIATE")
+    else:
+        try:
+            db = connect(url)
+        except RuntimeError as exc:  # unknown scheme or missing driver
+            raise ValueError(f"Cannot use database URL {url!r}: {exc}") from None
+    database.initialize(db)
+    return db
+
+
+def is_sqlite() -> bool:
+    return isinstance(database.obj, SqliteDatabase)
+
+
+def create_schema() -> None:
+    """Create every table and index that does not exist yet (safe to run again)."""
+    from helpdesk import models
+
+    with database.connection_context():
+        database.create_tables(models.ALL_MODELS, safe=True)

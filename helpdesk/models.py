@@ -1,0 +1,148 @@
+"""Peewee models: the data the help desk keeps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from peewee import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from helpdesk.db import BaseModel
+
+USER_KINDS = ("customer", "agent", "admin")
+MEMBERSHIP_ROLES = ("user", "power")
+TICKET_TYPES = ("incident", "feature", "question")
+LEVELS = ("low", "medium", "high")
+PRIORITIES = ("low", "medium", "high", "critical")
+STATUSES = ("new", "open", "pending", "resolved", "closed")
+VISIBILITIES = ("public", "internal")
+
+
+def utcnow() -> datetime:
+    """Naive UTC: what the database stores; serializers add the offset."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class User(BaseModel):
+    email = CharField(max_length=254, unique=True)  # always stored lower-case
+    name = CharField(max_length=200)
+    kind = CharField(max_length=16, default="customer")
+    password_hash = CharField(max_length=255, null=True)
+    active = BooleanField(default=True)
+    language = CharField(max_length=8, default="en")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind in ("agent", "admin")
+
+
+class Organization(BaseModel):
+    name = CharField(max_length=200, unique=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Membership(BaseModel):
+    user = ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
+    organization = ForeignKeyField(Organization, backref="memberships", on_delete="CASCADE")
+    role = CharField(max_length=16, default="user")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "organization"), True),)
+
+
+class Ticket(BaseModel):
+    reference = CharField(max_length=32, unique=True, null=True)  # set right after insert
+    type = CharField(max_length=16)
+    title = CharField(max_length=200)
+    description = TextField(default="")
+    impact = CharField(max_length=8, default="medium")
+    urgency = CharField(max_length=8, default="medium")
+    priority = CharField(max_length=8, default="medium")
+    status = CharField(max_length=16, default="new", index=True)
+    requester = ForeignKeyField(User, backref="requested_tickets")
+    organization = ForeignKeyField(Organization, backref="tickets")
+    private = BooleanField(default=False)
+    assignee = ForeignKeyField(User, null=True, backref="assigned_tickets")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    resolved_at = DateTimeField(null=True)
+    closed_at = DateTimeField(null=True)
+    satisfaction_rating = IntegerField(null=True)
+    satisfaction_comment = TextField(null=True)
+
+    class Meta:
+        indexes = (
+            (("organization", "status", "created_at"), False),
+            (("requester", "status", "created_at"), False),
+        )
+
+
+class Share(BaseModel):
+    ticket = ForeignKeyField(Ticket, backref="shares", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="shared_tickets", on_delete="CASCADE")
+    shared_by = ForeignKeyField(User, null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("ticket", "user"), True),)
+
+
+class Comment(BaseModel):
+    ticket = ForeignKeyField(Ticket, backref="comments", on_delete="CASCADE")
+    author = ForeignKeyField(User)
+    body = TextField()
+    visibility = CharField(max_length=16, default="public")
+    created_at = DateTimeField(default=utcnow)
+
+
+class Attachment(BaseModel):
+    ticket = ForeignKeyField(Ticket, backref="attachments", on_delete="CASCADE")
+    comment = ForeignKeyField(Comment, null=True, backref="attachments")
+    uploaded_by = ForeignKeyField(User)
+    filename = CharField(max_length=255)
+    size = BigIntegerField()
+    sha256 = CharField(max_length=64, index=True)
+    content_type = CharField(max_length=127)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("ticket", "filename"), True),)
+
+
+class Event(BaseModel):
+    """Append-only history: one row per change, never updated or deleted."""
+
+    ticket = ForeignKeyField(Ticket, backref="events", on_delete="CASCADE")
+    actor = ForeignKeyField(User, null=True)
+    kind = CharField(max_length=32)
+    from_value = CharField(max_length=255, null=True)
+    to_value = CharField(max_length=255, null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    def save(self, *args, **kwargs):
+        if self.id is not None and not kwargs.get("force_insert"):
+            raise RuntimeError("ticket events are append-only")
+        return super().save(*args, **kwargs)
+
+
+class ApiToken(BaseModel):
+    user = ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
+    name = CharField(max_length=100, default="login")
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    last_used_at = DateTimeField(null=True)
+    expires_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+
+ALL_MODELS = [User, Organization, Membership, Ticket, Share, Comment, Attachment, Event, ApiToken]

@@ -1,0 +1,1 @@
+"""Services: every use case of the help desk, with its permission check and transaction."""

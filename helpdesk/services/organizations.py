@@ -1,0 +1,81 @@
+"""Organizations and who belongs to them."""
+
+from __future__ import annotations
+
+from peewee import fn
+
+from helpdesk import permissions, validation
+from helpdesk.db import database
+from helpdesk.errors import Conflict, NotFound, ValidationFailed
+from helpdesk.models import MEMBERSHIP_ROLES, Membership, Organization, User
+from helpdesk.pagination import Page, paginate
+from helpdesk.services.users import get_user_by_email
+
+
+def find_organization(name: str) -> Organization | None:
+    return Organization.get_or_none(fn.LOWER(Organization.name) == name.strip().lower())
+
+
+def get_organization(name: str) -> Organization:
+    name = validation.text("organization", name, max_length=200)
+    org = find_organization(name)
+    if org is None:
+        raise NotFound(f"No organization named {name!r}.", {"organization": name})
+    return org
+
+
+def create_organization(name: str, *, actor: User) -> Organization:
+    permissions.require(actor, "org.manage")
+    name = validation.text("name", name, max_length=200)
+    with database.atomic():
+        if find_organization(name) is not None:
+            raise Conflict(f"An organization named {name!r} already exists.", {"name": name})
+        return Organization.create(name=name)
+
+
+def list_organizations(*, actor: User, page=1, per_page=25) -> Page:
+    """A page of organizations by name with their member counts, and how many there are."""
+    permissions.require(actor, "org.list")
+    member_count = fn.COUNT(Membership.id).alias("member_count")
+    query = (
+        Organization.select(Organization, member_count)
+        .join(Membership, join_type="LEFT OUTER")
+        .group_by(Organization.id)
+        .order_by(Organization.name)
+    )
+    return paginate(query, page, per_page)
+
+
+def add_member(organization: str, email: str, *, actor: User, role: str = "user") -> Membership:
+    """Make a customer a member of an organization, or change their role there."""
+    permissions.require(actor, "org.manage")
+    validation.choice("role", role, MEMBERSHIP_ROLES)
+    with database.atomic():
+        org = get_organization(organization)
+        user = get_user_by_email(email)
+        if user.kind != "customer":
+            raise ValidationFailed(
+                f"{user.email} is an {user.kind}; only customers belong to organizations.",
+                {"email": user.email},
+            )
+        membership = Membership.get_or_none(user=user, organization=org)
+        if membership is None:
+            return Membership.create(user=user, organization=org, role=role)
+        if membership.role != role:
+            membership.role = role
+            membership.save()
+        return membership
+
+
+def organization_members(org_id: int, *, actor: User) -> tuple[Organization, list[Membership]]:
+    permissions.require(actor, "org.list")
+    org = Organization.get_or_none(Organization.id == org_id)
+    if org is None:
+        raise NotFound(f"No organization {org_id}.", {"id": org_id})
+    members = list(
+        Membership.select(Membership, User)
+        .join(User)
+        .where(Membership.organization == org)
+        .order_by(User.email)
+    )
+    return org, members

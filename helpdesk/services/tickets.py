@@ -1,0 +1,452 @@
+"""Tickets: submit, find, comment, share, assign, move through the workflow."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from peewee import JOIN
+
+from helpdesk import permissions, validation, workflow
+from helpdesk.db import database
+from helpdesk.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from helpdesk.history import record_event
+from helpdesk.models import (
+    LEVELS,
+    STATUSES,
+    TICKET_TYPES,
+    Attachment,
+    Comment,
+    Event,
+    Membership,
+    Organization,
+    Share,
+    Ticket,
+    User,
+    utcnow,
+)
+from helpdesk.pagination import Page, paginate
+from helpdesk.priority import priority_for
+from helpdesk.services.organizations import get_organization
+from helpdesk.services.users import get_user_by_email, memberships_of, resolve_user
+from helpdesk.storage import Upload, blob_store, guess_content_type, sanitize_filename
+
+REFERENCE_PREFIX = "HD"
+REFERENCE_RE = re.compile(r"^(?:HD-)?(\d{1,18})$", re.IGNORECASE)
+MAX_TITLE = 200
+MAX_BODY = 100_000
+
+Requester = User.alias("requester")
+Assignee = User.alias("assignee")
+
+
+# -- finding tickets ----------------------------------------------------------------------
+
+
+def _ticket_query():
+    return (
+        Ticket.select(Ticket, Requester, Organization, Assignee)
+        .join(Requester, on=(Ticket.requester == Requester.id), attr="requester")
+        .switch(Ticket)
+        .join(Organization, attr="organization")
+        .switch(Ticket)
+        .join(Assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == Assignee.id), attr="assignee")
+    )
+
+
+def get_ticket(reference: str, *, actor: User) -> Ticket:
+    """The ticket with this reference, if the actor may see it; NotFound otherwise."""
+    match = REFERENCE_RE.match((reference or "").strip())
+    ticket = None
+    if match:
+        ticket = _ticket_query().where(Ticket.id == int(match.group(1))).first()
+    if ticket is None or not permissions.can(actor, "ticket.view", ticket):
+        raise NotFound(f"No such ticket: {reference}.", {"reference": reference})
+    return ticket
+
+
+@dataclass
+class TicketFilter:
+    statuses: tuple[str, ...] = ()
+    scope: str | None = None  # "mine": requested by me; None: everything visible
+    organization: str | None = None
+    text: str | None = None
+    type: str | None = None
+    created_from: str | None = None
+    created_to: str | None = None
+    requester: str | None = None
+    assignee: str | None = None
+    page: int = 1
+    per_page: int = 25
+
+
+def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
+    """The page of tickets the actor may see that match the filter, newest first, and the total."""
+    query = permissions.visible_tickets(actor, _ticket_query())
+    for status in filters.statuses:
+        validation.choice("status", status, STATUSES)
+    if filters.statuses:
+        query = query.where(Ticket.status.in_(list(filters.statuses)))
+    if filters.scope is not None:
+        validation.choice("scope", filters.scope, ("mine",))
+        query = query.where(Ticket.requester == actor)
+    if filters.organization:
+        org = get_organization(filters.organization)
+        if not actor.is_staff and not any(
+            m.organization_id == org.id for m in memberships_of(actor)
+        ):
+            raise NotFound(
+                f"No organization named {filters.organization!r}.",
+                {"organization": filters.organization},
+            )
+        query = query.where(Ticket.organization == org)
+    if filters.type:
+        query = query.where(Ticket.type == validation.choice("type", filters.type, TICKET_TYPES))
+    if filters.text:
+        words = validation.text("text", filters.text, max_length=200)
+        query = query.where(Ticket.title.contains(words) | Ticket.description.contains(words))
+    start = validation.date_bound("from", filters.created_from)
+    end = validation.date_bound("to", filters.created_to, end=True)
+    if start is not None:
+        query = query.where(Ticket.created_at >= start)
+    if end is not None:
+        query = query.where(Ticket.created_at < end)
+    if filters.requester:
+        query = query.where(Requester.email == filters.requester.strip().lower())
+    if filters.assignee:
+        query = query.where(Assignee.email == filters.assignee.strip().lower())
+    newest_first = query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    return paginate(newest_first, filters.page, filters.per_page)
+
+
+# -- what a ticket shows to whom ----------------------------------------------------------
+
+
+def visible_comments(ticket: Ticket, actor: User) -> list[Comment]:
+    query = Comment.select(Comment, User).join(User).where(Comment.ticket == ticket)
+    if not permissions.can(actor, "ticket.view_internal", ticket):
+        query = query.where(Comment.visibility == "public")
+    return list(query.order_by(Comment.created_at, Comment.id))
+
+
+def visible_attachments(ticket: Ticket, actor: User) -> list[Attachment]:
+    query = (
+        Attachment.select(Attachment, Comment)
+        .join(Comment, JOIN.LEFT_OUTER)
+        .where(Attachment.ticket == ticket)
+    )
+    if not permissions.can(actor, "ticket.view_internal", ticket):
+        query = query.where(Attachment.comment.is_null() | (Comment.visibility == "public"))
+    return list(query.order_by(Attachment.created_at, Attachment.id))
+
+
+INTERNAL_EVENT_KINDS = ("internal_note", "internal_attachment")
+
+
+def visible_events(ticket: Ticket, actor: User) -> list[Event]:
+    query = Event.select(Event, User).join(User, JOIN.LEFT_OUTER).where(Event.ticket == ticket)
+    if not permissions.can(actor, "ticket.view_internal", ticket):
+        query = query.where(Event.kind.not_in(INTERNAL_EVENT_KINDS))
+    return list(query.order_by(Event.created_at, Event.id))
+
+
+def shared_with(ticket: Ticket) -> list[User]:
+    return list(
+        User.select()
+        .join(Share, on=(Share.user == User.id))
+        .where(Share.ticket == ticket)
+        .order_by(User.email)
+    )
+
+
+def get_comment(reference: str, comment_id: int, *, actor: User) -> Comment:
+    ticket = get_ticket(reference, actor=actor)
+    for comment in visible_comments(ticket, actor):
+        if comment.id == comment_id:
+            return comment
+    raise NotFound(
+        f"Ticket {ticket.reference} has no comment {comment_id}.",
+        {"reference": ticket.reference, "comment_id": comment_id},
+    )
+
+
+def get_attachment(reference: str, filename: str, *, actor: User) -> Attachment:
+    ticket = get_ticket(reference, actor=actor)
+    for attachment in visible_attachments(ticket, actor):
+        if attachment.filename == filename:
+            return attachment
+    raise NotFound(
+        f"Ticket {ticket.reference} has no attachment named {filename!r}.",
+        {"reference": ticket.reference, "filename": filename},
+    )
+
+
+# -- changing tickets ---------------------------------------------------------------------
+
+
+def _attach(ticket: Ticket, uploads: Iterable[Upload], actor: User, comment=None) -> None:
+    taken = {
+        a.filename
+        for a in Attachment.select(Attachment.filename).where(Attachment.ticket == ticket)
+    }
+    for upload in uploads:
+        name = sanitize_filename(upload.filename)
+        stem, dot, ext = name.rpartition(".")
+        if not dot:
+            stem, ext = name, ""
+        candidate, n = name, 1
+        while candidate in taken:  # keep names unique per ticket: report.pdf, report-2.pdf
+            n += 1
+            candidate = f"{stem}-{n}{dot}{ext}"
+        sha, size = blob_store.save(upload.stream)
+        Attachment.create(
+            ticket=ticket,
+            comment=comment,
+            uploaded_by=actor,
+            filename=candidate,
+            size=size,
+            sha256=sha,
+            content_type=guess_content_type(candidate, upload.content_type),
+        )
+        taken.add(candidate)
+        internal = comment is not None and comment.visibility == "internal"
+        record_event(
+            ticket, actor, "internal_attachment" if internal else "attachment", None, candidate
+        )
+
+
+def _organization_for(requester: User, organization: str | None) -> Organization:
+    memberships = memberships_of(requester)
+    if organization:
+        org = get_organization(organization)
+        if not any(m.organization_id == org.id for m in memberships):
+            raise ValidationFailed(
+                f"{requester.email} is not a member of {org.name}.",
+                {"organization": org.name, "member_of": [m.organization.name for m in memberships]},
+            )
+        return org
+    if len(memberships) == 1:
+        return memberships[0].organization
+    if not memberships:
+        raise ValidationFailed(
+            f"{requester.email} belongs to no organization; an admin must add them to one.",
+            {"field": "organization"},
+        )
+    names = [m.organization.name for m in memberships]
+    raise ValidationFailed(
+        f"{requester.email} belongs to several organizations; choose one of: {', '.join(names)}.",
+        {"field": "organization", "choices": names},
+    )
+
+
+def submit_ticket(
+    *,
+    actor: User,
+    type: str,
+    title: str,
+    description: str = "",
+    impact: str = "medium",
+    urgency: str = "medium",
+    organization: str | None = None,
+    private: bool = False,
+    requester: str | None = None,
+    attachments: Iterable[Upload] = (),
+) -> Ticket:
+    """Open a new ticket for the actor (or, for an agent, for the named requester)."""
+    validation.choice("type", type, TICKET_TYPES)
+    title = validation.text("title", title, max_length=MAX_TITLE)
+    description = validation.text("description", description, max_length=MAX_BODY, required=False)
+    validation.choice("impact", impact, LEVELS)
+    validation.choice("urgency", urgency, LEVELS)
+    validation.boolean("private", private)
+    if requester:
+        permissions.require(actor, "ticket.submit_on_behalf")
+        requester_user = get_user_by_email(requester)
+        if requester_user.kind != "customer" or not requester_user.active:
+            raise ValidationFailed(
+                f"{requester_user.email} is not an active customer.", {"field": "requester"}
+            )
+    else:
+        permissions.require(actor, "ticket.submit")
+        requester_user = actor
+    with database.atomic():
+        org = _organization_for(requester_user, organization)
+        ticket = Ticket.create(
+            type=type,
+            title=title,
+            description=description,
+            impact=impact,
+            urgency=urgency,
+            priority=priority_for(impact, urgency),
+            requester=requester_user,
+            organization=org,
+            private=private,
+        )
+        ticket.reference = f"{REFERENCE_PREFIX}-{ticket.id}"
+        ticket.save()
+        record_event(ticket, actor, "created", None, "new")
+        _attach(ticket, attachments, actor)
+    return get_ticket(ticket.reference, actor=actor)
+
+
+def _touch(ticket: Ticket) -> None:
+    Ticket.update(updated_at=utcnow()).where(Ticket.id == ticket.id).execute()
+
+
+def add_comment(
+    reference: str,
+    body: str,
+    *,
+    actor: User,
+    internal: bool = False,
+    attachments: Iterable[Upload] = (),
+) -> Comment:
+    """Add a public reply or an internal note; a customer's reply reopens a pending ticket."""
+    body = validation.text("message", body, max_length=MAX_BODY)
+    validation.boolean("internal", internal)
+    with database.atomic():
+        ticket = get_ticket(reference, actor=actor)
+        permissions.require(
+            actor, "ticket.comment_internal" if internal else "ticket.comment", ticket
+        )
+        if ticket.status == "closed":
+            raise Conflict(
+                f"Ticket {ticket.reference} is closed and takes no more comments; "
+                "submit a new ticket.",
+                {"status": ticket.status},
+            )
+        comment = Comment.create(
+            ticket=ticket,
+            author=actor,
+            body=body,
+            visibility="internal" if internal else "public",
+        )
+        record_event(ticket, actor, "internal_note" if internal else "comment", None, comment.id)
+        _attach(ticket, attachments, actor, comment=comment)
+        if not internal and not actor.is_staff and ticket.status == "pending":
+            workflow.transition(ticket, "open", actor=actor)
+        else:
+            _touch(ticket)
+    return comment
+
+
+def add_attachments(reference: str, uploads: list[Upload], *, actor: User) -> Ticket:
+    with database.atomic():
+        ticket = get_ticket(reference, actor=actor)
+        permissions.require(actor, "ticket.attach", ticket)
+        if ticket.status == "closed":
+            raise Conflict(f"Ticket {ticket.reference} is closed.", {"status": ticket.status})
+        _attach(ticket, uploads, actor)
+        _touch(ticket)
+    return ticket
+
+
+def share_ticket(reference: str, users: list[str], *, actor: User) -> list[User]:
+    """Share a ticket with members of its organization, named by email or by name."""
+    if not isinstance(users, list) or not users:
+        raise ValidationFailed(
+            "users must be a list naming at least one user (email or name).", {"field": "users"}
+        )
+    with database.atomic():
+        ticket = get_ticket(reference, actor=actor)
+        permissions.require(actor, "ticket.share", ticket)
+        colleagues = (
+            User.select()
+            .join(Membership, on=(Membership.user == User.id))
+            .where(
+                (Membership.organization == ticket.organization_id) & (User.active == True)  # noqa: E712
+            )
+        )
+        added = []
+        for identifier in users:
+            user = resolve_user(identifier, colleagues.clone())
+            if user.id == ticket.requester_id:
+                continue
+            _, created = Share.get_or_create(
+                ticket=ticket, user=user, defaults={"shared_by": actor}
+            )
+            if created:
+                record_event(ticket, actor, "shared", None, user.email)
+                added.append(user)
+        if added:
+            _touch(ticket)
+    return added
+
+
+def assign(reference: str, assignee: str, *, actor: User) -> Ticket:
+    """Give a ticket to an agent ("me" for oneself); a new ticket becomes open."""
+    with database.atomic():
+        ticket = get_ticket(reference, actor=actor)
+        permissions.require(actor, "ticket.assign", ticket)
+        if ticket.status == "closed":
+            raise Conflict(f"Ticket {ticket.reference} is closed.", {"status": ticket.status})
+        assignee = validation.text("assignee", assignee, max_length=254)
+        if assignee.lower() == "me":
+            agent = actor
+        else:
+            staff = User.select().where(User.kind.in_(["agent", "admin"]) & (User.active == True))  # noqa: E712
+            agent = resolve_user(assignee, staff)
+        previous = ticket.assignee.email if ticket.assignee_id else None
+        ticket.assignee = agent
+        ticket.updated_at = utcnow()
+        ticket.save()
+        record_event(ticket, actor, "assigned", previous, agent.email)
+        if ticket.status == "new":
+            workflow.transition(ticket, "open", actor=actor)
+    return get_ticket(ticket.reference, actor=actor)
+
+
+def change_status(reference: str, to: str, *, actor: User, comment: str | None = None) -> Ticket:
+    """Move a ticket along the workflow; an optional comment is saved as a public reply."""
+    validation.choice("status", to, STATUSES)
+    comment = validation.text("comment", comment, max_length=MAX_BODY, required=False)
+    with database.atomic():
+        ticket = get_ticket(reference, actor=actor)
+        workflow.transition(ticket, to, actor=actor, comment=comment)
+        if comment:
+            Comment.create(ticket=ticket, author=actor, body=comment, visibility="public")
+            record_event(ticket, actor, "comment")
+    return get_ticket(ticket.reference, actor=actor)
+
+
+def close_ticket(
+    reference: str, *, actor: User, rating: int | None = None, comment: str | None = None
+) -> Ticket:
+    """Close a ticket.
+
+    The requester may rate it (1-5) and leave a satisfaction comment; an agent's comment
+    is saved as a public reply.
+    """
+    comment = validation.text("comment", comment, max_length=MAX_BODY, required=False)
+    with database.atomic():
+        ticket = get_ticket(reference, actor=actor)
+        rates = rating is not None or (comment and not actor.is_staff)
+        if rates:
+            permissions.require(actor, "ticket.rate", ticket)
+        if rating is not None:
+            rating = validation.integer("rating", rating, low=1, high=5)
+        workflow.transition(ticket, "closed", actor=actor)
+        if rates:
+            ticket.satisfaction_rating = rating
+            ticket.satisfaction_comment = comment or None
+            ticket.save()
+            record_event(ticket, actor, "rated", None, rating)
+        elif comment:
+            Comment.create(ticket=ticket, author=actor, body=comment, visibility="public")
+            record_event(ticket, actor, "comment")
+    return get_ticket(ticket.reference, actor=actor)
+
+
+def reopen_ticket(reference: str, comment: str, *, actor: User) -> Ticket:
+    """Reopen a resolved ticket with a comment that says why."""
+    with database.atomic():
+        ticket = get_ticket(reference, actor=actor)
+        permissions.require(actor, "ticket.reopen", ticket)
+        if ticket.status not in ("resolved", "closed"):
+            raise InvalidTransition(
+                f"Ticket {ticket.reference} is {ticket.status}; only a resolved ticket "
+                "can be reopened.",
+                {"from": ticket.status, "to": "open"},
+            )
+        return change_status(reference, "open", actor=actor, comment=comment)

@@ -1,0 +1,89 @@
+"""Content-addressed file storage for attachments."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from werkzeug.utils import secure_filename
+
+from helpdesk.config import DEFAULT_MAX_ATTACHMENT_SIZE
+from helpdesk.errors import PayloadTooLarge
+
+CHUNK_SIZE = 64 * 1024
+
+
+@dataclass
+class Upload:
+    """A file as it arrives: a name the sender chose and a stream to read once."""
+
+    filename: str
+    stream: BinaryIO
+    content_type: str | None = None
+
+
+def sanitize_filename(name: str) -> str:
+    """A safe base name: no directories, no control characters, never empty."""
+    cleaned = secure_filename(os.path.basename((name or "").replace("\\", "/")))
+    return cleaned[:200] or "attachment"
+
+
+def guess_content_type(filename: str, declared: str | None) -> str:
+    if declared and "/" in declared and declared != "application/octet-stream":
+        return declared.split(";")[0].strip()[:127]
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+class BlobStore:
+    """Files kept under root/ab/abcdef...: the SHA-256 of their content is their name."""
+
+    def __init__(self, root: Path | None = None, max_size: int = DEFAULT_MAX_ATTACHMENT_SIZE):
+        self.root = root
+        self.max_size = max_size
+
+    def path_for(self, sha256: str) -> Path:
+        if self.root is None:
+            raise RuntimeError("attachment storage is not configured")
+        return self.root / sha256[:2] / sha256
+
+    def save(self, stream: BinaryIO) -> tuple[str, int]:
+        """Copy a stream in chunks, hashing as it goes; refuse it past max_size."""
+        if self.root is None:
+            raise RuntimeError("attachment storage is not configured")
+        staging = self.root / "tmp"
+        staging.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmp_name = tempfile.mkstemp(dir=staging)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := stream.read(CHUNK_SIZE):
+                    size += len(chunk)
+                    if size > self.max_size:
+                        raise PayloadTooLarge(
+                            f"Attachment is larger than the limit of {self.max_size} bytes.",
+                            {"limit": self.max_size},
+                        )
+                    digest.update(chunk)
+                    out.write(chunk)
+            sha = digest.hexdigest()
+            final = self.path_for(sha)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp_name, final)
+            return sha, size
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+
+
+blob_store = BlobStore()
+
+
+def configure_storage(root: Path, max_size: int) -> None:
+    blob_store.root = root
+    blob_store.max_size = max_size

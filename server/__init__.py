@@ -1,0 +1,47 @@
+"""The Flask JSON API over the help desk core."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from helpdesk.server.errors import register_error_handlers
+
+from helpdesk.config import load_settings
+from helpdesk.db import create_schema, database, init_database
+from helpdesk.storage import configure_storage
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; settings come from the environment unless `config` overrides them."""
+    settings = load_settings()
+    app = Flask(__name__)
+    app.config.update(
+        DATABASE_URL=settings.database_url,
+        DATA_DIR=str(settings.data_dir),
+        MAX_ATTACHMENT_SIZE=settings.max_attachment_size,
+    )
+    app.config.update(config or {})
+    max_attachment = int(app.config["MAX_ATTACHMENT_SIZE"])
+    # A request may carry several attachments; each one is also held to the per-file limit.
+    app.config.setdefault("MAX_CONTENT_LENGTH", 4 * max_attachment + 1024 * 1024)
+
+    init_database(app.config["DATABASE_URL"])
+    create_schema()
+    configure_storage(Path(app.config["DATA_DIR"]) / "attachments", max_attachment)
+
+    @app.before_request
+    def _connect():
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(exc):
+        if not database.is_closed():
+            database.close()
+
+    register_error_handlers(app)
+    from helpdesk.server.api import api
+
+    app.register_blueprint(api)
+    return app

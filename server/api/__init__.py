@@ -1,0 +1,7 @@
+"""The /api/v1 blueprint; each resource registers its routes from its own module."""
+
+from flask import Blueprint
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from helpdesk.server.api import accounts, organizations, tickets  # noqa: E402, F401

@@ -1,0 +1,49 @@
+"""Organizations and their members."""
+
+from __future__ import annotations
+
+from flask import url_for
+from helpdesk.server.api import api
+from helpdesk.server.api.inputs import current_user, json_body, paging
+from helpdesk.server.serializers import organization_json, page_json
+
+from helpdesk.services import organizations
+
+
+@api.get("/organizations")
+def list_organizations():
+    """Organizations by name, with member counts (agents and admins)."""
+    page, per_page = paging()
+    result = organizations.list_organizations(actor=current_user(), page=page, per_page=per_page)
+    items = [organization_json(o) for o in result.items]
+    return page_json(items, result.page, result.per_page, result.total)
+
+
+@api.post("/organizations")
+def create_organization():
+    """Create an organization (admins)."""
+    body = json_body({"name"}, {"name"})
+    org = organizations.create_organization(body["name"], actor=current_user())
+    location = url_for("api.get_organization", org_id=org.id)
+    return organization_json(org, []), 201, {"Location": location}
+
+
+@api.get("/organizations/<int:org_id>")
+def get_organization(org_id: int):
+    """One organization with its members (agents and admins)."""
+    org, members = organizations.organization_members(org_id, actor=current_user())
+    return organization_json(org, members)
+
+
+@api.post("/memberships")
+def add_member():
+    """Add a customer to an organization, or change their role there (admins)."""
+    body = json_body({"organization", "email", "role"}, {"organization", "email"})
+    membership = organizations.add_member(
+        body["organization"], body["email"], actor=current_user(), role=body.get("role") or "user"
+    )
+    return {
+        "organization": membership.organization.name,
+        "email": membership.user.email,
+        "role": membership.role,
+    }

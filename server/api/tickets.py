@@ -1,0 +1,179 @@
+"""Tickets, their comments, shares, attachments and workflow."""
+
+from __future__ import annotations
+
+from flask import request, send_file, url_for
+from helpdesk.server.api import api
+from helpdesk.server.api.inputs import current_user, json_body, paging, payload_with_uploads
+from helpdesk.server.serializers import (
+    comment_json,
+    page_json,
+    ticket_detail,
+    ticket_summary,
+)
+
+from helpdesk.services import tickets
+from helpdesk.storage import blob_store
+
+TICKET_FIELDS = {
+    "type",
+    "title",
+    "description",
+    "impact",
+    "urgency",
+    "organization",
+    "private",
+    "requester",
+}
+
+
+def _detail(ticket, actor, status=200, headers=None):
+    return ticket_detail(ticket, actor), status, headers or {}
+
+
+@api.get("/tickets")
+def list_tickets():
+    """Tickets the caller may see, newest first; filters: status (repeatable), scope=mine,
+    organization, q (text in title or description), type, from, to, requester, assignee."""
+    args = request.args
+    page, per_page = paging()
+    result = tickets.list_tickets(
+        tickets.TicketFilter(
+            statuses=tuple(args.getlist("status")),
+            scope=args.get("scope") or None,
+            organization=args.get("organization"),
+            text=args.get("q"),
+            type=args.get("type"),
+            created_from=args.get("from"),
+            created_to=args.get("to"),
+            requester=args.get("requester"),
+            assignee=args.get("assignee"),
+            page=page,
+            per_page=per_page,
+        ),
+        actor=current_user(),
+    )
+    items = [ticket_summary(t) for t in result.items]
+    return page_json(items, result.page, result.per_page, result.total)
+
+
+@api.post("/tickets")
+def submit_ticket():
+    """Submit a ticket: JSON, or multipart with a JSON `data` field and `attachments` files."""
+    actor = current_user()
+    body, uploads = payload_with_uploads(TICKET_FIELDS, {"type", "title"})
+    ticket = tickets.submit_ticket(actor=actor, attachments=uploads, **body)
+    location = url_for("api.show_ticket", reference=ticket.reference)
+    return _detail(ticket, actor, 201, {"Location": location})
+
+
+@api.get("/tickets/<reference>")
+def show_ticket(reference: str):
+    """One ticket with what the caller may see of its comments, attachments and history."""
+    actor = current_user()
+    return _detail(tickets.get_ticket(reference, actor=actor), actor)
+
+
+@api.get("/tickets/<reference>/comments")
+def list_comments(reference: str):
+    """The comments the caller may see, oldest first."""
+    actor = current_user()
+    ticket = tickets.get_ticket(reference, actor=actor)
+    items = [comment_json(c) for c in tickets.visible_comments(ticket, actor)]
+    return {"items": items, "total": len(items)}
+
+
+@api.get("/tickets/<reference>/comments/<int:comment_id>")
+def show_comment(reference: str, comment_id: int):
+    """One comment, if the caller may see it."""
+    actor = current_user()
+    return comment_json(tickets.get_comment(reference, comment_id, actor=actor))
+
+
+@api.post("/tickets/<reference>/comments")
+def add_comment(reference: str):
+    """Reply (public) or write an internal note; JSON or multipart with attachments."""
+    actor = current_user()
+    body, uploads = payload_with_uploads({"body", "internal"}, {"body"})
+    comment = tickets.add_comment(
+        reference,
+        body["body"],
+        actor=actor,
+        internal=body.get("internal", False),
+        attachments=uploads,
+    )
+    ticket = comment.ticket
+    location = url_for("api.show_comment", reference=ticket.reference, comment_id=comment.id)
+    return comment_json(comment), 201, {"Location": location}
+
+
+@api.post("/tickets/<reference>/attachments")
+def add_attachments(reference: str):
+    """Attach files (multipart `attachments`) to the ticket itself."""
+    actor = current_user()
+    _, uploads = payload_with_uploads(set())
+    ticket = tickets.add_attachments(reference, uploads, actor=actor)
+    return _detail(tickets.get_ticket(ticket.reference, actor=actor), actor, 201)
+
+
+@api.get("/tickets/<reference>/attachments/<filename>")
+def download_attachment(reference: str, filename: str):
+    """The file itself, always as a download."""
+    attachment = tickets.get_attachment(reference, filename, actor=current_user())
+    response = send_file(
+        blob_store.path_for(attachment.sha256),
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.filename,
+        etag=attachment.sha256,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@api.post("/tickets/<reference>/shares")
+def share_ticket(reference: str):
+    """Share with colleagues of the ticket's organization, by email or name."""
+    actor = current_user()
+    body = json_body({"users"}, {"users"})
+    added = tickets.share_ticket(reference, body["users"], actor=actor)
+    ticket = tickets.get_ticket(reference, actor=actor)
+    data = ticket_detail(ticket, actor)
+    data["added"] = [u.email for u in added]
+    return data
+
+
+@api.post("/tickets/<reference>/assign")
+def assign_ticket(reference: str):
+    """Give the ticket to an agent (by email or name, or "me")."""
+    actor = current_user()
+    body = json_body({"assignee"}, {"assignee"})
+    return _detail(tickets.assign(reference, body["assignee"], actor=actor), actor)
+
+
+@api.post("/tickets/<reference>/transition")
+def transition_ticket(reference: str):
+    """Move the ticket to another status, with an optional public comment."""
+    actor = current_user()
+    body = json_body({"to", "comment"}, {"to"})
+    ticket = tickets.change_status(reference, body["to"], actor=actor, comment=body.get("comment"))
+    return _detail(ticket, actor)
+
+
+@api.post("/tickets/<reference>/close")
+def close_ticket(reference: str):
+    """Close the ticket; the requester may rate it 1-5 with a comment."""
+    actor = current_user()
+    body = json_body({"rating", "comment"})
+    ticket = tickets.close_ticket(
+        reference, actor=actor, rating=body.get("rating"), comment=body.get("comment")
+    )
+    return _detail(ticket, actor)
+
+
+@api.post("/tickets/<reference>/reopen")
+def reopen_ticket(reference: str):
+    """Reopen a resolved ticket; the comment saying why is required."""
+    actor = current_user()
+    body = json_body({"comment"}, {"comment"})
+    return _detail(tickets.reopen_ticket(reference, body["comment"], actor=actor), actor)

@@ -1,0 +1,50 @@
+"""One error shape for every failure: {"error": {"code", "message", "details"}}."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from peewee import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from helpdesk.errors import AuthenticationRequired, HelpdeskError
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, message: str, details: dict | None = None):
+    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    response.status_code = status
+    return response
+
+
+def _slug(name: str) -> str:
+    return name.lower().replace(" ", "_").replace("'", "")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HelpdeskError)
+    def helpdesk_error(exc: HelpdeskError):
+        response = error_response(exc.http_status, exc.code, exc.message, exc.details)
+        if isinstance(exc, AuthenticationRequired):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="helpdesk"'
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        response = error_response(exc.code or 500, _slug(exc.name), exc.description or exc.name)
+        if exc.code == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(exc: IntegrityError):
+        # Two requests racing for the same unique value: the loser is told, nothing is half-done.
+        log.info("integrity error: %s", exc)
+        return error_response(409, "conflict", "The change conflicts with existing data; retry.")
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception):
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "Internal server error.")

@@ -1,0 +1,124 @@
+"""Model objects to the JSON the API promises: stable snake_case keys, ISO 8601 UTC times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from helpdesk import workflow
+from helpdesk.models import Attachment, Comment, Event, Membership, Organization, Ticket, User
+from helpdesk.services import tickets as ticket_service
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.replace(tzinfo=UTC).isoformat()
+
+
+def user_ref(user: User | None) -> dict | None:
+    if user is None:
+        return None
+    return {"email": user.email, "name": user.name}
+
+
+def user_json(user: User, memberships: list[Membership] | None = None) -> dict:
+    data = {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "kind": user.kind,
+        "active": user.active,
+        "language": user.language,
+        "created_at": iso(user.created_at),
+    }
+    if memberships is not None:
+        data["organizations"] = [{"name": m.organization.name, "role": m.role} for m in memberships]
+    return data
+
+
+def organization_json(org: Organization, members: list[Membership] | None = None) -> dict:
+    data = {"id": org.id, "name": org.name, "created_at": iso(org.created_at)}
+    count = getattr(org, "member_count", None)
+    if count is not None:
+        data["member_count"] = count
+    if members is not None:
+        data["members"] = [
+            {"email": m.user.email, "name": m.user.name, "role": m.role} for m in members
+        ]
+    return data
+
+
+def ticket_summary(ticket: Ticket) -> dict:
+    return {
+        "reference": ticket.reference,
+        "type": ticket.type,
+        "title": ticket.title,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "impact": ticket.impact,
+        "urgency": ticket.urgency,
+        "private": ticket.private,
+        "requester": user_ref(ticket.requester),
+        "organization": ticket.organization.name,
+        "assignee": user_ref(ticket.assignee) if ticket.assignee_id else None,
+        "created_at": iso(ticket.created_at),
+        "updated_at": iso(ticket.updated_at),
+    }
+
+
+def attachment_json(attachment: Attachment) -> dict:
+    return {
+        "filename": attachment.filename,
+        "size": attachment.size,
+        "sha256": attachment.sha256,
+        "content_type": attachment.content_type,
+        "comment_id": attachment.comment_id,
+        "created_at": iso(attachment.created_at),
+        "url": f"/api/v1/tickets/{attachment.ticket.reference}/attachments/{attachment.filename}",
+    }
+
+
+def comment_json(comment: Comment) -> dict:
+    return {
+        "id": comment.id,
+        "author": user_ref(comment.author),
+        "body": comment.body,
+        "visibility": comment.visibility,
+        "created_at": iso(comment.created_at),
+    }
+
+
+def event_json(event: Event) -> dict:
+    return {
+        "kind": event.kind,
+        "actor": event.actor.email if event.actor_id else None,
+        "from": event.from_value,
+        "to": event.to_value,
+        "at": iso(event.created_at),
+    }
+
+
+def ticket_detail(ticket: Ticket, actor: User) -> dict:
+    """Everything the actor may see of one ticket."""
+    data = ticket_summary(ticket)
+    attachments = ticket_service.visible_attachments(ticket, actor)
+    for attachment in attachments:
+        attachment.ticket = ticket  # already loaded: no query per attachment for the URL
+    data.update(
+        {
+            "description": ticket.description,
+            "resolved_at": iso(ticket.resolved_at),
+            "closed_at": iso(ticket.closed_at),
+            "satisfaction": None
+            if ticket.satisfaction_rating is None and not ticket.satisfaction_comment
+            else {"rating": ticket.satisfaction_rating, "comment": ticket.satisfaction_comment},
+            "shared_with": [user_ref(u) for u in ticket_service.shared_with(ticket)],
+            "comments": [comment_json(c) for c in ticket_service.visible_comments(ticket, actor)],
+            "attachments": [attachment_json(a) for a in attachments],
+            "events": [event_json(e) for e in ticket_service.visible_events(ticket, actor)],
+            "allowed_transitions": workflow.allowed_transitions(ticket, actor),
+        }
+    )
+    return data
+
+
+def page_json(items: list[dict], page: int, per_page: int, total: int) -> dict:
+    return {"items": items, "page": page, "per_page": per_page, "total": total}

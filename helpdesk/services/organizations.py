@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peewee import fn
+from peewee import JOIN, fn
 
 from helpdesk import permissions, validation
 from helpdesk.db import database
@@ -39,7 +39,7 @@ def list_organizations(*, actor: User, page=1, per_page=25) -> Page:
     member_count = fn.COUNT(Membership.id).alias("member_count")
     query = (
         Organization.select(Organization, member_count)
-        .join(Membership, join_type="LEFT OUTER")
+        .join(Membership, JOIN.LEFT_OUTER)
         .group_by(Organization.id)
         .order_by(Organization.name)
     )

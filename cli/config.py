@@ -1,0 +1,73 @@
+"""Where the CLI finds its server and token; `login` keeps tokens in a 0600 file."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import platformdirs
+
+from helpdesk.config import load_settings
+
+
+def config_path() -> Path:
+    return Path(
+        os.environ.get("HELPDESK_CONFIG")
+        or Path(platformdirs.user_config_dir("helpdesk")) / "config.json"
+    ).expanduser()
+
+
+def server_url() -> str | None:
+    """HELPDESK_URL, or None for the embedded database."""
+    url = os.environ.get("HELPDESK_URL", "").strip()
+    return url.rstrip("/") or None
+
+
+def target_key() -> str:
+    """Tokens are kept per server: a remote URL, or the local database URL."""
+    return server_url() or f"local:{load_settings().database_url}"
+
+
+def _read() -> dict:
+    path = config_path()
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write(data: dict) -> None:
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(data, out, indent=2)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def stored_token() -> str | None:
+    """HELPDESK_TOKEN wins over the token `login` stored for this server."""
+    env = os.environ.get("HELPDESK_TOKEN", "").strip()
+    if env:
+        return env
+    return _read().get("tokens", {}).get(target_key())
+
+
+def save_token(token: str) -> None:
+    data = _read()
+    data.setdefault("tokens", {})[target_key()] = token
+    _write(data)
+
+
+def forget_token() -> bool:
+    data = _read()
+    if data.get("tokens", {}).pop(target_key(), None) is None:
+        return False
+    _write(data)
+    return True

@@ -1,0 +1,155 @@
+"""The `helpdesk` command: noun-verb sub-commands over the JSON API."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import click_log
+import typer
+from helpdesk.cli import config
+from helpdesk.cli.client import ApiClient
+from helpdesk.cli.errors import handle_errors
+from helpdesk.cli.organizations import app as org_app
+from helpdesk.cli.output import JsonOption, emit
+from helpdesk.cli.prompts import read_password
+from helpdesk.cli.tickets import app as ticket_app
+from helpdesk.cli.users import app as user_app
+
+from helpdesk import __version__
+
+logger = logging.getLogger("helpdesk")
+click_log.basic_config(logger)
+
+app = typer.Typer(
+    name="helpdesk",
+    help="A customer-support help desk: tickets, customers and agents, from the command line.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(org_app, name="org")
+app.add_typer(user_app, name="user")
+app.add_typer(ticket_app, name="ticket")
+
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"helpdesk {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More log output (-vv for debug).")
+    ] = 0,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """A customer-support help desk: tickets, customers and agents, from the command line."""
+    logger.setLevel([logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)])
+
+
+def _user_line(user: dict) -> str:
+    orgs = ", ".join(f"{m['name']} ({m['role']})" for m in user.get("organizations", []))
+    return f"{user['name']} <{user['email']}>, {user['kind']}" + (f", {orgs}" if orgs else "")
+
+
+@app.command()
+@handle_errors
+def init(
+    admin_email: Annotated[str, typer.Option("--admin-email", help="The first admin's email.")],
+    admin_name: Annotated[str | None, typer.Option("--admin-name", help="Their name.")] = None,
+    password_stdin: PasswordStdin = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Create the database and the first admin, and log in as them."""
+    from helpdesk.config import load_settings
+    from helpdesk.db import create_schema, database, init_database
+    from helpdesk.services import users
+
+    password = read_password(password_stdin, confirm=True)
+    settings = load_settings()
+    init_database(settings.database_url)
+    create_schema()
+    with database.connection_context():
+        admin = users.bootstrap_admin(admin_email, password, admin_name)
+        token = users.issue_token(admin, name="init")
+    config.save_token(token)
+    result = {
+        "database": settings.database_url,
+        "admin": {"email": admin.email, "name": admin.name},
+    }
+    emit(
+        result,
+        json_output,
+        lambda r: typer.echo(
+            f"Initialised {r['database']}\nLogged in as admin {r['admin']['email']}."
+        ),
+    )
+
+
+@app.command()
+@handle_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 5000,
+    threads: Annotated[int, typer.Option(min=1, max=256, help="Worker threads.")] = 8,
+) -> None:
+    """Serve the JSON API with the production WSGI server (waitress)."""
+    import waitress
+    from helpdesk.server import create_app
+
+    application = create_app()
+    logger.warning("helpdesk %s serving on http://%s:%s", __version__, host, port)
+    waitress.serve(application, host=host, port=port, threads=threads, ident="helpdesk")
+
+
+@app.command()
+@handle_errors
+def login(
+    email: Annotated[str, typer.Argument(help="Your email address.")],
+    password_stdin: PasswordStdin = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Log in and keep the token for the next commands."""
+    password = read_password(password_stdin)
+    result = ApiClient(config.server_url()).post(
+        "/auth/login", {"email": email, "password": password, "token_name": "cli"}
+    )
+    config.save_token(result["token"])
+    emit(result["user"], json_output, lambda u: typer.echo(f"Logged in as {_user_line(u)}."))
+
+
+@app.command()
+@handle_errors
+def logout(json_output: JsonOption = False) -> None:
+    """Revoke the stored token and forget it."""
+    client = ApiClient.from_environment()
+    revoked = False
+    if client.token:
+        try:
+            revoked = client.post("/auth/logout")["revoked"]
+        except Exception as exc:  # an already revoked token still gets forgotten
+            logger.info("logout: %s", exc)
+    forgotten = config.forget_token()
+    result = {"revoked": revoked, "forgotten": forgotten}
+    emit(
+        result,
+        json_output,
+        lambda r: typer.echo("Logged out." if (revoked or forgotten) else "Not logged in."),
+    )
+
+
+@app.command()
+@handle_errors
+def whoami(json_output: JsonOption = False) -> None:
+    """Show who the stored token belongs to."""
+    user = ApiClient.from_environment().get("/me")
+    emit(user, json_output, lambda u: typer.echo(_user_line(u)))

@@ -1,0 +1,48 @@
+"""Printing results: stable JSON for scripts, tables and sentences for people."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from tabulate import tabulate
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print machine-readable JSON (stable keys) to stdout.")
+]
+
+
+def emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        render(data)
+
+
+def when(value: str | None) -> str:
+    """An API timestamp as 'YYYY-MM-DD HH:MM' UTC, or '-'."""
+    if not value:
+        return "-"
+    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M")
+
+
+def person(value: dict | None) -> str:
+    return "-" if not value else f"{value['name']} <{value['email']}>"
+
+
+def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> None:
+    typer.echo(tabulate(list(rows), headers=headers, tablefmt="simple"))
+
+
+def page_footer(page: dict, noun: str) -> None:
+    shown = len(page["items"])
+    if page["total"] == 0:
+        typer.echo(f"No {noun}.")
+    elif shown < page["total"]:
+        typer.echo(
+            f"\nShowing {shown} of {page['total']} {noun} (page {page['page']}); "
+            f"use --page {page['page'] + 1} for more."
+        )

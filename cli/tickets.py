@@ -1,0 +1,411 @@
+"""`helpdesk ticket ...`: submit, follow and work tickets."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+import typer
+from helpdesk.cli.choices import Level, Status, TicketType, values
+from helpdesk.cli.client import ApiClient
+from helpdesk.cli.compat import UsageError
+from helpdesk.cli.errors import handle_errors
+from helpdesk.cli.organizations import Page, PerPage
+from helpdesk.cli.output import JsonOption, emit, page_footer, person, table, when
+
+app = typer.Typer(
+    help="Tickets: submit, list, search, comment, share and work them.", no_args_is_help=True
+)
+attachment_app = typer.Typer(help="Files attached to tickets.", no_args_is_help=True)
+app.add_typer(attachment_app, name="attachment")
+
+
+Ref = Annotated[str, typer.Argument(metavar="REF", help="The ticket's reference, e.g. HD-42.")]
+StatusFilter = Annotated[
+    list[Status] | None,
+    typer.Option("--status", help="Only tickets in this status (repeatable)."),
+]
+Attach = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--attach",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="A file to attach (repeatable).",
+    ),
+]
+
+
+def _text_or_file(text: str | None, path: str | None, what: str, required: bool) -> str | None:
+    """The text given inline, or read from a file ('-' for stdin)."""
+    if text is not None and path is not None:
+        raise UsageError(f"Give the {what} inline or as a file, not both.")
+    if path is None:
+        if required and text is None:
+            raise UsageError(f"Give the {what} with --{what} or --{what}-file.")
+        return text
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--{what}-file: cannot read {path}: {exc}") from None
+
+
+def _ticket_path(reference: str, suffix: str = "") -> str:
+    return f"/tickets/{quote(reference.strip(), safe='')}{suffix}"
+
+
+def _files(paths: list[Path] | None) -> list[tuple[str, Path]] | None:
+    return [(p.name, p) for p in paths] if paths else None
+
+
+def _render_list(result: dict) -> None:
+    if result["items"]:
+        table(
+            [
+                (
+                    t["reference"],
+                    t["status"],
+                    t["priority"],
+                    t["type"],
+                    t["title"][:60],
+                    t["requester"]["email"],
+                    t["organization"],
+                    t["assignee"]["email"] if t["assignee"] else "-",
+                    when(t["updated_at"]),
+                )
+                for t in result["items"]
+            ],
+            [
+                "Ref",
+                "Status",
+                "Priority",
+                "Type",
+                "Title",
+                "Requester",
+                "Organization",
+                "Assignee",
+                "Updated",
+            ],
+        )
+    page_footer(result, "tickets")
+
+
+def _render_ticket(t: dict) -> None:
+    typer.echo(f"{t['reference']}  {t['title']}")
+    typer.echo(
+        f"  Status:       {t['status']}    Type: {t['type']}    "
+        f"Priority: {t['priority']} (impact {t['impact']}, urgency {t['urgency']})"
+    )
+    typer.echo(
+        f"  Requester:    {person(t['requester'])}    Organization: {t['organization']}"
+        + ("    (private)" if t["private"] else "")
+    )
+    typer.echo(f"  Assignee:     {person(t['assignee'])}")
+    typer.echo(f"  Created:      {when(t['created_at'])}    Updated: {when(t['updated_at'])}")
+    if t["shared_with"]:
+        typer.echo(f"  Shared with:  {', '.join(u['email'] for u in t['shared_with'])}")
+    if t["satisfaction"]:
+        s = t["satisfaction"]
+        rating = f"{s['rating']}/5" if s["rating"] is not None else "no rating"
+        typer.echo(f"  Satisfaction: {rating}" + (f" - {s['comment']}" if s["comment"] else ""))
+    nxt = ", ".join(t["allowed_transitions"]) or "none"
+    typer.echo(f"  You can move it to: {nxt}")
+    if t["description"]:
+        typer.echo("")
+        typer.echo(t["description"])
+    for c in t["comments"]:
+        label = " [internal]" if c["visibility"] == "internal" else ""
+        typer.echo(f"\n--- {when(c['created_at'])}  {person(c['author'])}{label}")
+        typer.echo(c["body"])
+    if t["attachments"]:
+        typer.echo("\nAttachments:")
+        table(
+            [
+                (a["filename"], a["size"], a["content_type"], when(a["created_at"]))
+                for a in t["attachments"]
+            ],
+            ["File", "Bytes", "Type", "Added"],
+        )
+
+
+def _done(message: str):
+    def render(t: dict) -> None:
+        typer.echo(message.format(**t))
+
+    return render
+
+
+@app.command("submit")
+@handle_errors
+def submit(
+    type_: Annotated[TicketType, typer.Option("--type", help="What kind of ticket.")],
+    title: Annotated[str, typer.Option("--title", help="A one-line summary.")],
+    description: Annotated[str | None, typer.Option("--description", help="The details.")] = None,
+    description_file: Annotated[
+        str | None,
+        typer.Option("--description-file", help="Read the details from a file, or '-' for stdin."),
+    ] = None,
+    impact: Annotated[
+        Level, typer.Option("--impact", help="How many are affected.")
+    ] = Level.medium,
+    urgency: Annotated[Level, typer.Option("--urgency", help="How soon it hurts.")] = Level.medium,
+    org: Annotated[
+        str | None, typer.Option("--org", help="Your organization, if you belong to several.")
+    ] = None,
+    private: Annotated[
+        bool, typer.Option("--private", help="Hide it from the power users of your organization.")
+    ] = False,
+    requester: Annotated[
+        str | None, typer.Option("--requester", help="Agents: submit for this customer (email).")
+    ] = None,
+    attach: Attach = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Submit a new ticket."""
+    body = {
+        "type": type_.value,
+        "title": title,
+        "description": _text_or_file(description, description_file, "description", False) or "",
+        "impact": impact.value,
+        "urgency": urgency.value,
+        "private": private,
+    }
+    if org:
+        body["organization"] = org
+    if requester:
+        body["requester"] = requester
+    ticket = ApiClient.from_environment().post("/tickets", body, files=_files(attach))
+    emit(ticket, json_output, _done("Submitted {reference}: {title} ({status}, {priority})."))
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    status: StatusFilter = None,
+    mine: Annotated[bool, typer.Option("--mine", help="Only tickets you requested.")] = False,
+    org: Annotated[str | None, typer.Option("--org", help="Only this organization's.")] = None,
+    page: Page = 1,
+    per_page: PerPage = 25,
+    json_output: JsonOption = False,
+) -> None:
+    """List the tickets you can see, newest first."""
+    if mine and org:
+        raise UsageError("Choose one of --mine and --org.")
+    result = ApiClient.from_environment().get(
+        "/tickets",
+        status=values(status),
+        scope="mine" if mine else None,
+        organization=org,
+        page=page,
+        per_page=per_page,
+    )
+    emit(result, json_output, _render_list)
+
+
+@app.command("search")
+@handle_errors
+def search(
+    text: Annotated[str | None, typer.Argument(help="Words in the title or description.")] = None,
+    status: StatusFilter = None,
+    type_: Annotated[TicketType | None, typer.Option("--type", help="Only this type.")] = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Created on or after (YYYY-MM-DD).")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Created on or before (YYYY-MM-DD).")
+    ] = None,
+    requester: Annotated[str | None, typer.Option("--requester", help="Requester's email.")] = None,
+    page: Page = 1,
+    per_page: PerPage = 25,
+    json_output: JsonOption = False,
+) -> None:
+    """Search the tickets you can see."""
+    result = ApiClient.from_environment().get(
+        "/tickets",
+        q=text,
+        status=values(status),
+        type=type_.value if type_ else None,
+        requester=requester,
+        page=page,
+        per_page=per_page,
+        **{"from": from_, "to": to},
+    )
+    emit(result, json_output, _render_list)
+
+
+@app.command("show")
+@handle_errors
+def show(reference: Ref, json_output: JsonOption = False) -> None:
+    """Show a ticket with its public log (and internal notes, for agents)."""
+    ticket = ApiClient.from_environment().get(_ticket_path(reference))
+    emit(ticket, json_output, _render_ticket)
+
+
+@app.command("comment")
+@handle_errors
+def comment(
+    reference: Ref,
+    message: Annotated[str | None, typer.Option("--message", "-m", help="The comment.")] = None,
+    message_file: Annotated[
+        str | None,
+        typer.Option("--message-file", help="Read the comment from a file, or '-' for stdin."),
+    ] = None,
+    internal: Annotated[
+        bool,
+        typer.Option("--internal", help="An internal note, never shown to customers (agents)."),
+    ] = False,
+    attach: Attach = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Add a comment to a ticket."""
+    body = _text_or_file(message, message_file, "message", True)
+    result = ApiClient.from_environment().post(
+        _ticket_path(reference, "/comments"),
+        {"body": body, "internal": internal},
+        files=_files(attach),
+    )
+    what = "internal note" if internal else "comment"
+    emit(result, json_output, lambda c: typer.echo(f"Added {what} to {reference.upper()}."))
+
+
+@app.command("share")
+@handle_errors
+def share(
+    reference: Ref,
+    users: Annotated[list[str], typer.Argument(help="Colleagues, by email or by name.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Share a ticket with colleagues of its organization."""
+    result = ApiClient.from_environment().post(_ticket_path(reference, "/shares"), {"users": users})
+
+    def render(t):
+        if t["added"]:
+            typer.echo(f"Shared {t['reference']} with {', '.join(t['added'])}.")
+        else:
+            typer.echo(f"{t['reference']} was already shared with them.")
+
+    emit(result, json_output, render)
+
+
+@app.command("assign")
+@handle_errors
+def assign(
+    reference: Ref,
+    agent: Annotated[str, typer.Argument(help="The agent, by email or name, or 'me'.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Assign a ticket to an agent (a new ticket becomes open)."""
+    result = ApiClient.from_environment().post(
+        _ticket_path(reference, "/assign"), {"assignee": agent}
+    )
+    emit(
+        result,
+        json_output,
+        lambda t: typer.echo(
+            f"Assigned {t['reference']} to {t['assignee']['email']} ({t['status']})."
+        ),
+    )
+
+
+@app.command("status")
+@handle_errors
+def status(
+    reference: Ref,
+    new_status: Annotated[Status, typer.Argument(metavar="STATUS", help="The status to move to.")],
+    comment_: Annotated[
+        str | None, typer.Option("--comment", help="A public comment to go with the change.")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Move a ticket to another status."""
+    body = {"to": new_status.value}
+    if comment_:
+        body["comment"] = comment_
+    result = ApiClient.from_environment().post(_ticket_path(reference, "/transition"), body)
+    emit(result, json_output, _done("{reference} is now {status}."))
+
+
+@app.command("close")
+@handle_errors
+def close(
+    reference: Ref,
+    rating: Annotated[
+        int | None,
+        typer.Option(
+            "--rating", min=1, max=5, help="Your satisfaction, 1 (poor) to 5 (excellent)."
+        ),
+    ] = None,
+    comment_: Annotated[str | None, typer.Option("--comment", help="What you thought.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Close a ticket, with an optional satisfaction rating."""
+    body: dict = {}
+    if rating is not None:
+        body["rating"] = rating
+    if comment_:
+        body["comment"] = comment_
+    result = ApiClient.from_environment().post(_ticket_path(reference, "/close"), body)
+    emit(result, json_output, _done("Closed {reference}."))
+
+
+@app.command("reopen")
+@handle_errors
+def reopen(
+    reference: Ref,
+    comment_: Annotated[str, typer.Option("--comment", help="Why it is not solved.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Reopen a resolved ticket, saying why."""
+    result = ApiClient.from_environment().post(
+        _ticket_path(reference, "/reopen"), {"comment": comment_}
+    )
+    emit(result, json_output, _done("Reopened {reference}."))
+
+
+@attachment_app.command("get")
+@handle_errors
+def attachment_get(
+    reference: Ref,
+    name: Annotated[str, typer.Argument(help="The attachment's file name.")],
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output", "-o", help="Where to write it ('-' for stdout); default: NAME here."
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Download an attachment."""
+    target = output or Path(name).name
+    if target != "-" and Path(target).exists() and not force:
+        raise UsageError(f"{target} exists; use --force to overwrite it.")
+    client = ApiClient.from_environment()
+    _, chunks = client.download(_ticket_path(reference, f"/attachments/{quote(name, safe='')}"))
+    size = 0
+    if target == "-":
+        out = sys.stdout.buffer
+        for chunk in chunks:
+            out.write(chunk)
+            size += len(chunk)
+        out.flush()
+        return
+    tmp = Path(target).with_name(Path(target).name + ".part")
+    try:
+        with open(tmp, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                size += len(chunk)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    emit(
+        {"path": str(target), "size": size},
+        json_output,
+        lambda r: typer.echo(f"Saved {r['path']} ({r['size']} bytes)."),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 from helpdesk.server.errors import register_error_handlers
 
 from helpdesk.config import load_settings
@@ -33,11 +33,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.before_request
     def _connect():
-        database.connect(reuse_if_open=True)
+        # Close at teardown only what this request opened (a caller may hold a connection).
+        g.opened_connection = database.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _close(exc):
-        if not database.is_closed():
+        if g.pop("opened_connection", False) and not database.is_closed():
             database.close()
 
     register_error_handlers(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -26,8 +27,12 @@ from helpdesk.pagination import Page, paginate
 MIN_PASSWORD_LENGTH = 10
 LANGUAGES = ("en", "fr", "it", "cs")
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
-# Checked when the email is unknown, so that a wrong email costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked for an unknown email, so that it costs as long as a wrong password."""
+    return generate_password_hash("not-a-real-password")
 
 
 def check_password_policy(password: str, email: str) -> None:
@@ -160,7 +165,7 @@ def resolve_user(identifier: str, candidates) -> User:
 def authenticate(email: str, password: str) -> User:
     """The active user with this email and password, else AuthenticationRequired."""
     user = find_user_by_email(email or "")
-    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
     ok = check_password_hash(stored, password or "")
     if user is None or not user.password_hash or not ok or not user.active:
         raise AuthenticationRequired("Wrong email or password.")

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from helpdesk.cli import config
-
 from helpdesk.errors import HelpdeskError
 
 log = logging.getLogger("helpdesk.cli")

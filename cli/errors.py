@@ -6,8 +6,8 @@ import functools
 import json
 
 import typer
-from helpdesk.cli.compat import ClickException
 
+from helpdesk.cli.compat import ClickException
 from helpdesk.errors import HelpdeskError
 
 

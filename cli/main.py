@@ -7,6 +7,8 @@ from typing import Annotated
 
 import click_log
 import typer
+
+from helpdesk import __version__
 from helpdesk.cli import config
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.errors import handle_errors
@@ -15,8 +17,6 @@ from helpdesk.cli.output import JsonOption, emit
 from helpdesk.cli.prompts import read_password
 from helpdesk.cli.tickets import app as ticket_app
 from helpdesk.cli.users import app as user_app
-
-from helpdesk import __version__
 
 logger = logging.getLogger("helpdesk")
 click_log.basic_config(logger)
@@ -104,6 +104,7 @@ def serve(
 ) -> None:
     """Serve the JSON API with the production WSGI server (waitress)."""
     import waitress
+
     from helpdesk.server import create_app
 
     application = create_app()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+
 from helpdesk.cli.choices import Role
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.errors import handle_errors

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+
 from helpdesk.cli.compat import UsageError
 
 

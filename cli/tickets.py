@@ -8,6 +8,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 import typer
+
 from helpdesk.cli.choices import Level, Status, TicketType, values
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.compat import UsageError

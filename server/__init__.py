@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g
-from helpdesk.server.errors import register_error_handlers
 
 from helpdesk.config import load_settings
 from helpdesk.db import create_schema, database, init_database
+from helpdesk.server.errors import register_error_handlers
 from helpdesk.storage import configure_storage
 
 

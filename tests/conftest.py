@@ -112,7 +112,8 @@ def cli(env):
 @pytest.fixture
 def installed(cli):
     """An initialised help desk: the admin is logged in through the CLI."""
-    result = cli("init", "--admin-email", "admin@example.test", "--password-stdin",
-                 input=PASSWORD + "\n")
+    result = cli(
+        "init", "--admin-email", "admin@example.test", "--password-stdin", input=PASSWORD + "\n"
+    )
     assert result.exit_code == 0, result.output
     return cli

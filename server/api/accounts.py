@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import g, request, url_for
+
+from helpdesk import __version__
 from helpdesk.server.api import api
 from helpdesk.server.api.inputs import current_user, json_body, paging
 from helpdesk.server.serializers import page_json, user_json
-
-from helpdesk import __version__
 from helpdesk.services import users
 
 

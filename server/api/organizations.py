@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import url_for
+
 from helpdesk.server.api import api
 from helpdesk.server.api.inputs import current_user, json_body, paging
 from helpdesk.server.serializers import organization_json, page_json
-
 from helpdesk.services import organizations
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import request, send_file, url_for
+
 from helpdesk.server.api import api
 from helpdesk.server.api.inputs import current_user, json_body, paging, payload_with_uploads
 from helpdesk.server.serializers import (
@@ -11,7 +12,6 @@ from helpdesk.server.serializers import (
     ticket_detail,
     ticket_summary,
 )
-
 from helpdesk.services import tickets
 from helpdesk.storage import blob_store
 

@@ -46,7 +46,9 @@ class ApiClient:
 
     @classmethod
     def from_environment(cls) -> ApiClient:
-        return cls(config.server_url(), config.stored_token())
+        url = config.server_url()
+        log.info("using %s", url or f"the local database ({config.target_key()[6:]})")
+        return cls(url, config.stored_token())
 
     # -- transport ------------------------------------------------------------------------
 

@@ -108,8 +108,11 @@ def serve(
     from helpdesk.server import create_app
 
     application = create_app()
-    logger.warning("helpdesk %s serving on http://%s:%s", __version__, host, port)
-    waitress.serve(application, host=host, port=port, threads=threads, ident="helpdesk")
+    typer.echo(
+        f"helpdesk {__version__} serving on http://{host}:{port} (waitress, {threads} threads)",
+        err=True,
+    )
+    waitress.serve(application, host=host, port=port, threads=threads)
 
 
 @app.command()

@@ -188,7 +188,9 @@ def submit(
 @handle_errors
 def list_(
     status: StatusFilter = None,
-    mine: Annotated[bool, typer.Option("--mine", help="Only tickets you requested.")] = False,
+    mine: Annotated[
+        bool, typer.Option("--mine", help="Only tickets you requested (agents: assigned to you).")
+    ] = False,
     org: Annotated[str | None, typer.Option("--org", help="Only this organization's.")] = None,
     page: Page = 1,
     per_page: PerPage = 25,

@@ -69,7 +69,7 @@ def get_ticket(reference: str, *, actor: User) -> Ticket:
 @dataclass
 class TicketFilter:
     statuses: tuple[str, ...] = ()
-    scope: str | None = None  # "mine": requested by me; None: everything visible
+    scope: str | None = None  # "mine": requested by me (assigned to me, for agents)
     organization: str | None = None
     text: str | None = None
     type: str | None = None
@@ -90,7 +90,8 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
         query = query.where(Ticket.status.in_(list(filters.statuses)))
     if filters.scope is not None:
         validation.choice("scope", filters.scope, ("mine",))
-        query = query.where(Ticket.requester == actor)
+        # "Mine" is what the caller answers for: an agent's assigned tickets, a customer's own.
+        query = query.where((Ticket.assignee if actor.is_staff else Ticket.requester) == actor)
     if filters.organization:
         org = get_organization(filters.organization)
         if not actor.is_staff and not any(
@@ -421,6 +422,7 @@ def close_ticket(
     comment = validation.text("comment", comment, max_length=MAX_BODY, required=False)
     with database.atomic():
         ticket = get_ticket(reference, actor=actor)
+        permissions.require(actor, "ticket.close", ticket)
         rates = rating is not None or (comment and not actor.is_staff)
         if rates:
             permissions.require(actor, "ticket.rate", ticket)

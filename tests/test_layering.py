@@ -1,0 +1,55 @@
+"""The layers stay apart: the core knows nothing of Flask or Typer; the CLI speaks the API."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_modules(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_core_never_imports_flask_typer_or_click():
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            m for m in imported_modules(path) if m.split(".")[0] in {"flask", "typer", "click"}
+        )
+        for path in (ROOT / "helpdesk").rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_cli_user_commands_only_speak_the_api():
+    # main.py holds the local operator commands (init, serve), which may call the core.
+    core = (
+        "helpdesk.models",
+        "helpdesk.services",
+        "helpdesk.db",
+        "helpdesk.permissions",
+        "helpdesk.workflow",
+    )
+    offenders = {
+        path.name: sorted(m for m in imported_modules(path) if m.startswith(core))
+        for path in (ROOT / "cli").glob("*.py")
+        if path.name != "main.py"
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_installed_namespace_is_helpdesk_only():
+    import helpdesk.cli
+    import helpdesk.server
+
+    assert Path(helpdesk.server.__file__).parent == ROOT / "server"
+    assert Path(helpdesk.cli.__file__).parent == ROOT / "cli"
+    text = (ROOT / "pyproject.toml").read_text()
+    assert '"helpdesk.server" = "server"' in text and '"helpdesk.cli" = "cli"' in text

@@ -101,6 +101,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 5000,
     threads: Annotated[int, typer.Option(min=1, max=256, help="Worker threads.")] = 8,
+    json_output: JsonOption = False,
 ) -> None:
     """Serve the JSON API with the production WSGI server (waitress)."""
     import waitress
@@ -108,9 +109,19 @@ def serve(
     from helpdesk.server import create_app
 
     application = create_app()
-    typer.echo(
-        f"helpdesk {__version__} serving on http://{host}:{port} (waitress, {threads} threads)",
-        err=True,
+    started = {
+        "url": f"http://{host}:{port}",
+        "server": "waitress",
+        "threads": threads,
+        "version": __version__,
+    }
+    emit(
+        started,
+        json_output,
+        lambda s: typer.echo(
+            f"helpdesk {s['version']} serving on {s['url']} (waitress, {s['threads']} threads)",
+            err=True,
+        ),
     )
     waitress.serve(application, host=host, port=port, threads=threads)
 

@@ -33,3 +33,4 @@ def test_every_group_is_walked():
 def test_command_has_help_and_is_in_readme(path, command):
     assert (command.help or "").strip(), f"{' '.join(path)} has no help text"
     assert " ".join(path) in README, f"README does not mention `{' '.join(path)}`"
+    assert any("--json" in param.opts for param in command.params), "no --json option"

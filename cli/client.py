@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,13 +140,19 @@ class ApiClient:
             status, error.get("code", "error"), error.get("message", ""), error.get("details")
         )
 
-    def download(self, path: str) -> tuple[dict[str, str], Iterator[bytes]]:
-        """Stream a file from the API in chunks."""
+    @contextmanager
+    def download(self, path: str) -> Iterator[tuple[dict[str, str], Iterator[bytes]]]:
+        """Stream a file from the API in chunks; the response is closed when the block ends."""
         status, headers, raw = self._send("GET", path, stream=True)
-        if status >= 400:
-            self._raise(status, self._json_of(raw))
-        chunks = raw.iter_content(64 * 1024) if hasattr(raw, "iter_content") else raw.iter_encoded()
-        return headers, chunks
+        try:
+            if status >= 400:
+                self._raise(status, self._json_of(raw))
+            if hasattr(raw, "iter_content"):
+                yield headers, raw.iter_content(64 * 1024)
+            else:
+                yield headers, raw.iter_encoded()
+        finally:
+            raw.close()
 
     # -- shorthands -----------------------------------------------------------------------
 

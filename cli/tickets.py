@@ -273,7 +273,7 @@ def comment(
         files=_files(attach),
     )
     what = "internal note" if internal else "comment"
-    emit(result, json_output, lambda c: typer.echo(f"Added {what} to {reference.upper()}."))
+    emit(result, json_output, lambda c: typer.echo(f"Added {what} to {c['ticket']}."))
 
 
 @app.command("share")
@@ -389,24 +389,24 @@ def attachment_get(
     if target != "-" and Path(target).exists() and not force:
         raise UsageError(f"{target} exists; use --force to overwrite it.")
     client = ApiClient.from_environment()
-    _, chunks = client.download(_ticket_path(reference, f"/attachments/{quote(name, safe='')}"))
+    path = _ticket_path(reference, f"/attachments/{quote(name, safe='')}")
     size = 0
-    if target == "-":
-        out = sys.stdout.buffer
-        for chunk in chunks:
-            out.write(chunk)
-            size += len(chunk)
-        out.flush()
-        return
-    tmp = Path(target).with_name(Path(target).name + ".part")
-    try:
-        with open(tmp, "wb") as out:
+    with client.download(path) as (_, chunks):
+        if target == "-":
+            out = sys.stdout.buffer
             for chunk in chunks:
                 out.write(chunk)
-                size += len(chunk)
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
+            out.flush()
+            return
+        tmp = Path(target).with_name(Path(target).name + ".part")
+        try:
+            with open(tmp, "wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+                    size += len(chunk)
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
     emit(
         {"path": str(target), "size": size},
         json_output,

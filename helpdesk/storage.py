@@ -6,6 +6,8 @@ import hashlib
 import mimetypes
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -51,8 +53,8 @@ class BlobStore:
             raise RuntimeError("attachment storage is not configured")
         return self.root / sha256[:2] / sha256
 
-    def save(self, stream: BinaryIO) -> tuple[str, int]:
-        """Copy a stream in chunks, hashing as it goes; refuse it past max_size."""
+    def _stage(self, stream: BinaryIO) -> tuple[str, int, Path]:
+        """Copy a stream to a staging file in chunks, hashing it; refuse it past max_size."""
         if self.root is None:
             raise RuntimeError("attachment storage is not configured")
         staging = self.root / "tmp"
@@ -71,14 +73,41 @@ class BlobStore:
                         )
                     digest.update(chunk)
                     out.write(chunk)
-            sha = digest.hexdigest()
-            final = self.path_for(sha)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp_name, final)
-            return sha, size
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
+        return digest.hexdigest(), size, Path(tmp_name)
+
+    @contextmanager
+    def staging(self) -> Iterator[Staging]:
+        """Files added inside the block reach the store only if the block succeeds.
+
+        Use it around the database transaction, so that a rolled-back change leaves no file
+        behind and a committed one never points at a missing file.
+        """
+        batch = Staging(self)
+        try:
+            yield batch
+        except BaseException:
+            for _, tmp in batch.staged:
+                tmp.unlink(missing_ok=True)
+            raise
+        for sha, tmp in batch.staged:
+            final = self.path_for(sha)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)  # same content under the same name: replacing is harmless
+
+
+class Staging:
+    def __init__(self, store: BlobStore):
+        self.store = store
+        self.staged: list[tuple[str, Path]] = []
+
+    def add(self, stream: BinaryIO) -> tuple[str, int]:
+        """Stage a stream; return its SHA-256 and size."""
+        sha, size, tmp = self.store._stage(stream)
+        self.staged.append((sha, tmp))
+        return sha, size
 
 
 blob_store = BlobStore()

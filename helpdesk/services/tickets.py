@@ -30,7 +30,7 @@ from helpdesk.pagination import Page, paginate
 from helpdesk.priority import priority_for
 from helpdesk.services.organizations import get_organization
 from helpdesk.services.users import get_user_by_email, memberships_of, resolve_user
-from helpdesk.storage import Upload, blob_store, guess_content_type, sanitize_filename
+from helpdesk.storage import Staging, Upload, blob_store, guess_content_type, sanitize_filename
 
 REFERENCE_PREFIX = "HD"
 REFERENCE_RE = re.compile(r"^(?:HD-)?(\d{1,18})$", re.IGNORECASE)
@@ -186,7 +186,9 @@ def get_attachment(reference: str, filename: str, *, actor: User) -> Attachment:
 # -- changing tickets ---------------------------------------------------------------------
 
 
-def _attach(ticket: Ticket, uploads: Iterable[Upload], actor: User, comment=None) -> None:
+def _attach(
+    ticket: Ticket, uploads: Iterable[Upload], actor: User, staging: Staging, comment=None
+) -> None:
     taken = {
         a.filename
         for a in Attachment.select(Attachment.filename).where(Attachment.ticket == ticket)
@@ -200,7 +202,7 @@ def _attach(ticket: Ticket, uploads: Iterable[Upload], actor: User, comment=None
         while candidate in taken:  # keep names unique per ticket: report.pdf, report-2.pdf
             n += 1
             candidate = f"{stem}-{n}{dot}{ext}"
-        sha, size = blob_store.save(upload.stream)
+        sha, size = staging.add(upload.stream)
         Attachment.create(
             ticket=ticket,
             comment=comment,
@@ -271,7 +273,7 @@ def submit_ticket(
     else:
         permissions.require(actor, "ticket.submit")
         requester_user = actor
-    with database.atomic():
+    with blob_store.staging() as staging, database.atomic():
         org = _organization_for(requester_user, organization)
         ticket = Ticket.create(
             type=type,
@@ -287,7 +289,7 @@ def submit_ticket(
         ticket.reference = f"{REFERENCE_PREFIX}-{ticket.id}"
         ticket.save()
         record_event(ticket, actor, "created", None, "new")
-        _attach(ticket, attachments, actor)
+        _attach(ticket, attachments, actor, staging)
     return get_ticket(ticket.reference, actor=actor)
 
 
@@ -306,7 +308,7 @@ def add_comment(
     """Add a public reply or an internal note; a customer's reply reopens a pending ticket."""
     body = validation.text("message", body, max_length=MAX_BODY)
     validation.boolean("internal", internal)
-    with database.atomic():
+    with blob_store.staging() as staging, database.atomic():
         ticket = get_ticket(reference, actor=actor)
         permissions.require(
             actor, "ticket.comment_internal" if internal else "ticket.comment", ticket
@@ -324,7 +326,7 @@ def add_comment(
             visibility="internal" if internal else "public",
         )
         record_event(ticket, actor, "internal_note" if internal else "comment", None, comment.id)
-        _attach(ticket, attachments, actor, comment=comment)
+        _attach(ticket, attachments, actor, staging, comment=comment)
         if not internal and not actor.is_staff and ticket.status == "pending":
             workflow.transition(ticket, "open", actor=actor)
         else:
@@ -333,12 +335,13 @@ def add_comment(
 
 
 def add_attachments(reference: str, uploads: list[Upload], *, actor: User) -> Ticket:
-    with database.atomic():
+    """Attach files to the ticket itself."""
+    with blob_store.staging() as staging, database.atomic():
         ticket = get_ticket(reference, actor=actor)
         permissions.require(actor, "ticket.attach", ticket)
         if ticket.status == "closed":
             raise Conflict(f"Ticket {ticket.reference} is closed.", {"status": ticket.status})
-        _attach(ticket, uploads, actor)
+        _attach(ticket, uploads, actor, staging)
         _touch(ticket)
     return ticket
 
@@ -386,8 +389,12 @@ def assign(reference: str, assignee: str, *, actor: User) -> Ticket:
         if assignee.lower() == "me":
             agent = actor
         else:
-            staff = User.select().where(User.kind.in_(["agent", "admin"]) & (User.active == True))  # noqa: E712
-            agent = resolve_user(assignee, staff)
+            agent = resolve_user(assignee, User.select().where(User.active == True))  # noqa: E712
+            if not agent.is_staff:
+                raise ValidationFailed(
+                    f"{agent.email} is a {agent.kind}; tickets are assigned to agents.",
+                    {"assignee": agent.email},
+                )
         previous = ticket.assignee.email if ticket.assignee_id else None
         ticket.assignee = agent
         ticket.updated_at = utcnow()
@@ -446,9 +453,10 @@ def reopen_ticket(reference: str, comment: str, *, actor: User) -> Ticket:
         ticket = get_ticket(reference, actor=actor)
         permissions.require(actor, "ticket.reopen", ticket)
         if ticket.status not in ("resolved", "closed"):
+            mine = workflow.allowed_transitions(ticket, actor)
             raise InvalidTransition(
-                f"Ticket {ticket.reference} is {ticket.status}; only a resolved ticket "
-                "can be reopened.",
-                {"from": ticket.status, "to": "open"},
+                f"Ticket {ticket.reference} is {ticket.status}; only a resolved ticket can be "
+                f"reopened. You may move it to: {', '.join(mine) or 'nothing'}.",
+                {"from": ticket.status, "to": "open", "allowed": mine},
             )
         return change_status(reference, "open", actor=actor, comment=comment)

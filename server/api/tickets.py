@@ -104,7 +104,7 @@ def add_comment(reference: str):
     )
     ticket = comment.ticket
     location = url_for("api.show_comment", reference=ticket.reference, comment_id=comment.id)
-    return comment_json(comment), 201, {"Location": location}
+    return {**comment_json(comment), "ticket": ticket.reference}, 201, {"Location": location}
 
 
 @api.post("/tickets/<reference>/attachments")

@@ -30,6 +30,10 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def init_database(url: str):
     """Point the models at the database named by a URL (sqlite:///..., postgresql://...)."""
     sqlite_path = _sqlite_path(url)
@@ -38,6 +42,8 @@ def init_database(url: str):
         # IMMEDIATE write transactions wait for the lock (busy timeout) instead of
         # failing at once when two writers upgrade from a read lock at the same time.
         db = connect(url, pragmas=SQLITE_PRAGMAS, timeout=30, lock_type="IMMEDIATE")
+        # SQLite's own lower() folds ASCII only; searches must find "Écran" for "écran".
+        db.register_function(_unicode_lower, "lower", 1, deterministic=True)
     else:
         try:
             db = connect(url)

@@ -49,8 +49,9 @@ def boolean(field: str, value: Any) -> bool:
     return value
 
 
-def integer(field: str, value: Any, *, low: int, high: int) -> int:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+def integer(field: str, value: Any, *, low: int, high: int, from_text: bool = False) -> int:
+    """A whole number in [low, high]; digit strings count only `from_text` (query strings)."""
+    if from_text and isinstance(value, str) and value.strip().lstrip("-").isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValidationFailed(

@@ -25,7 +25,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     max_attachment = int(app.config["MAX_ATTACHMENT_SIZE"])
     # A request may carry several attachments; each one is also held to the per-file limit.
-    app.config.setdefault("MAX_CONTENT_LENGTH", 4 * max_attachment + 1024 * 1024)
+    if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is None: no limit
+        app.config["MAX_CONTENT_LENGTH"] = 4 * max_attachment + 1024 * 1024
 
     init_database(app.config["DATABASE_URL"])
     create_schema()

@@ -19,8 +19,12 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
     return response
 
 
-def _slug(name: str) -> str:
-    return name.lower().replace(" ", "_").replace("'", "")
+# Where Werkzeug's name for a status differs from the code the core uses for it.
+HTTP_CODES = {413: "payload_too_large"}
+
+
+def _code(exc: HTTPException) -> str:
+    return HTTP_CODES.get(exc.code) or exc.name.lower().replace(" ", "_").replace("'", "")
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -33,7 +37,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        response = error_response(exc.code or 500, _slug(exc.name), exc.description or exc.name)
+        response = error_response(exc.code or 500, _code(exc), exc.description or exc.name)
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from helpdesk import permissions, validation, workflow
 from helpdesk.db import database
@@ -105,8 +105,10 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
     if filters.type:
         query = query.where(Ticket.type == validation.choice("type", filters.type, TICKET_TYPES))
     if filters.text:
-        words = validation.text("text", filters.text, max_length=200)
-        query = query.where(Ticket.title.contains(words) | Ticket.description.contains(words))
+        words = validation.text("text", filters.text, max_length=200).lower()
+        query = query.where(
+            fn.LOWER(Ticket.title).contains(words) | fn.LOWER(Ticket.description).contains(words)
+        )
     start = validation.date_bound("from", filters.created_from)
     end = validation.date_bound("to", filters.created_to, end=True)
     if start is not None:
@@ -336,6 +338,11 @@ def add_comment(
 
 def add_attachments(reference: str, uploads: list[Upload], *, actor: User) -> Ticket:
     """Attach files to the ticket itself."""
+    if not uploads:
+        raise ValidationFailed(
+            "Send at least one file in the multipart field 'attachments'.",
+            {"field": "attachments"},
+        )
     with blob_store.staging() as staging, database.atomic():
         ticket = get_ticket(reference, actor=actor)
         permissions.require(actor, "ticket.attach", ticket)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g, request, url_for
 
 from helpdesk import __version__
-from helpdesk.server.api import api
+from helpdesk.server.api import MAX_ID, api
 from helpdesk.server.api.inputs import current_user, json_body, paging
 from helpdesk.server.serializers import page_json, user_json
 from helpdesk.services import users
@@ -54,6 +54,7 @@ def list_users():
 @api.post("/users")
 def register_user():
     """Register a user (admins)."""
+    actor = current_user()
     body = json_body(
         {"email", "name", "kind", "password", "organization", "role", "language"},
         {"email", "name"},
@@ -61,7 +62,7 @@ def register_user():
     user = users.register_user(
         body["email"],
         body["name"],
-        actor=current_user(),
+        actor=actor,
         kind=body.get("kind") or "customer",
         password=body.get("password"),
         organization=body.get("organization"),
@@ -75,7 +76,7 @@ def register_user():
     )
 
 
-@api.get("/users/<int:user_id>")
+@api.get(f"/users/<int(max={MAX_ID}):user_id>")
 def get_user(user_id: int):
     """One user (agents and admins)."""
     user = users.get_user(user_id, actor=current_user())

@@ -43,14 +43,18 @@ def _check_fields(data: Any, allowed: set[str], required: set[str]) -> dict:
     return data
 
 
+def _parse_json(raw: str | bytes, what: str) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        raise BadRequest(f"{what} is not valid JSON.") from None
+
+
 def json_body(allowed: set[str], required: set[str] = frozenset()) -> dict:
     """The request's JSON object, with only known fields and every required one."""
     if not request.is_json:
         raise BadRequest("Send a JSON body with 'Content-Type: application/json'.")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise BadRequest("The request body is not valid JSON.")
-    return _check_fields(data, allowed, required)
+    return _check_fields(_parse_json(request.get_data(), "The request body"), allowed, required)
 
 
 def payload_with_uploads(
@@ -59,11 +63,7 @@ def payload_with_uploads(
     """A JSON body, or multipart/form-data with a JSON `data` field and `attachments` files."""
     if request.mimetype != "multipart/form-data":
         return json_body(allowed, required), []
-    raw = request.form.get("data", "{}")
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise BadRequest("The multipart field 'data' must hold a JSON object.") from None
+    data = _parse_json(request.form.get("data", "{}"), "The multipart field 'data'")
     uploads = [
         Upload(f.filename or "attachment", f.stream, f.mimetype)
         for f in request.files.getlist("attachments")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import url_for
 
-from helpdesk.server.api import api
+from helpdesk.server.api import MAX_ID, api
 from helpdesk.server.api.inputs import current_user, json_body, paging
 from helpdesk.server.serializers import organization_json, page_json
 from helpdesk.services import organizations
@@ -22,13 +22,14 @@ def list_organizations():
 @api.post("/organizations")
 def create_organization():
     """Create an organization (admins)."""
+    actor = current_user()
     body = json_body({"name"}, {"name"})
-    org = organizations.create_organization(body["name"], actor=current_user())
+    org = organizations.create_organization(body["name"], actor=actor)
     location = url_for("api.get_organization", org_id=org.id)
     return organization_json(org, []), 201, {"Location": location}
 
 
-@api.get("/organizations/<int:org_id>")
+@api.get(f"/organizations/<int(max={MAX_ID}):org_id>")
 def get_organization(org_id: int):
     """One organization with its members (agents and admins)."""
     org, members = organizations.organization_members(org_id, actor=current_user())
@@ -38,9 +39,10 @@ def get_organization(org_id: int):
 @api.post("/memberships")
 def add_member():
     """Add a customer to an organization, or change their role there (admins)."""
+    actor = current_user()
     body = json_body({"organization", "email", "role"}, {"organization", "email"})
     membership = organizations.add_member(
-        body["organization"], body["email"], actor=current_user(), role=body.get("role") or "user"
+        body["organization"], body["email"], actor=actor, role=body.get("role") or "user"
     )
     return {
         "organization": membership.organization.name,

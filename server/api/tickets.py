@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import request, send_file, url_for
 
-from helpdesk.server.api import api
+from helpdesk.server.api import MAX_ID, api
 from helpdesk.server.api.inputs import current_user, json_body, paging, payload_with_uploads
 from helpdesk.server.serializers import (
     comment_json,
@@ -83,7 +83,7 @@ def list_comments(reference: str):
     return {"items": items, "total": len(items)}
 
 
-@api.get("/tickets/<reference>/comments/<int:comment_id>")
+@api.get(f"/tickets/<reference>/comments/<int(max={MAX_ID}):comment_id>")
 def show_comment(reference: str, comment_id: int):
     """One comment, if the caller may see it."""
     actor = current_user()

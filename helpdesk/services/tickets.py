@@ -221,6 +221,14 @@ def _attach(
         )
 
 
+def _write_comment(ticket: Ticket, actor: User, body: str, *, internal: bool = False) -> Comment:
+    comment = Comment.create(
+        ticket=ticket, author=actor, body=body, visibility="internal" if internal else "public"
+    )
+    record_event(ticket, actor, "internal_note" if internal else "comment", None, comment.id)
+    return comment
+
+
 def _organization_for(requester: User, organization: str | None) -> Organization:
     memberships = memberships_of(requester)
     if organization:
@@ -321,13 +329,7 @@ def add_comment(
                 "submit a new ticket.",
                 {"status": ticket.status},
             )
-        comment = Comment.create(
-            ticket=ticket,
-            author=actor,
-            body=body,
-            visibility="internal" if internal else "public",
-        )
-        record_event(ticket, actor, "internal_note" if internal else "comment", None, comment.id)
+        comment = _write_comment(ticket, actor, body, internal=internal)
         _attach(ticket, attachments, actor, staging, comment=comment)
         if not internal and not actor.is_staff and ticket.status == "pending":
             workflow.transition(ticket, "open", actor=actor)
@@ -420,8 +422,7 @@ def change_status(reference: str, to: str, *, actor: User, comment: str | None =
         ticket = get_ticket(reference, actor=actor)
         workflow.transition(ticket, to, actor=actor, comment=comment)
         if comment:
-            Comment.create(ticket=ticket, author=actor, body=comment, visibility="public")
-            record_event(ticket, actor, "comment")
+            _write_comment(ticket, actor, comment)
     return get_ticket(ticket.reference, actor=actor)
 
 
@@ -449,8 +450,7 @@ def close_ticket(
             ticket.save()
             record_event(ticket, actor, "rated", None, rating)
         elif comment:
-            Comment.create(ticket=ticket, author=actor, body=comment, visibility="public")
-            record_event(ticket, actor, "comment")
+            _write_comment(ticket, actor, comment)
     return get_ticket(ticket.reference, actor=actor)
 
 

@@ -3,25 +3,81 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 
 import platformdirs
 
 DEFAULT_MAX_ATTACHMENT_SIZE = 10 * 1024 * 1024
+SMTP_SECURITY = ("none", "starttls", "ssl")
+DEFAULT_SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    raw = os.environ.get(name, "").strip()
+    return raw or default
 
 
 def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+    raw = _env(name)
+    if raw is None:
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number of bytes, not {raw!r}") from None
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
     if value <= 0:
         raise ValueError(f"{name} must be positive, not {value}")
     return value
+
+
+def _env_choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = (_env(name) or default).lower()
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, not {raw!r}")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    smtp_host: str | None = None  # None: mail waits in the outbox
+    smtp_port: int = 25
+    smtp_security: str = "none"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout: int = 30
+    sender: str = "Helpdesk <helpdesk@localhost>"
+    base_url: str = "http://127.0.0.1:5000"
+    # Who hears of an unassigned ticket: every agent ("all") or nobody ("none").
+    notify_unassigned: str = "all"
+    send_in_server: bool = False
+    send_interval: int = 30
+    max_attempts: int = 8
+    backoff_seconds: int = 60
+    ticket_type: str = "question"  # type of a ticket opened by email
+    unknown_senders: str = "refuse"  # or "register": they become external customers
+    external_organization: str = "External customers"
+    max_message_size: int = 25 * 1024 * 1024
+
+    @property
+    def sender_address(self) -> str:
+        return parseaddr(self.sender)[1] or "helpdesk@localhost"
+
+    @property
+    def domain(self) -> str:
+        return self.sender_address.rpartition("@")[2] or "localhost"
 
 
 @dataclass(frozen=True)
@@ -29,14 +85,44 @@ class Settings:
     data_dir: Path
     database_url: str
     max_attachment_size: int
+    mail: MailSettings = field(default_factory=MailSettings)
 
     @property
     def attachment_dir(self) -> Path:
         return self.data_dir / "attachments"
 
 
+def load_mail_settings() -> MailSettings:
+    security = _env_choice("HELPDESK_SMTP_SECURITY", "none", SMTP_SECURITY)
+    return MailSettings(
+        smtp_host=_env("HELPDESK_SMTP_HOST"),
+        smtp_port=_env_int("HELPDESK_SMTP_PORT", DEFAULT_SMTP_PORTS[security]),
+        smtp_security=security,
+        smtp_user=_env("HELPDESK_SMTP_USER"),
+        smtp_password=_env("HELPDESK_SMTP_PASSWORD"),
+        smtp_timeout=_env_int("HELPDESK_SMTP_TIMEOUT", 30),
+        sender=_env("HELPDESK_MAIL_FROM", MailSettings.sender),
+        base_url=(_env("HELPDESK_BASE_URL", MailSettings.base_url) or "").rstrip("/"),
+        notify_unassigned=_env_choice("HELPDESK_NOTIFY_UNASSIGNED", "all", ("all", "none")),
+        send_in_server=_env_bool("HELPDESK_MAIL_SEND_IN_SERVER", False),
+        send_interval=_env_int("HELPDESK_MAIL_SEND_INTERVAL", 30),
+        max_attempts=_env_int("HELPDESK_MAIL_MAX_ATTEMPTS", 8),
+        backoff_seconds=_env_int("HELPDESK_MAIL_BACKOFF", 60),
+        ticket_type=_env_choice(
+            "HELPDESK_MAIL_TICKET_TYPE", "question", ("incident", "feature", "question")
+        ),
+        unknown_senders=_env_choice(
+            "HELPDESK_MAIL_UNKNOWN_SENDERS", "refuse", ("refuse", "register")
+        ),
+        external_organization=_env(
+            "HELPDESK_MAIL_EXTERNAL_ORGANIZATION", MailSettings.external_organization
+        ),
+        max_message_size=_env_int("HELPDESK_MAIL_MAX_MESSAGE_SIZE", 25 * 1024 * 1024),
+    )
+
+
 def load_settings() -> Settings:
-    """Read HELPDESK_DATA_DIR, HELPDESK_DATABASE and HELPDESK_MAX_ATTACHMENT_SIZE."""
+    """Read the HELPDESK_* environment (see the README's configuration table)."""
     data_dir = Path(
         os.environ.get("HELPDESK_DATA_DIR") or platformdirs.user_data_dir("helpdesk")
     ).expanduser()
@@ -45,4 +131,5 @@ def load_settings() -> Settings:
         data_dir=data_dir,
         database_url=database_url,
         max_attachment_size=_env_int("HELPDESK_MAX_ATTACHMENT_SIZE", DEFAULT_MAX_ATTACHMENT_SIZE),
+        mail=load_mail_settings(),
     )

@@ -58,8 +58,8 @@ def is_sqlite() -> bool:
 
 
 def create_schema() -> None:
-    """Create every table and index that does not exist yet (safe to run again)."""
-    from helpdesk import models
+    """Create every table and index, or upgrade an older schema (safe to run again)."""
+    from helpdesk.migrations import upgrade_schema
 
     with database.connection_context():
-        database.create_tables(models.ALL_MODELS, safe=True)
+        upgrade_schema()

@@ -37,6 +37,8 @@ class User(BaseModel):
     password_hash = CharField(max_length=255, null=True)
     active = BooleanField(default=True)
     language = CharField(max_length=8, default="en")
+    # "internal": provisioned by the support team; "external": registered themselves.
+    origin = CharField(max_length=16, default="internal")
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
@@ -145,4 +147,78 @@ class ApiToken(BaseModel):
     revoked_at = DateTimeField(null=True)
 
 
-ALL_MODELS = [User, Organization, Membership, Ticket, Share, Comment, Attachment, Event, ApiToken]
+class NotificationPreference(BaseModel):
+    """A user's switch for one ticket's notifications (no row: on)."""
+
+    ticket = ForeignKeyField(Ticket, backref="notification_preferences", on_delete="CASCADE")
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    enabled = BooleanField(default=True)
+
+    class Meta:
+        indexes = ((("ticket", "user"), True),)
+
+
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
+
+
+class OutboxMessage(BaseModel):
+    """An email written in the same transaction as the change it tells of, sent later."""
+
+    ticket = ForeignKeyField(Ticket, null=True, backref="outbox", on_delete="SET NULL")
+    recipient = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    to_address = CharField(max_length=254)
+    subject = CharField(max_length=255)
+    kind = CharField(max_length=32)
+    language = CharField(max_length=8, default="en")
+    message_id = CharField(max_length=255, unique=True)
+    raw = TextField()  # the whole RFC 5322 message, rendered when queued
+    status = CharField(max_length=16, default="pending", index=True)
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    last_error = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    claimed_at = DateTimeField(null=True)
+    sent_at = DateTimeField(null=True)
+
+
+class InboundMessage(BaseModel):
+    """Every email ingested, once: its Message-ID and what became of it."""
+
+    message_id = CharField(max_length=255, unique=True)
+    sender = CharField(max_length=254, null=True)
+    subject = CharField(max_length=255, null=True)
+    outcome = CharField(max_length=16)  # created / commented / ignored / refused
+    reason = TextField(null=True)
+    ticket = ForeignKeyField(Ticket, null=True, on_delete="SET NULL")
+    received_at = DateTimeField(default=utcnow)
+
+
+class SurveyToken(BaseModel):
+    """A single-use link that lets the requester rate a closed ticket."""
+
+    ticket = ForeignKeyField(Ticket, backref="survey_tokens", on_delete="CASCADE")
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    used_at = DateTimeField(null=True)
+
+
+class SchemaVersion(BaseModel):
+    version = IntegerField()
+
+
+ALL_MODELS = [
+    User,
+    Organization,
+    Membership,
+    Ticket,
+    Share,
+    Comment,
+    Attachment,
+    Event,
+    ApiToken,
+    NotificationPreference,
+    OutboxMessage,
+    InboundMessage,
+    SurveyToken,
+    SchemaVersion,
+]

@@ -1,0 +1,31 @@
+"""An older database is upgraded in place, keeping its data; a new one is created whole."""
+
+from __future__ import annotations
+
+from playhouse.migrate import SchemaMigrator, migrate
+
+from helpdesk.db import database
+from helpdesk.migrations import LATEST, upgrade_schema
+from helpdesk.models import OutboxMessage, SchemaVersion, User
+
+
+def test_new_database_is_at_the_latest_version(db):
+    assert SchemaVersion.get().version == LATEST
+    assert upgrade_schema() == LATEST  # running again changes nothing
+    assert SchemaVersion.select().count() == 1
+
+
+def test_first_release_database_is_upgraded_and_keeps_its_users(db):
+    User.create(email="old@example.test", name="Old Timer")
+    # Make this database look like the first release's: no version table, no later tables
+    # or columns.
+    database.drop_tables([SchemaVersion, OutboxMessage])
+    migrate(SchemaMigrator.from_database(database.obj).drop_column("user", "origin"))
+    assert "origin" not in {c.name for c in database.get_columns("user")}
+
+    assert upgrade_schema() == LATEST
+
+    assert SchemaVersion.get().version == LATEST
+    assert OutboxMessage.table_exists()
+    old = User.get(User.email == "old@example.test")
+    assert old.origin == "internal"

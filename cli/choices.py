@@ -36,3 +36,15 @@ class Kind(StrEnum):
 
 def values(members) -> list[str] | None:
     return [m.value for m in members] if members else None
+
+
+class OutboxStatus(StrEnum):
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+
+
+class Switch(StrEnum):
+    on = "on"
+    off = "off"

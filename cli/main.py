@@ -12,9 +12,11 @@ from helpdesk import __version__
 from helpdesk.cli import config
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.errors import handle_errors
+from helpdesk.cli.mail import app as mail_app
 from helpdesk.cli.organizations import app as org_app
 from helpdesk.cli.output import JsonOption, emit
 from helpdesk.cli.prompts import read_password
+from helpdesk.cli.reports import app as report_app
 from helpdesk.cli.tickets import app as ticket_app
 from helpdesk.cli.users import app as user_app
 
@@ -31,6 +33,8 @@ app = typer.Typer(
 app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(ticket_app, name="ticket")
+app.add_typer(mail_app, name="mail")
+app.add_typer(report_app, name="report")
 
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
@@ -106,9 +110,17 @@ def serve(
     """Serve the JSON API with the production WSGI server (waitress)."""
     import waitress
 
+    from helpdesk.config import load_settings
     from helpdesk.server import create_app
 
     application = create_app()
+    mail = load_settings().mail
+    if mail.send_in_server:
+        from helpdesk.mail.sender import BackgroundSender
+
+        BackgroundSender(mail).start()
+    elif not mail.smtp_host:
+        logger.info("no SMTP server configured: mail waits in the outbox")
     started = {
         "url": f"http://{host}:{port}",
         "server": "waitress",

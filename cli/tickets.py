@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import typer
 
-from helpdesk.cli.choices import Level, Status, TicketType, values
+from helpdesk.cli.choices import Level, Status, Switch, TicketType, values
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.compat import UsageError
 from helpdesk.cli.errors import handle_errors
@@ -110,6 +110,8 @@ def _render_ticket(t: dict) -> None:
     typer.echo(f"  Created:      {when(t['created_at'])}    Updated: {when(t['updated_at'])}")
     if t["shared_with"]:
         typer.echo(f"  Shared with:  {', '.join(u['email'] for u in t['shared_with'])}")
+    if not t.get("notifications", True):
+        typer.echo("  Emails:       off (helpdesk ticket notify REF on)")
     if t["satisfaction"]:
         s = t["satisfaction"]
         rating = f"{s['rating']}/5" if s["rating"] is not None else "no rating"
@@ -368,6 +370,51 @@ def reopen(
         _ticket_path(reference, "/reopen"), {"comment": comment_}
     )
     emit(result, json_output, _done("Reopened {reference}."))
+
+
+@app.command("notify")
+@handle_errors
+def notify(
+    reference: Ref,
+    switch: Annotated[Switch, typer.Argument(metavar="on|off", help="Emails about it, or none.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Turn your emails about a ticket on or off."""
+    result = ApiClient.from_environment().post(
+        _ticket_path(reference, "/notifications"), {"enabled": switch == Switch.on}
+    )
+    emit(
+        result,
+        json_output,
+        lambda t: typer.echo(
+            f"Emails about {t['reference']} are {'on' if t['notifications'] else 'off'}."
+        ),
+    )
+
+
+@app.command("rate")
+@handle_errors
+def rate(
+    reference: Ref,
+    rating: Annotated[
+        int,
+        typer.Option(
+            "--rating", min=1, max=5, help="Your satisfaction, 1 (poor) to 5 (excellent)."
+        ),
+    ],
+    comment_: Annotated[str | None, typer.Option("--comment", help="What you thought.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Rate your closed ticket, once."""
+    body: dict = {"rating": rating}
+    if comment_:
+        body["comment"] = comment_
+    result = ApiClient.from_environment().post(_ticket_path(reference, "/rating"), body)
+    emit(
+        result,
+        json_output,
+        lambda t: typer.echo(f"Rated {t['reference']} {t['satisfaction']['rating']}/5. Thank you!"),
+    )
 
 
 @attachment_app.command("get")

@@ -79,6 +79,8 @@ RULES: dict[str, tuple[Rule, str]] = {
     "user.manage": (_admin, "Only admins may manage users."),
     "org.list": (_staff, "Only agents may list organizations."),
     "org.manage": (_admin, "Only admins may manage organizations."),
+    "report.view": (_staff, "Only agents may see reports."),
+    "mail.manage": (_admin, "Only admins may manage the mail outbox."),
 }
 
 

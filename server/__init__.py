@@ -46,4 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from helpdesk.server.api import api
 
     app.register_blueprint(api)
+    from helpdesk.server.survey import survey_page
+
+    app.register_blueprint(survey_page)
     return app

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from helpdesk import workflow
-from helpdesk.models import Attachment, Comment, Event, Membership, Organization, Ticket, User
+from helpdesk.mail.notifications import notifications_enabled
+from helpdesk.models import (
+    Attachment,
+    Comment,
+    Event,
+    Membership,
+    Organization,
+    OutboxMessage,
+    Ticket,
+    User,
+)
 from helpdesk.services import tickets as ticket_service
 
 
@@ -115,6 +125,7 @@ def ticket_detail(ticket: Ticket, actor: User) -> dict:
             "attachments": [attachment_json(a) for a in attachments],
             "events": [event_json(e) for e in ticket_service.visible_events(ticket, actor)],
             "allowed_transitions": workflow.allowed_transitions(ticket, actor),
+            "notifications": notifications_enabled(ticket, actor),
         }
     )
     return data
@@ -122,3 +133,20 @@ def ticket_detail(ticket: Ticket, actor: User) -> dict:
 
 def page_json(items: list[dict], page: int, per_page: int, total: int) -> dict:
     return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+def outbox_json(message: OutboxMessage) -> dict:
+    return {
+        "id": message.id,
+        "to": message.to_address,
+        "subject": message.subject,
+        "kind": message.kind,
+        "language": message.language,
+        "ticket": message.ticket.reference if message.ticket_id else None,
+        "status": message.status,
+        "attempts": message.attempts,
+        "last_error": message.last_error,
+        "created_at": iso(message.created_at),
+        "next_attempt_at": iso(message.next_attempt_at) if message.status == "pending" else None,
+        "sent_at": iso(message.sent_at),
+    }

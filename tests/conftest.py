@@ -117,3 +117,60 @@ def installed(cli):
     )
     assert result.exit_code == 0, result.output
     return cli
+
+
+class Mailbox:
+    """What the SMTP test server received, parsed."""
+
+    def __init__(self):
+        self.messages: list = []
+        self.envelopes: list = []
+        self.refuse_next = 0  # answer this many messages with a temporary failure (451)
+
+    def by_recipient(self, address: str) -> list:
+        return [m for m in self.messages if address in m["To"]]
+
+
+@pytest.fixture
+def mailbox(env, monkeypatch):
+    """A real SMTP server on 127.0.0.1 and a free port; the app's settings point at it."""
+    import email
+    import email.policy
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            if box.refuse_next > 0:
+                box.refuse_next -= 1
+                return "451 4.3.0 Try again later"
+            box.envelopes.append(envelope)
+            box.messages.append(
+                email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+            )
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("HELPDESK_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("HELPDESK_SMTP_PORT", str(port))
+    monkeypatch.setenv("HELPDESK_MAIL_FROM", "Acme Support <support@helpdesk.test>")
+    monkeypatch.setenv("HELPDESK_BASE_URL", "http://127.0.0.1:5000")
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+def deliver():
+    """Run one delivery round of the outbox, as `helpdesk mail send` does."""
+    from helpdesk.config import load_mail_settings
+    from helpdesk.mail.sender import deliver_pending
+
+    return deliver_pending(load_mail_settings())

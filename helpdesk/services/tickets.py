@@ -12,6 +12,7 @@ from helpdesk import permissions, validation, workflow
 from helpdesk.db import database
 from helpdesk.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from helpdesk.history import record_event
+from helpdesk.mail import notifications
 from helpdesk.models import (
     LEVELS,
     STATUSES,
@@ -20,6 +21,7 @@ from helpdesk.models import (
     Comment,
     Event,
     Membership,
+    NotificationPreference,
     Organization,
     Share,
     Ticket,
@@ -300,6 +302,7 @@ def submit_ticket(
         ticket.save()
         record_event(ticket, actor, "created", None, "new")
         _attach(ticket, attachments, actor, staging)
+        notifications.ticket_created(ticket, actor)
     return get_ticket(ticket.reference, actor=actor)
 
 
@@ -330,6 +333,8 @@ def add_comment(
                 {"status": ticket.status},
             )
         comment = _write_comment(ticket, actor, body, internal=internal)
+        if not internal:
+            notifications.public_reply(ticket, actor, body)
         _attach(ticket, attachments, actor, staging, comment=comment)
         if not internal and not actor.is_staff and ticket.status == "pending":
             workflow.transition(ticket, "open", actor=actor)
@@ -383,6 +388,7 @@ def share_ticket(reference: str, users: list[str], *, actor: User) -> list[User]
                 record_event(ticket, actor, "shared", None, user.email)
                 added.append(user)
         if added:
+            notifications.ticket_shared(ticket, actor, added)
             _touch(ticket)
     return added
 
@@ -411,6 +417,7 @@ def assign(reference: str, assignee: str, *, actor: User) -> Ticket:
         record_event(ticket, actor, "assigned", previous, agent.email)
         if ticket.status == "new":
             workflow.transition(ticket, "open", actor=actor)
+        notifications.ticket_assigned(ticket, actor)
     return get_ticket(ticket.reference, actor=actor)
 
 
@@ -420,9 +427,11 @@ def change_status(reference: str, to: str, *, actor: User, comment: str | None =
     comment = validation.text("comment", comment, max_length=MAX_BODY, required=False)
     with database.atomic():
         ticket = get_ticket(reference, actor=actor)
+        previous = ticket.status
         workflow.transition(ticket, to, actor=actor, comment=comment)
         if comment:
             _write_comment(ticket, actor, comment)
+        notifications.status_changed(ticket, actor, previous, comment)
     return get_ticket(ticket.reference, actor=actor)
 
 
@@ -443,6 +452,7 @@ def close_ticket(
             permissions.require(actor, "ticket.rate", ticket)
         if rating is not None:
             rating = validation.integer("rating", rating, low=1, high=5)
+        previous = ticket.status
         workflow.transition(ticket, "closed", actor=actor)
         if rates:
             ticket.satisfaction_rating = rating
@@ -451,6 +461,7 @@ def close_ticket(
             record_event(ticket, actor, "rated", None, rating)
         elif comment:
             _write_comment(ticket, actor, comment)
+        notifications.status_changed(ticket, actor, previous, None if rates else comment)
     return get_ticket(ticket.reference, actor=actor)
 
 
@@ -467,3 +478,14 @@ def reopen_ticket(reference: str, comment: str, *, actor: User) -> Ticket:
                 {"from": ticket.status, "to": "open", "allowed": mine},
             )
         return change_status(reference, "open", actor=actor, comment=comment)
+
+
+def set_notifications(reference: str, enabled: bool, *, actor: User) -> Ticket:
+    """Turn the actor's emails about one ticket on or off."""
+    validation.boolean("enabled", enabled)
+    with database.atomic():
+        ticket = get_ticket(reference, actor=actor)
+        preference, _ = NotificationPreference.get_or_create(ticket=ticket, user=actor)
+        preference.enabled = enabled
+        preference.save()
+    return ticket

@@ -49,6 +49,7 @@ DETAIL_KEYS = TICKET_KEYS | {
     "attachments",
     "events",
     "allowed_transitions",
+    "notifications",
 }
 COMMENT_KEYS = {"id", "author", "body", "visibility", "created_at"}
 ATTACHMENT_KEYS = {"filename", "size", "sha256", "content_type", "comment_id", "created_at", "url"}

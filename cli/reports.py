@@ -1,0 +1,46 @@
+"""`helpdesk report ...`: figures for agents."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from helpdesk.cli.client import ApiClient
+from helpdesk.cli.errors import handle_errors
+from helpdesk.cli.output import JsonOption, emit, table
+
+app = typer.Typer(help="Reports for agents.", no_args_is_help=True)
+
+
+@app.command("satisfaction")
+@handle_errors
+def satisfaction(
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Closed on or after (YYYY-MM-DD).")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Closed on or before (YYYY-MM-DD).")
+    ] = None,
+    org: Annotated[str | None, typer.Option("--org", help="Only this organization.")] = None,
+    agent: Annotated[str | None, typer.Option("--agent", help="Only this agent's (email).")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Satisfaction ratings of closed tickets: count, average, distribution."""
+    result = ApiClient.from_environment().get(
+        "/reports/satisfaction", organization=org, agent=agent, **{"from": from_, "to": to}
+    )
+
+    def render(r):
+        average = "-" if r["average"] is None else f"{r['average']:.2f}"
+        typer.echo(f"Closed tickets: {r['closed']}   rated: {r['rated']}   average: {average}")
+        rated = r["rated"] or 1
+        table(
+            [
+                (f"{n}/5", count, "#" * round(20 * count / rated))
+                for n, count in sorted(r["distribution"].items())
+            ],
+            ["Rating", "Tickets", ""],
+        )
+
+    emit(result, json_output, render)

@@ -1,0 +1,1 @@
+"""Email: the outbox, notifications, delivery over SMTP, and email-to-ticket."""

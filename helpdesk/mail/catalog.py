@@ -1,0 +1,176 @@
+"""What notification emails say, in each language we write them in."""
+
+from __future__ import annotations
+
+LANGUAGES = ("en", "fr", "it", "cs")
+FALLBACK = "en"
+
+# kind -> (subject, first line). Placeholders: {ref} {title} {actor} {agent} {status}.
+MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
+    "en": {
+        "received": (
+            "Ticket received: {title}",
+            "We have received your ticket {ref} and will get back to you soon.",
+        ),
+        "new_ticket": ("New ticket: {title}", "{actor} submitted a new ticket {ref}."),
+        "assigned": ("Ticket assigned: {title}", "{agent} is now handling ticket {ref}."),
+        "reply": ("New reply: {title}", "{actor} replied to ticket {ref}:"),
+        "status": ("Ticket {status}: {title}", "{actor} changed the status of {ref} to {status}."),
+        "reopened": ("Ticket reopened: {title}", "{actor} reopened ticket {ref}:"),
+        "shared": ("Ticket shared with you: {title}", "{actor} shared ticket {ref} with you."),
+        "survey": (
+            "How did we do? {title}",
+            "Ticket {ref} is closed. Please tell us how satisfied you are, from 1 (poor) "
+            "to 5 (excellent).",
+        ),
+    },
+    "fr": {
+        "received": (
+            "Ticket reçu : {title}",
+            "Nous avons bien reçu votre ticket {ref} et reviendrons vers vous rapidement.",
+        ),
+        "new_ticket": ("Nouveau ticket : {title}", "{actor} a soumis un nouveau ticket {ref}."),
+        "assigned": (
+            "Ticket assigné : {title}",
+            "{agent} prend désormais en charge le ticket {ref}.",
+        ),
+        "reply": ("Nouvelle réponse : {title}", "{actor} a répondu au ticket {ref} :"),
+        "status": (
+            "Ticket {status} : {title}",
+            "{actor} a changé le statut du ticket {ref} en « {status} ».",
+        ),
+        "reopened": ("Ticket rouvert : {title}", "{actor} a rouvert le ticket {ref} :"),
+        "shared": (
+            "Ticket partagé avec vous : {title}",
+            "{actor} a partagé le ticket {ref} avec vous.",
+        ),
+        "survey": (
+            "Votre avis nous intéresse : {title}",
+            "Le ticket {ref} est clos. Dites-nous votre satisfaction, de 1 (mauvaise) "
+            "à 5 (excellente).",
+        ),
+    },
+    "it": {
+        "received": (
+            "Ticket ricevuto: {title}",
+            "Abbiamo ricevuto il tuo ticket {ref} e ti risponderemo al più presto.",
+        ),
+        "new_ticket": ("Nuovo ticket: {title}", "{actor} ha inviato un nuovo ticket {ref}."),
+        "assigned": ("Ticket assegnato: {title}", "{agent} ora si occupa del ticket {ref}."),
+        "reply": ("Nuova risposta: {title}", "{actor} ha risposto al ticket {ref}:"),
+        "status": (
+            "Ticket {status}: {title}",
+            "{actor} ha cambiato lo stato del ticket {ref} in «{status}».",
+        ),
+        "reopened": ("Ticket riaperto: {title}", "{actor} ha riaperto il ticket {ref}:"),
+        "shared": (
+            "Ticket condiviso con te: {title}",
+            "{actor} ha condiviso con te il ticket {ref}.",
+        ),
+        "survey": (
+            "Com'è andata? {title}",
+            "Il ticket {ref} è chiuso. Dicci quanto sei soddisfatto, da 1 (per niente) "
+            "a 5 (moltissimo).",
+        ),
+    },
+    "cs": {
+        "received": (
+            "Požadavek přijat: {title}",
+            "Váš požadavek {ref} jsme přijali a brzy se vám ozveme.",
+        ),
+        "new_ticket": ("Nový požadavek: {title}", "{actor} založil(a) nový požadavek {ref}."),
+        "assigned": ("Požadavek přidělen: {title}", "Požadavek {ref} nyní řeší {agent}."),
+        "reply": ("Nová odpověď: {title}", "{actor} odpověděl(a) na požadavek {ref}:"),
+        "status": (
+            "Požadavek {status}: {title}",
+            "{actor} změnil(a) stav požadavku {ref} na „{status}“.",
+        ),
+        "reopened": (
+            "Požadavek znovu otevřen: {title}",
+            "{actor} znovu otevřel(a) požadavek {ref}:",
+        ),
+        "shared": ("Požadavek sdílen s vámi: {title}", "{actor} s vámi sdílel(a) požadavek {ref}."),
+        "survey": (
+            "Jak jsme si vedli? {title}",
+            "Požadavek {ref} je uzavřen. Ohodnoťte prosím naši pomoc od 1 (špatná) do 5 (výborná).",
+        ),
+    },
+}
+
+STATUS_NAMES: dict[str, dict[str, str]] = {
+    "en": {
+        "new": "new",
+        "open": "open",
+        "pending": "waiting for you",
+        "resolved": "resolved",
+        "closed": "closed",
+    },
+    "fr": {
+        "new": "nouveau",
+        "open": "ouvert",
+        "pending": "en attente de votre réponse",
+        "resolved": "résolu",
+        "closed": "clos",
+    },
+    "it": {
+        "new": "nuovo",
+        "open": "aperto",
+        "pending": "in attesa di una tua risposta",
+        "resolved": "risolto",
+        "closed": "chiuso",
+    },
+    "cs": {
+        "new": "nový",
+        "open": "otevřený",
+        "pending": "čeká na vás",
+        "resolved": "vyřešený",
+        "closed": "uzavřený",
+    },
+}
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "hello": "Hello {name},",
+        "status": "Status",
+        "priority": "Priority",
+        "view": "Ticket",
+        "rate": "Rate",
+        "reply_hint": "Reply to this email to add a comment.",
+        "footer": "You receive this because you follow ticket {ref}. "
+        "To stop: helpdesk ticket notify {ref} off",
+    },
+    "fr": {
+        "hello": "Bonjour {name},",
+        "status": "Statut",
+        "priority": "Priorité",
+        "view": "Ticket",
+        "rate": "Noter",
+        "reply_hint": "Répondez à cet e-mail pour ajouter un commentaire.",
+        "footer": "Vous recevez ce message car vous suivez le ticket {ref}. "
+        "Pour ne plus le recevoir : helpdesk ticket notify {ref} off",
+    },
+    "it": {
+        "hello": "Ciao {name},",
+        "status": "Stato",
+        "priority": "Priorità",
+        "view": "Ticket",
+        "rate": "Valuta",
+        "reply_hint": "Rispondi a questa email per aggiungere un commento.",
+        "footer": "Ricevi questo messaggio perché segui il ticket {ref}. "
+        "Per non riceverlo più: helpdesk ticket notify {ref} off",
+    },
+    "cs": {
+        "hello": "Dobrý den, {name},",
+        "status": "Stav",
+        "priority": "Priorita",
+        "view": "Požadavek",
+        "rate": "Ohodnotit",
+        "reply_hint": "Odpovědí na tento e-mail přidáte komentář.",
+        "footer": "Tuto zprávu dostáváte, protože sledujete požadavek {ref}. "
+        "Odhlášení: helpdesk ticket notify {ref} off",
+    },
+}
+
+
+def language_of(code: str | None) -> str:
+    return code if code in MESSAGES else FALLBACK

@@ -1,0 +1,113 @@
+"""Who is told of what: every notification email starts here.
+
+Called by the ticket services inside their transaction, so a change and the emails that tell
+of it are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+from helpdesk.config import MailSettings, load_mail_settings
+from helpdesk.mail.outbox import queue_email
+from helpdesk.models import NotificationPreference, Share, Ticket, User
+
+CUSTOMER_STATUS_KINDS = ("pending", "resolved", "closed", "open")
+
+
+def followers(ticket: Ticket) -> list[User]:
+    """The customers who follow a ticket: its requester and those it is shared with."""
+    shared = User.select().join(Share, on=(Share.user == User.id)).where(Share.ticket == ticket)
+    return [ticket.requester, *shared]
+
+
+def agents_for(ticket: Ticket, settings: MailSettings) -> list[User]:
+    """The assignee; for an unassigned ticket, every agent if the setting says so."""
+    if ticket.assignee_id is not None:
+        return [ticket.assignee]
+    if settings.notify_unassigned == "all":
+        return list(User.select().where(User.kind.in_(["agent", "admin"])))
+    return []
+
+
+def notifications_enabled(ticket: Ticket, user: User) -> bool:
+    preference = NotificationPreference.get_or_none(ticket=ticket, user=user)
+    return preference is None or preference.enabled
+
+
+def _context(ticket: Ticket, actor: User | None, settings: MailSettings, **extra) -> dict:
+    return {
+        "ref": ticket.reference,
+        "title": ticket.title,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "actor": actor.name if actor else "",
+        "agent": ticket.assignee.name if ticket.assignee_id else "",
+        "url": f"{settings.base_url}/api/v1/tickets/{ticket.reference}",
+        "body": "",
+        "survey_links": [],
+        **extra,
+    }
+
+
+def _send(recipients, kind, ticket, actor, settings, **extra) -> None:
+    seen = set()
+    for user in recipients:
+        if user.id in seen or (actor is not None and user.id == actor.id):
+            continue  # nobody is told of their own change, nor told twice
+        seen.add(user.id)
+        if not user.active or not notifications_enabled(ticket, user):
+            continue
+        queue_email(user, kind, ticket, _context(ticket, actor, settings, **extra), settings)
+
+
+def ticket_created(ticket: Ticket, actor: User) -> None:
+    settings = load_mail_settings()
+    # The requester hears even when an agent opened the ticket for them.
+    _send([ticket.requester], "received", ticket, None, settings)
+    _send(
+        agents_for(ticket, settings), "new_ticket", ticket, actor, settings, body=ticket.description
+    )
+
+
+def ticket_assigned(ticket: Ticket, actor: User) -> None:
+    settings = load_mail_settings()
+    _send(followers(ticket), "assigned", ticket, actor, settings)
+    _send([ticket.assignee], "assigned", ticket, actor, settings)
+
+
+def public_reply(ticket: Ticket, actor: User, body: str) -> None:
+    """A public comment: customers are told; agents too when a customer wrote it."""
+    settings = load_mail_settings()
+    _send(followers(ticket), "reply", ticket, actor, settings, body=body)
+    if not actor.is_staff:
+        _send(agents_for(ticket, settings), "reply", ticket, actor, settings, body=body)
+
+
+def status_changed(ticket: Ticket, actor: User, previous: str, comment: str | None) -> None:
+    settings = load_mail_settings()
+    body = comment or ""
+    if ticket.status in CUSTOMER_STATUS_KINDS:
+        customers = followers(ticket)
+        if ticket.status == "closed" and ticket.satisfaction_rating is None:
+            # The requester's invitation to rate tells them it is closed.
+            customers = customers[1:]
+            _send_survey(ticket, settings)
+        _send(customers, "status", ticket, actor, settings, body=body)
+    if previous == "resolved" and ticket.status == "open":
+        _send(agents_for(ticket, settings), "reopened", ticket, actor, settings, body=body)
+
+
+def _send_survey(ticket: Ticket, settings: MailSettings) -> None:
+    from helpdesk.services.surveys import issue_survey_token
+
+    requester = ticket.requester
+    if not requester.active or not notifications_enabled(ticket, requester):
+        return
+    token = issue_survey_token(ticket)
+    links = [(n, f"{settings.base_url}/survey/{token}?rating={n}") for n in range(1, 6)]
+    queue_email(
+        requester, "survey", ticket, _context(ticket, None, settings, survey_links=links), settings
+    )
+
+
+def ticket_shared(ticket: Ticket, actor: User, users: list[User]) -> None:
+    _send(users, "shared", ticket, actor, load_mail_settings())

@@ -1,0 +1,126 @@
+"""Writing emails into the outbox: rendered, threaded, in the recipient's language."""
+
+from __future__ import annotations
+
+import secrets
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from peewee import JOIN
+
+from helpdesk import permissions, validation
+from helpdesk.config import MailSettings
+from helpdesk.db import database
+from helpdesk.errors import Conflict, NotFound
+from helpdesk.mail.catalog import LABELS, MESSAGES, STATUS_NAMES, language_of
+from helpdesk.models import OUTBOX_STATUSES, OutboxMessage, Ticket, User, utcnow
+from helpdesk.pagination import Page, paginate
+
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+
+def thread_id(ticket: Ticket, settings: MailSettings) -> str:
+    """The Message-ID every email about a ticket refers to, so clients thread them."""
+    return f"<{ticket.reference}@{settings.domain}>"
+
+
+def new_message_id(ticket: Ticket | None, settings: MailSettings) -> str:
+    tag = f".{ticket.reference}" if ticket is not None else ""
+    return f"<{secrets.token_hex(12)}{tag}@{settings.domain}>"
+
+
+def render(kind: str, language: str, context: dict) -> tuple[str, str, str]:
+    """Subject, plain text and HTML of a notification in the language (English fallback)."""
+    language = language_of(language)
+    subject_format, intro_format = MESSAGES[language][kind]
+    status = STATUS_NAMES[language].get(context["status"], context["status"])
+    fields = {**context, "status": status}
+    labels = {k: v.format(**fields) for k, v in LABELS[language].items()}
+    values = {
+        **fields,
+        "language": language,
+        "labels": labels,
+        "hello": labels["hello"],
+        "footer": labels["footer"],
+        "intro": intro_format.format(**fields),
+    }
+    subject = f"[{context['ref']}] " + subject_format.format(**fields)
+    text = _templates.get_template("notification.txt").render(values)
+    html = _templates.get_template("notification.html").render(values)
+    return subject, text, html
+
+
+def queue_email(
+    recipient: User,
+    kind: str,
+    ticket: Ticket,
+    context: dict,
+    settings: MailSettings,
+) -> OutboxMessage:
+    """Render one email and add it to the outbox (inside the caller's transaction)."""
+    language = language_of(recipient.language)
+    subject, text, html = render(kind, language, {**context, "name": recipient.name})
+    message_id = new_message_id(ticket, settings)
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = formataddr((recipient.name, recipient.email))
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = message_id
+    message["In-Reply-To"] = thread_id(ticket, settings)
+    message["References"] = thread_id(ticket, settings)
+    # RFC 3834: we are a robot; well-behaved auto-responders will not answer us.
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Helpdesk-Ticket"] = ticket.reference
+    message["Content-Language"] = language
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    return OutboxMessage.create(
+        ticket=ticket,
+        recipient=recipient,
+        to_address=recipient.email,
+        subject=subject[:255],
+        kind=kind,
+        language=language,
+        message_id=message_id,
+        raw=message.as_string(),
+    )
+
+
+def list_outbox(*, actor: User, status: str | None = None, page=1, per_page=25) -> Page:
+    """The outbox, newest first (admins)."""
+    permissions.require(actor, "mail.manage")
+    query = OutboxMessage.select(OutboxMessage, Ticket).join(Ticket, JOIN.LEFT_OUTER)
+    if status:
+        query = query.where(
+            OutboxMessage.status == validation.choice("status", status, OUTBOX_STATUSES)
+        )
+    return paginate(query.order_by(OutboxMessage.id.desc()), page, per_page)
+
+
+def retry_message(message_id: int, *, actor: User) -> OutboxMessage:
+    """Put a failed (or waiting) message back in line to be sent now."""
+    permissions.require(actor, "mail.manage")
+    with database.atomic():
+        message = OutboxMessage.get_or_none(OutboxMessage.id == message_id)
+        if message is None:
+            raise NotFound(f"No outbox message {message_id}.", {"id": message_id})
+        if message.status in ("sent", "sending"):
+            raise Conflict(
+                f"Message {message_id} is {message.status}; only a failed or pending message "
+                "can be retried.",
+                {"status": message.status},
+            )
+        message.status = "pending"
+        message.next_attempt_at = utcnow()
+        message.last_error = None
+        message.attempts = 0
+        message.save()
+    return message

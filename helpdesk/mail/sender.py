@@ -1,0 +1,210 @@
+"""Delivering the outbox over SMTP: claim, send, mark; retry with backoff; never twice."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from helpdesk.config import MailSettings
+from helpdesk.db import database
+from helpdesk.models import OutboxMessage, utcnow
+
+log = logging.getLogger("helpdesk.mail.sender")
+
+# A message left "sending" this long was being sent by a process that died: try it again.
+STALE_CLAIM = timedelta(minutes=10)
+MAX_BACKOFF = timedelta(hours=6)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    pending: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "sent": self.sent,
+            "retrying": self.retrying,
+            "failed": self.failed,
+            "pending": self.pending,
+        }
+
+
+def connect(settings: MailSettings) -> smtplib.SMTP:
+    """An open, authenticated SMTP connection as the settings describe."""
+    context = ssl.create_default_context()
+    if settings.smtp_security == "ssl":
+        smtp = smtplib.SMTP_SSL(
+            settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout, context=context
+        )
+    else:
+        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
+        if settings.smtp_security == "starttls":
+            smtp.starttls(context=context)
+    if settings.smtp_user:
+        smtp.login(settings.smtp_user, settings.smtp_password or "")
+    return smtp
+
+
+def wire_bytes(raw: str) -> bytes:
+    """SMTP wants CRLF line ends; smtplib leaves bytes as they are."""
+    return raw.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+
+
+def _claim(message: OutboxMessage) -> bool:
+    """Take a message for sending; False if another sender was quicker."""
+    now = utcnow()
+    with database.atomic():
+        claimed = (
+            OutboxMessage.update(status="sending", claimed_at=now)
+            .where(
+                (OutboxMessage.id == message.id)
+                & (
+                    (OutboxMessage.status == "pending")
+                    | (
+                        (OutboxMessage.status == "sending")
+                        & (OutboxMessage.claimed_at < now - STALE_CLAIM)
+                    )
+                )
+            )
+            .execute()
+        )
+    return claimed == 1
+
+
+def _backoff(settings: MailSettings, attempts: int) -> timedelta:
+    return min(timedelta(seconds=settings.backoff_seconds * 2 ** (attempts - 1)), MAX_BACKOFF)
+
+
+def _record_failure(
+    message: OutboxMessage,
+    error: str,
+    permanent: bool,
+    settings: MailSettings,
+    report: DeliveryReport,
+) -> None:
+    attempts = message.attempts + 1
+    gives_up = permanent or attempts >= settings.max_attempts
+    with database.atomic():
+        OutboxMessage.update(
+            status="failed" if gives_up else "pending",
+            attempts=attempts,
+            last_error=error[:2000],
+            next_attempt_at=utcnow() + _backoff(settings, attempts),
+            claimed_at=None,
+        ).where(OutboxMessage.id == message.id).execute()
+    report.errors.append(f"{message.to_address}: {error}")
+    if gives_up:
+        report.failed += 1
+        log.error("mail to %s failed for good: %s", message.to_address, error)
+    else:
+        report.retrying += 1
+        log.warning(
+            "mail to %s failed (attempt %d), will retry: %s", message.to_address, attempts, error
+        )
+
+
+def due_messages(limit: int):
+    now = utcnow()
+    return list(
+        OutboxMessage.select()
+        .where(
+            ((OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now))
+            | ((OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - STALE_CLAIM))
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+
+
+def deliver_pending(settings: MailSettings, *, limit: int = 500) -> DeliveryReport:
+    """Send what is due, one SMTP connection for the batch. Needs an open database connection."""
+    report = DeliveryReport()
+    if not settings.smtp_host:
+        report.pending = OutboxMessage.select().where(OutboxMessage.status == "pending").count()
+        return report
+    smtp = None
+    try:
+        for message in due_messages(limit):
+            if not _claim(message):
+                continue
+            try:
+                if smtp is None:
+                    smtp = connect(settings)
+                smtp.sendmail(
+                    settings.sender_address, [message.to_address], wire_bytes(message.raw)
+                )
+            except smtplib.SMTPRecipientsRefused as exc:
+                codes = [code for code, _ in exc.recipients.values()]
+                _record_failure(
+                    message,
+                    f"recipient refused: {exc.recipients}",
+                    all(c >= 500 for c in codes),
+                    settings,
+                    report,
+                )
+                continue
+            except smtplib.SMTPResponseException as exc:
+                text = (
+                    exc.smtp_error.decode(errors="replace")
+                    if isinstance(exc.smtp_error, bytes)
+                    else str(exc.smtp_error)
+                )
+                _record_failure(
+                    message, f"{exc.smtp_code} {text}", exc.smtp_code >= 500, settings, report
+                )
+                smtp = _drop(smtp)
+                continue
+            except (OSError, smtplib.SMTPException) as exc:
+                _record_failure(message, f"{type(exc).__name__}: {exc}", False, settings, report)
+                smtp = _drop(smtp)
+                continue
+            with database.atomic():
+                OutboxMessage.update(
+                    status="sent",
+                    sent_at=utcnow(),
+                    attempts=message.attempts + 1,
+                    last_error=None,
+                ).where(OutboxMessage.id == message.id).execute()
+            report.sent += 1
+    finally:
+        _drop(smtp)
+    report.pending = OutboxMessage.select().where(OutboxMessage.status == "pending").count()
+    return report
+
+
+def _drop(smtp: smtplib.SMTP | None) -> None:
+    if smtp is not None:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+    return None
+
+
+class BackgroundSender(threading.Thread):
+    """Delivers the outbox every `interval` seconds inside `helpdesk serve`."""
+
+    def __init__(self, settings: MailSettings):
+        super().__init__(name="helpdesk-mail", daemon=True)
+        self.settings = settings
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                with database.connection_context():
+                    deliver_pending(self.settings)
+            except Exception:  # keep the thread alive; the next round tries again
+                log.exception("mail delivery round failed")
+            self.stopping.wait(self.settings.send_interval)
+
+    def stop(self) -> None:
+        self.stopping.set()

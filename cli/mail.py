@@ -10,6 +10,7 @@ import typer
 from helpdesk.cli.choices import OutboxStatus
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.errors import handle_errors
+from helpdesk.cli.mail_ingest import ingest_command
 from helpdesk.cli.organizations import Page, PerPage
 from helpdesk.cli.output import JsonOption, emit, page_footer, table, when
 
@@ -110,3 +111,6 @@ def send(
             time.sleep(interval)
     except KeyboardInterrupt:
         typer.echo("Stopped.", err=True)
+
+
+app.command("ingest")(ingest_command)

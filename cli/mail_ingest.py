@@ -67,7 +67,7 @@ def ingest_command(
         for source in sources:
             try:
                 if str(source) == "-":
-                    raw = read_message(sys.stdin.buffer, limit)
+                    raw = read_message(sys.stdin.buffer, limit, drain=True)
                 else:
                     with source.open("rb") as stream:
                         raw = read_message(stream, limit)

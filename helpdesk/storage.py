@@ -31,8 +31,12 @@ class Upload:
 
 def sanitize_filename(name: str) -> str:
     """A safe base name: no directories, no control characters, never empty."""
-    cleaned = secure_filename(os.path.basename((name or "").replace("\\", "/")))
-    return cleaned[:200] or "attachment"
+    base = os.path.basename((name or "").replace("\\", "/"))
+    stem, ext = os.path.splitext(base)
+    # secure_filename keeps ASCII only: a name like 报告.pdf keeps its extension at least.
+    stem = secure_filename(stem) or "attachment"
+    ext = secure_filename(ext)
+    return f"{stem[:190]}.{ext[:10]}" if ext else stem[:200]
 
 
 def guess_content_type(filename: str, declared: str | None) -> str:

@@ -20,12 +20,19 @@ def choice(field: str, value: Any, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def text(field: str, value: Any, *, max_length: int, required: bool = True) -> str:
+def text(
+    field: str, value: Any, *, max_length: int, required: bool = True, one_line: bool = False
+) -> str:
+    """Stripped text; `one_line` refuses line breaks and other control characters."""
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise ValidationFailed(f"{field} must be text.", {"field": field})
     value = value.strip()
+    if one_line and any(ch < " " or ch == "\x7f" for ch in value):
+        raise ValidationFailed(
+            f"{field} must be one line, without control characters.", {"field": field}
+        )
     if required and not value:
         raise ValidationFailed(f"{field} is required.", {"field": field})
     if len(value) > max_length:

@@ -64,13 +64,13 @@ class IngestResult:
 # -- reading ------------------------------------------------------------------------------
 
 
-def read_message(stream: BinaryIO, limit: int) -> bytes:
+def read_message(stream: BinaryIO, limit: int, *, drain: bool = False) -> bytes:
     """Read a message, keeping at most limit + 1 bytes (enough to see it is too large).
 
-    The rest is read and dropped, so that an MTA piping into us never sees a broken pipe.
+    `drain`: read and drop the rest, so that an MTA piping into us never sees a broken pipe.
     """
     raw = stream.read(limit + 1)
-    while stream.read(1024 * 1024):
+    while drain and stream.read(1024 * 1024):
         pass
     return raw
 
@@ -92,16 +92,31 @@ def _one_line(value: str) -> str:
     return " ".join(_fix_text(value).split())
 
 
+def _raw_header(msg: Message, name: str) -> str | None:
+    for key, raw in msg.raw_items():
+        if key.lower() == name.lower():
+            return str(raw)
+    return None
+
+
+def _has_8bit(value: str) -> bool:
+    return any("\udc80" <= c <= "\udcff" for c in value)
+
+
 def _header(msg: Message, name: str) -> str:
-    """A header's decoded value, or its raw value if `email` cannot parse it; "" if absent."""
+    """A header's decoded value, or its raw value if `email` cannot parse it; "" if absent.
+
+    Raw 8-bit bytes in a header (no encoded words) are read as UTF-8, else Windows-1252.
+    """
     try:
+        raw = _raw_header(msg, name)
+        if raw is not None and _has_8bit(raw):
+            return " ".join(_fix_text(raw).split())
         value = msg.get(name)
         return "" if value is None else _fix_text(str(value))
     except Exception:  # a hostile header can trip the header parser
-        for key, raw in msg.raw_items():
-            if key.lower() == name.lower():
-                return _fix_text(str(raw))
-        return ""
+        raw = _raw_header(msg, name)
+        return "" if raw is None else _fix_text(raw)
 
 
 def _has_header(msg: Message, name: str) -> bool:
@@ -149,10 +164,13 @@ def _part_text(part: Message) -> str:
 
 # -- HTML-only mail -----------------------------------------------------------------------
 
-BLOCK_TAGS = {
-    "address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "footer", "form",
-    "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "ol", "p", "pre", "section",
-    "table", "tbody", "thead", "tr", "ul",
+PARAGRAPH_TAGS = {
+    "blockquote", "dl", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "ol", "p", "pre", "table",
+    "ul",
+}  # fmt: skip
+LINE_TAGS = {
+    "address", "article", "aside", "dd", "div", "dt", "footer", "form", "header", "li",
+    "section", "tr",
 }  # fmt: skip
 SKIPPED_TAGS = {"script", "style", "title", "template", "noscript"}
 
@@ -168,30 +186,34 @@ class _HtmlToText(HTMLParser):
         self.skip = 0
         self.pre = 0
 
-    def _flush(self) -> None:
+    def _flush(self, *, blank: bool = False) -> None:
+        """End the current line; `blank`: also leave an empty line (a paragraph break)."""
         text = "".join(self.buffer)
         self.buffer = []
-        if not self.pre:
-            text = " ".join(text.split())
-        if text == "--":
-            text = "-- "  # the signature separator loses its space in HTML
-        self.lines.append(("> " * self.quote + text) if text else "")
+        rows = text.split("\n") if self.pre else [" ".join(text.split())]
+        for row in rows:
+            if row.strip() == "--":
+                row = "-- "  # the signature separator loses its space in HTML
+            if row.strip():
+                self.lines.append("> " * self.quote + (row if row == "-- " else row.rstrip()))
+        if blank and self.lines and self.lines[-1]:
+            self.lines.append("")
 
     def handle_starttag(self, tag, attrs):
         if tag in SKIPPED_TAGS:
             self.skip += 1
         elif tag == "br":
+            if not "".join(self.buffer).strip() and self.lines and self.lines[-1]:
+                self.lines.append("")  # <br><br>: an empty line
             self._flush()
-        elif tag in BLOCK_TAGS:
-            self._flush()
+        elif tag in PARAGRAPH_TAGS or tag in LINE_TAGS:
+            self._flush(blank=tag in PARAGRAPH_TAGS)
             if tag == "blockquote":
                 self.quote += 1
             elif tag == "pre":
                 self.pre += 1
             elif tag == "li":
                 self.buffer.append("- ")
-            elif tag == "hr":
-                self.lines.append("")
 
     def handle_startendtag(self, tag, attrs):
         self.handle_starttag(tag, attrs)
@@ -201,8 +223,8 @@ class _HtmlToText(HTMLParser):
     def handle_endtag(self, tag):
         if tag in SKIPPED_TAGS:
             self.skip = max(0, self.skip - 1)
-        elif tag in BLOCK_TAGS:
-            self._flush()
+        elif tag in PARAGRAPH_TAGS or tag in LINE_TAGS:
+            self._flush(blank=tag in PARAGRAPH_TAGS)
             if tag == "blockquote":
                 self.quote = max(0, self.quote - 1)
             elif tag == "pre":
@@ -216,11 +238,7 @@ class _HtmlToText(HTMLParser):
 
     def text(self) -> str:
         self._flush()
-        out: list[str] = []
-        for line in self.lines:
-            if line or (out and out[-1]):  # collapse runs of blank lines
-                out.append(line)
-        return "\n".join(out).strip()
+        return "\n".join(self.lines).strip()
 
 
 def html_to_text(markup: str) -> str:
@@ -359,7 +377,7 @@ def _message_id(msg: Message, raw: bytes) -> str:
 def _sender(msg: Message) -> tuple[str | None, str]:
     """The first From address (lower-case) and its display name."""
     try:
-        header = msg.get("From")
+        header = None if _has_8bit(_raw_header(msg, "From") or "") else msg.get("From")
         for address in getattr(header, "addresses", ()):
             if address.addr_spec and address.addr_spec != "<>":
                 return _fix_text(address.addr_spec).strip().lower(), _one_line(
@@ -373,34 +391,32 @@ def _sender(msg: Message) -> tuple[str | None, str]:
     return None, ""
 
 
-def _read(raw: bytes, settings: Settings) -> _Mail:
-    limit = settings.mail.max_message_size
-    if len(raw) > limit:
-        mail = _read_headers(raw)
-        mail.problem = f"too large: more than {limit} bytes"
-        return mail
+def _read_headers(raw: bytes, settings: Settings) -> _Mail:
+    """Message-ID, sender and subject, from the headers alone (cheap: the body is not parsed).
+
+    A message over the size limit is only ever read this far.
+    """
+    too_large = len(raw) > settings.mail.max_message_size
     try:
-        msg = BytesParser(policy=default_policy).parsebytes(raw)
+        msg = BytesHeaderParser(policy=default_policy).parsebytes(
+            raw[:HEAD_LIMIT] if too_large else raw
+        )
+        mail = _Mail(message_id=_message_id(msg, raw))
+        mail.sender, mail.sender_name = _sender(msg)
+        mail.subject = _one_line(_header(msg, "Subject"))
+    except Exception as exc:
+        mail = _Mail(message_id=synthetic_message_id(raw), problem=f"malformed: {exc!r}"[:200])
+    if too_large:
+        mail.problem = f"too large: more than {settings.mail.max_message_size} bytes"
+    return mail
+
+
+def _read_body(mail: _Mail, raw: bytes) -> None:
+    """Parse the whole message, or say why it cannot be."""
+    try:
+        mail.msg = BytesParser(policy=default_policy).parsebytes(raw)
     except Exception as exc:  # RecursionError on absurd nesting, and the parser's own bugs
-        mail = _read_headers(raw)
         mail.problem = f"malformed: {type(exc).__name__}"
-        return mail
-    mail = _Mail(message_id=_message_id(msg, raw), msg=msg)
-    mail.sender, mail.sender_name = _sender(msg)
-    mail.subject = _one_line(_header(msg, "Subject"))
-    return mail
-
-
-def _read_headers(raw: bytes) -> _Mail:
-    """The headers alone, for a message we will not read whole."""
-    try:
-        msg = BytesHeaderParser(policy=default_policy).parsebytes(raw[:HEAD_LIMIT])
-    except Exception:
-        return _Mail(message_id=synthetic_message_id(raw))
-    mail = _Mail(message_id=_message_id(msg, raw))
-    mail.sender, mail.sender_name = _sender(msg)
-    mail.subject = _one_line(_header(msg, "Subject"))
-    return mail
 
 
 AUTOMATIC_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
@@ -518,7 +534,9 @@ def _content(msg: Message, settings: Settings) -> _Content:
 def _best_alternative(children: list[Message]) -> Message:
     for wanted in ("text/plain", "text/html"):
         for child in children:
-            if child.get_content_type() == wanted and not child.get_filename():
+            if child.get_content_type() == wanted and not child.get_param(
+                "filename", header="content-disposition"
+            ):
                 return child
     return children[-1]  # e.g. multipart/related holding the HTML and its images
 
@@ -647,9 +665,13 @@ def _apply(mail: _Mail, settings: Settings) -> tuple[str, str | None, Ticket | N
     return "created", note, ticket
 
 
+def _seen(message_id: str) -> bool:
+    return InboundMessage.select().where(InboundMessage.message_id == message_id).exists()
+
+
 def _record(mail: _Mail, settings: Settings) -> IngestResult:
     with database.atomic():
-        if InboundMessage.select().where(InboundMessage.message_id == mail.message_id).exists():
+        if _seen(mail.message_id):
             return IngestResult(mail.message_id, "ignored", "duplicate")
         # Inserted first: a second ingester of the same message waits here, then fails.
         record = InboundMessage.create(
@@ -703,19 +725,19 @@ def ingest_message(raw: bytes, settings: Settings) -> IngestResult:
         raw = raw.encode("utf-8", "surrogateescape")
     message_id = synthetic_message_id(raw)
     try:
-        mail = _read(raw, settings)
+        mail = _read_headers(raw, settings)
         message_id = mail.message_id
+        if _seen(message_id):  # checked again in _record's transaction; this one is cheap
+            logger.debug("%s: already ingested", message_id)
+            return IngestResult(message_id, "ignored", "duplicate")
+        if mail.problem is None:
+            _read_body(mail, raw)
         try:
             result = _record(mail, settings)
         except IntegrityError:
             # Another ingester recorded the same Message-ID first.
-            with database.atomic():
-                if (
-                    not InboundMessage.select()
-                    .where(InboundMessage.message_id == message_id)
-                    .exists()
-                ):
-                    raise
+            if not _seen(message_id):
+                raise
             result = IngestResult(message_id, "ignored", "duplicate")
         _log(result, mail)
         return result

@@ -51,7 +51,8 @@ def render(kind: str, language: str, context: dict) -> tuple[str, str, str]:
         "footer": labels["footer"],
         "intro": intro_format.format(**fields),
     }
-    subject = f"[{context['ref']}] " + subject_format.format(**fields)
+    # Headers are one line, whatever older data may hold.
+    subject = " ".join(f"[{context['ref']}] {subject_format.format(**fields)}".split())
     text = _templates.get_template("notification.txt").render(values)
     html = _templates.get_template("notification.html").render(values)
     return subject, text, html
@@ -70,7 +71,7 @@ def queue_email(
     message_id = new_message_id(ticket, settings)
     message = EmailMessage()
     message["From"] = settings.sender
-    message["To"] = formataddr((recipient.name, recipient.email))
+    message["To"] = formataddr((" ".join(recipient.name.split()), recipient.email))
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = message_id

@@ -26,7 +26,7 @@ def get_organization(name: str) -> Organization:
 
 def create_organization(name: str, *, actor: User) -> Organization:
     permissions.require(actor, "org.manage")
-    name = validation.text("name", name, max_length=200)
+    name = validation.text("name", name, max_length=200, one_line=True)
     with database.atomic():
         if find_organization(name) is not None:
             raise Conflict(f"An organization named {name!r} already exists.", {"name": name})

@@ -270,7 +270,7 @@ def submit_ticket(
 ) -> Ticket:
     """Open a new ticket for the actor (or, for an agent, for the named requester)."""
     validation.choice("type", type, TICKET_TYPES)
-    title = validation.text("title", title, max_length=MAX_TITLE)
+    title = validation.text("title", title, max_length=MAX_TITLE, one_line=True)
     description = validation.text("description", description, max_length=MAX_BODY, required=False)
     validation.choice("impact", impact, LEVELS)
     validation.choice("urgency", urgency, LEVELS)

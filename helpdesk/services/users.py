@@ -59,7 +59,7 @@ def get_user_by_email(email: str) -> User:
 
 def _new_user(email: str, name: str, kind: str, password: str | None, language: str) -> User:
     email = validation.email(email)
-    name = validation.text("name", name, max_length=200)
+    name = validation.text("name", name, max_length=200, one_line=True)
     validation.choice("kind", kind, USER_KINDS)
     validation.choice("language", language, LANGUAGES)
     if find_user_by_email(email) is not None:

@@ -80,9 +80,9 @@ def queue_email(
     # RFC 3834: we are a robot; well-behaved auto-responders will not answer us.
     message["Auto-Submitted"] = "auto-generated"
     message["X-Helpdesk-Ticket"] = ticket.reference
-    message["Content-Language"] = language
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
+    message["Content-Language"] = language  # after set_content, which clears Content-*
     return OutboxMessage.create(
         ticket=ticket,
         recipient=recipient,

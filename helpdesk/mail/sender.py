@@ -80,7 +80,9 @@ def _claim(message: OutboxMessage) -> bool:
 
 
 def _backoff(settings: MailSettings, attempts: int) -> timedelta:
-    return min(timedelta(seconds=settings.backoff_seconds * 2 ** (attempts - 1)), MAX_BACKOFF)
+    # Cap before multiplying: 2**attempts alone would overflow timedelta after ~40 tries.
+    seconds = settings.backoff_seconds * 2 ** min(attempts - 1, 30)
+    return min(timedelta(seconds=min(seconds, MAX_BACKOFF.total_seconds())), MAX_BACKOFF)
 
 
 def _record_failure(

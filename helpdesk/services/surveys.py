@@ -41,7 +41,7 @@ def _apply_rating(ticket: Ticket, rating, comment, actor: User | None) -> Ticket
             {"rating": ticket.satisfaction_rating},
         )
     ticket.satisfaction_rating = rating
-    ticket.satisfaction_comment = comment or None
+    ticket.satisfaction_comment = comment or ticket.satisfaction_comment  # keep a close comment
     ticket.save()
     record_event(ticket, actor, "rated", None, rating)
     return ticket

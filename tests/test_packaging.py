@@ -37,6 +37,9 @@ def test_wheel_installs_only_the_helpdesk_namespace(tmp_path):
     assert "helpdesk/server/__init__.py" in names
     assert "helpdesk/cli/main.py" in names
     assert "helpdesk/server/api/tickets.py" in names
+    assert "helpdesk/mail/sender.py" in names
+    assert "helpdesk/mail/templates/notification.html" in names
+    assert "helpdesk/data/common_passwords.txt" in names
     [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "helpdesk = helpdesk.cli.main:app" in text

@@ -76,7 +76,7 @@ def init(
     """Create the database and the first admin, and log in as them."""
     from helpdesk.config import load_settings
     from helpdesk.db import create_schema, database, init_database
-    from helpdesk.services import users
+    from helpdesk.services import accounts, users
 
     password = read_password(password_stdin, confirm=True)
     settings = load_settings()
@@ -84,7 +84,7 @@ def init(
     create_schema()
     with database.connection_context():
         admin = users.bootstrap_admin(admin_email, password, admin_name)
-        token = users.issue_token(admin, name="init")
+        token = accounts.issue_token(admin, name="init")
     config.save_token(token)
     result = {
         "database": settings.database_url,

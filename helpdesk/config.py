@@ -81,6 +81,38 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class AccountSettings:
+    invitation_ttl_hours: int = 72
+    reset_ttl_minutes: int = 60
+    signup: str = "closed"  # closed, domains (signup_domains only) or open
+    signup_domains: tuple[str, ...] = ()
+    external_organization: str = "External customers"
+    login_max_failures: int = 5  # per account
+    address_max_failures: int = 20  # per client address (many users may share one)
+    lockout_seconds: int = 900
+
+
+def load_account_settings() -> AccountSettings:
+    domains = tuple(
+        d.strip().lower().lstrip("@")
+        for d in (_env("HELPDESK_SIGNUP_DOMAINS") or "").split(",")
+        if d.strip()
+    )
+    return AccountSettings(
+        invitation_ttl_hours=_env_int("HELPDESK_INVITATION_TTL_HOURS", 72),
+        reset_ttl_minutes=_env_int("HELPDESK_RESET_TTL_MINUTES", 60),
+        signup=_env_choice("HELPDESK_SIGNUP", "closed", ("closed", "domains", "open")),
+        signup_domains=domains,
+        external_organization=_env(
+            "HELPDESK_EXTERNAL_ORGANIZATION", AccountSettings.external_organization
+        ),
+        login_max_failures=_env_int("HELPDESK_LOGIN_MAX_FAILURES", 5),
+        address_max_failures=_env_int("HELPDESK_LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
+        lockout_seconds=_env_int("HELPDESK_LOGIN_LOCKOUT_SECONDS", 900),
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -115,7 +147,8 @@ def load_mail_settings() -> MailSettings:
             "HELPDESK_MAIL_UNKNOWN_SENDERS", "refuse", ("refuse", "register")
         ),
         external_organization=_env(
-            "HELPDESK_MAIL_EXTERNAL_ORGANIZATION", MailSettings.external_organization
+            "HELPDESK_MAIL_EXTERNAL_ORGANIZATION",
+            _env("HELPDESK_EXTERNAL_ORGANIZATION", MailSettings.external_organization),
         ),
         max_message_size=_env_int("HELPDESK_MAIL_MAX_MESSAGE_SIZE", 25 * 1024 * 1024),
     )

@@ -62,3 +62,11 @@ class InvalidTransition(HelpdeskError):
 class PayloadTooLarge(HelpdeskError):
     code = "payload_too_large"
     http_status = 413
+
+
+class TooManyRequests(HelpdeskError):
+    """Throttled: details carry retry_after (seconds)."""
+
+    code = "too_many_requests"
+    http_status = 429
+    exit_code = 5

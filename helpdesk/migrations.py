@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from peewee import CharField
+from peewee import BooleanField, CharField
 from playhouse.migrate import SchemaMigrator, migrate
 
 from helpdesk.db import database
@@ -14,6 +14,13 @@ from helpdesk.models import ALL_MODELS, SchemaVersion, User
 # tables that existed before it; new tables are created by create_tables(safe=True).
 MIGRATIONS: dict[int, Callable[[SchemaMigrator], list]] = {
     2: lambda m: [m.add_column("user", "origin", CharField(max_length=16, default="internal"))],
+    3: lambda m: [
+        m.add_column("user", "phone", CharField(max_length=40, null=True)),
+        m.add_column("user", "date_format", CharField(max_length=16, default="iso")),
+        m.add_column("user", "auth_source", CharField(max_length=32, default="local")),
+        m.add_column("user", "can_manage_customers", BooleanField(default=False)),
+        m.add_column("apitoken", "read_only", BooleanField(default=False)),
+    ],
 }
 LATEST = max(MIGRATIONS, default=1)
 

@@ -39,6 +39,11 @@ class User(BaseModel):
     language = CharField(max_length=8, default="en")
     # "internal": provisioned by the support team; "external": registered themselves.
     origin = CharField(max_length=16, default="internal")
+    phone = CharField(max_length=40, null=True)
+    date_format = CharField(max_length=16, default="iso")
+    # "local": the password is ours; anything else (e.g. "ldap") is checked elsewhere.
+    auth_source = CharField(max_length=32, default="local")
+    can_manage_customers = BooleanField(default=False)  # for agents
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
@@ -145,6 +150,7 @@ class ApiToken(BaseModel):
     last_used_at = DateTimeField(null=True)
     expires_at = DateTimeField(null=True)
     revoked_at = DateTimeField(null=True)
+    read_only = BooleanField(default=False)
 
 
 class NotificationPreference(BaseModel):
@@ -202,6 +208,42 @@ class SurveyToken(BaseModel):
     used_at = DateTimeField(null=True)
 
 
+ACCOUNT_TOKEN_PURPOSES = ("invite", "signup", "reset", "email_change")
+
+
+class AccountToken(BaseModel):
+    """A single-use, expiring emailed token: invitation, sign-up, reset, email change."""
+
+    user = ForeignKeyField(User, backref="account_tokens", on_delete="CASCADE")
+    purpose = CharField(max_length=16)
+    token_hash = CharField(max_length=64, unique=True)
+    new_email = CharField(max_length=254, null=True)  # for an email change
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+
+class LoginThrottle(BaseModel):
+    """Failed logins counted per account and per client address."""
+
+    key = CharField(max_length=300, unique=True)
+    failures = IntegerField(default=0)
+    window_start = DateTimeField(default=utcnow)
+    locked_until = DateTimeField(null=True)
+
+
+class AccessLog(BaseModel):
+    """Who used the portal: logins, failures, token uses, activations, password changes."""
+
+    user = ForeignKeyField(User, null=True, on_delete="CASCADE")
+    email = CharField(max_length=254, null=True)
+    event = CharField(max_length=32)
+    outcome = CharField(max_length=16)
+    address = CharField(max_length=64, null=True)
+    user_agent = CharField(max_length=255, null=True)
+    at = DateTimeField(default=utcnow, index=True)
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField()
 
@@ -220,5 +262,8 @@ ALL_MODELS = [
     OutboxMessage,
     InboundMessage,
     SurveyToken,
+    AccountToken,
+    LoginThrottle,
+    AccessLog,
     SchemaVersion,
 ]

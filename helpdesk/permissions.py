@@ -44,6 +44,10 @@ def _admin(actor: User, ticket: Ticket | None) -> bool:
     return actor.kind == "admin"
 
 
+def _customer_manager(actor: User, ticket: Ticket | None) -> bool:
+    return actor.kind == "admin" or (actor.kind == "agent" and actor.can_manage_customers)
+
+
 def _customer(actor: User, ticket: Ticket | None) -> bool:
     return actor.kind == "customer"
 
@@ -77,6 +81,10 @@ RULES: dict[str, tuple[Rule, str]] = {
     "ticket.view_all": (_staff, "Only agents may list every ticket."),
     "user.list": (_staff, "Only agents may list users."),
     "user.manage": (_admin, "Only admins may manage users."),
+    "customer.manage": (
+        _customer_manager,
+        "Only admins and agents with the customer-management permission may manage customers.",
+    ),
     "org.list": (_staff, "Only agents may list organizations."),
     "org.manage": (_admin, "Only admins may manage organizations."),
     "report.view": (_staff, "Only agents may see reports."),
@@ -125,3 +133,12 @@ def visible_tickets(actor: User, query):
         | Ticket.id.in_(shared)
         | ((Ticket.private == False) & Ticket.organization.in_(power_orgs))  # noqa: E712
     )
+
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def require_token_allows(token, method: str, *, revoking_itself: bool = False) -> None:
+    """A read-only API token reads; it writes nothing but its own revocation."""
+    if token.read_only and method not in SAFE_METHODS and not revoking_itself:
+        raise PermissionDenied("This token is read-only.", {"read_only": True})

@@ -8,7 +8,7 @@ from flask import Flask, jsonify
 from peewee import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from helpdesk.errors import AuthenticationRequired, HelpdeskError
+from helpdesk.errors import AuthenticationRequired, HelpdeskError, TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ def register_error_handlers(app: Flask) -> None:
         response = error_response(exc.http_status, exc.code, exc.message, exc.details)
         if isinstance(exc, AuthenticationRequired):
             response.headers["WWW-Authenticate"] = 'Bearer realm="helpdesk"'
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.details.get("retry_after", 60))
         return response
 
     @app.errorhandler(HTTPException)

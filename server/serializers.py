@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from helpdesk import workflow
 from helpdesk.mail.notifications import notifications_enabled
 from helpdesk.models import (
+    AccessLog,
+    ApiToken,
     Attachment,
     Comment,
     Event,
@@ -29,16 +31,25 @@ def user_ref(user: User | None) -> dict | None:
     return {"email": user.email, "name": user.name}
 
 
-def user_json(user: User, memberships: list[Membership] | None = None) -> dict:
+def user_json(
+    user: User, memberships: list[Membership] | None = None, *, private: bool = False
+) -> dict:
     data = {
         "id": user.id,
         "email": user.email,
         "name": user.name,
         "kind": user.kind,
         "active": user.active,
+        "activated": user.password_hash is not None,
+        "origin": user.origin,
         "language": user.language,
+        "phone": user.phone,
+        "can_manage_customers": user.can_manage_customers,
         "created_at": iso(user.created_at),
     }
+    if private:  # what only the user themselves sees of their profile
+        data["date_format"] = user.date_format
+        data["auth_source"] = user.auth_source
     if memberships is not None:
         data["organizations"] = [{"name": m.organization.name, "role": m.role} for m in memberships]
     return data
@@ -149,4 +160,28 @@ def outbox_json(message: OutboxMessage) -> dict:
         "created_at": iso(message.created_at),
         "next_attempt_at": iso(message.next_attempt_at) if message.status == "pending" else None,
         "sent_at": iso(message.sent_at),
+    }
+
+
+def token_json(token: ApiToken) -> dict:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "read_only": token.read_only,
+        "created_at": iso(token.created_at),
+        "last_used_at": iso(token.last_used_at),
+        "expires_at": iso(token.expires_at),
+        "revoked_at": iso(token.revoked_at),
+    }
+
+
+def access_json(entry: AccessLog) -> dict:
+    return {
+        "at": iso(entry.at),
+        "email": entry.email,
+        "name": entry.user.name if entry.user_id else None,
+        "event": entry.event,
+        "outcome": entry.outcome,
+        "address": entry.address,
+        "user_agent": entry.user_agent,
     }

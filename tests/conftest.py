@@ -9,7 +9,7 @@ from helpdesk.cli.main import app as cli_app
 from helpdesk.db import database
 from helpdesk.models import Membership, Ticket, User
 from helpdesk.server import create_app
-from helpdesk.services import organizations, tickets, users
+from helpdesk.services import accounts, organizations, tickets
 
 PASSWORD = "correct horse battery"
 
@@ -63,7 +63,7 @@ class World:
         self.shared = make_user("shared@acme.test", "Sheila Shared", org=self.acme)
 
     def headers(self, user: User) -> dict[str, str]:
-        return {"Authorization": f"Bearer {users.issue_token(user)}"}
+        return {"Authorization": f"Bearer {accounts.issue_token(user)}"}
 
     def ticket(self, *, private: bool = False, status: str = "new", **fields) -> Ticket:
         ticket = tickets.submit_ticket(

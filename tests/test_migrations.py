@@ -6,7 +6,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 from helpdesk.db import database
 from helpdesk.migrations import LATEST, upgrade_schema
-from helpdesk.models import OutboxMessage, SchemaVersion, User
+from helpdesk.models import AccessLog, AccountToken, OutboxMessage, SchemaVersion, User
 
 
 def test_new_database_is_at_the_latest_version(db):
@@ -19,8 +19,14 @@ def test_first_release_database_is_upgraded_and_keeps_its_users(db):
     User.create(email="old@example.test", name="Old Timer")
     # Make this database look like the first release's: no version table, no later tables
     # or columns.
-    database.drop_tables([SchemaVersion, OutboxMessage])
-    migrate(SchemaMigrator.from_database(database.obj).drop_column("user", "origin"))
+    database.drop_tables([SchemaVersion, OutboxMessage, AccountToken, AccessLog])
+    migrator = SchemaMigrator.from_database(database.obj)
+    later_columns = {
+        "user": ["origin", "phone", "date_format", "auth_source", "can_manage_customers"],
+        "apitoken": ["read_only"],
+    }
+    for table, columns in later_columns.items():
+        migrate(*(migrator.drop_column(table, column) for column in columns))
     assert "origin" not in {c.name for c in database.get_columns("user")}
 
     assert upgrade_schema() == LATEST
@@ -28,4 +34,6 @@ def test_first_release_database_is_upgraded_and_keeps_its_users(db):
     assert SchemaVersion.get().version == LATEST
     assert OutboxMessage.table_exists()
     old = User.get(User.email == "old@example.test")
-    assert old.origin == "internal"
+    assert (old.origin, old.auth_source, old.date_format) == ("internal", "local", "iso")
+    assert old.can_manage_customers is False
+    assert AccountToken.table_exists() and AccessLog.table_exists()

@@ -174,3 +174,106 @@ LABELS: dict[str, dict[str, str]] = {
 
 def language_of(code: str | None) -> str:
     return code if code in MESSAGES else FALLBACK
+
+
+# Account emails: kind -> (subject, first line, what the command line does with the token).
+ACCOUNT_MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
+    "en": {
+        "invite": (
+            "Your help desk account",
+            "{actor} created a help desk account for you ({email}). Choose your password "
+            "to activate it.",
+        ),
+        "signup": (
+            "Confirm your email address",
+            "Please confirm your address ({email}) and choose your password.",
+        ),
+        "reset": (
+            "Reset your password",
+            "Someone, hopefully you, asked to reset the password of {email}. If it was not "
+            "you, ignore this email: nothing changes.",
+        ),
+        "email_change": (
+            "Confirm your new email address",
+            "Please confirm that {email} is your new address for the help desk.",
+        ),
+        "open": "Open this link:",
+        "command": "or run:",
+        "expires": "This link works once, until {expires} (UTC).",
+    },
+    "fr": {
+        "invite": (
+            "Votre compte au service d'assistance",
+            "{actor} vous a créé un compte ({email}). Choisissez votre mot de passe pour "
+            "l'activer.",
+        ),
+        "signup": (
+            "Confirmez votre adresse e-mail",
+            "Merci de confirmer votre adresse ({email}) et de choisir votre mot de passe.",
+        ),
+        "reset": (
+            "Réinitialisez votre mot de passe",
+            "Quelqu'un, sans doute vous, a demandé à réinitialiser le mot de passe de "
+            "{email}. Si ce n'est pas vous, ignorez ce message : rien ne change.",
+        ),
+        "email_change": (
+            "Confirmez votre nouvelle adresse e-mail",
+            "Merci de confirmer que {email} est votre nouvelle adresse.",
+        ),
+        "open": "Ouvrez ce lien :",
+        "command": "ou lancez :",
+        "expires": "Ce lien ne sert qu'une fois, jusqu'au {expires} (UTC).",
+    },
+    "it": {
+        "invite": (
+            "Il tuo account dell'help desk",
+            "{actor} ha creato per te un account ({email}). Scegli la password per attivarlo.",
+        ),
+        "signup": (
+            "Conferma il tuo indirizzo email",
+            "Conferma il tuo indirizzo ({email}) e scegli la password.",
+        ),
+        "reset": (
+            "Reimposta la password",
+            "Qualcuno, speriamo tu, ha chiesto di reimpostare la password di {email}. Se "
+            "non sei stato tu, ignora questa email: non cambia nulla.",
+        ),
+        "email_change": (
+            "Conferma il nuovo indirizzo email",
+            "Conferma che {email} è il tuo nuovo indirizzo.",
+        ),
+        "open": "Apri questo link:",
+        "command": "oppure esegui:",
+        "expires": "Il link vale una sola volta, fino al {expires} (UTC).",
+    },
+    "cs": {
+        "invite": (
+            "Váš účet v helpdesku",
+            "{actor} vám založil(a) účet ({email}). Aktivujte jej zvolením hesla.",
+        ),
+        "signup": (
+            "Potvrďte svou e-mailovou adresu",
+            "Potvrďte prosím svou adresu ({email}) a zvolte si heslo.",
+        ),
+        "reset": (
+            "Obnovení hesla",
+            "Někdo, snad vy, požádal o obnovení hesla k účtu {email}. Pokud jste to nebyli "
+            "vy, e-mail ignorujte: nic se nezmění.",
+        ),
+        "email_change": (
+            "Potvrďte novou e-mailovou adresu",
+            "Potvrďte prosím, že {email} je vaše nová adresa.",
+        ),
+        "open": "Otevřete tento odkaz:",
+        "command": "nebo spusťte:",
+        "expires": "Odkaz platí jednou, do {expires} (UTC).",
+    },
+}
+
+# How each account token is used from the command line and the web.
+ACCOUNT_ACTIONS = {
+    "invite": ("activate", "helpdesk account activate {token}"),
+    "signup": ("activate", "helpdesk account activate {token}"),
+    "reset": ("reset", "helpdesk account reset {token}"),
+    "email_change": ("confirm-email", "helpdesk account confirm-email {token}"),
+}

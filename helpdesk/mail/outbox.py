@@ -14,7 +14,14 @@ from helpdesk import permissions, validation
 from helpdesk.config import MailSettings
 from helpdesk.db import database
 from helpdesk.errors import Conflict, NotFound
-from helpdesk.mail.catalog import LABELS, MESSAGES, STATUS_NAMES, language_of
+from helpdesk.mail.catalog import (
+    ACCOUNT_ACTIONS,
+    ACCOUNT_MESSAGES,
+    LABELS,
+    MESSAGES,
+    STATUS_NAMES,
+    language_of,
+)
 from helpdesk.models import OUTBOX_STATUSES, OutboxMessage, Ticket, User, utcnow
 from helpdesk.pagination import Page, paginate
 
@@ -88,6 +95,60 @@ def queue_email(
         recipient=recipient,
         to_address=recipient.email,
         subject=subject[:255],
+        kind=kind,
+        language=language,
+        message_id=message_id,
+        raw=message.as_string(),
+    )
+
+
+def queue_account_email(
+    user: User,
+    kind: str,
+    token: str,
+    expires_at,
+    settings: MailSettings,
+    *,
+    to_address: str | None = None,
+    actor: User | None = None,
+) -> OutboxMessage:
+    """An invitation, sign-up confirmation, password reset or email-change confirmation."""
+    language = language_of(user.language)
+    texts = ACCOUNT_MESSAGES[language]
+    address = to_address or user.email
+    subject_text, intro = texts[kind]
+    page, command = ACCOUNT_ACTIONS[kind]
+    values = {
+        "language": language,
+        "hello": LABELS[language]["hello"].format(name=user.name),
+        "intro": intro.format(actor=actor.name if actor else "", email=address),
+        "open": texts["open"],
+        "link": f"{settings.base_url}/account/{page}/{token}",
+        "command_label": texts["command"],
+        "command": command.format(token=token),
+        "expires": texts["expires"].format(expires=expires_at.strftime("%Y-%m-%d %H:%M")),
+    }
+    message_id = new_message_id(None, settings)
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = formataddr((" ".join(user.name.split()), address))
+    message["Subject"] = subject_text
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(
+        _templates.get_template("account.txt").render(values), cte="quoted-printable"
+    )
+    message.add_alternative(
+        _templates.get_template("account.html").render(values),
+        subtype="html",
+        cte="quoted-printable",
+    )
+    message["Content-Language"] = language
+    return OutboxMessage.create(
+        recipient=user,
+        to_address=address,
+        subject=subject_text[:255],
         kind=kind,
         language=language,
         message_id=message_id,

@@ -1,48 +1,16 @@
-"""Users, passwords and API tokens."""
+"""Users: finding, registering and listing them (identity flows are in accounts.py)."""
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import secrets
-from datetime import datetime, timedelta
-
 from peewee import fn
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from helpdesk import permissions, validation
 from helpdesk.db import database
-from helpdesk.errors import AuthenticationRequired, Conflict, NotFound, ValidationFailed
-from helpdesk.models import (
-    MEMBERSHIP_ROLES,
-    USER_KINDS,
-    ApiToken,
-    Membership,
-    Organization,
-    User,
-    utcnow,
-)
+from helpdesk.errors import Conflict, NotFound, ValidationFailed
+from helpdesk.models import MEMBERSHIP_ROLES, USER_KINDS, Membership, Organization, User
 from helpdesk.pagination import Page, paginate
-
-MIN_PASSWORD_LENGTH = 10
-LANGUAGES = ("en", "fr", "it", "cs")
-TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    """Checked for an unknown email, so that it costs as long as a wrong password."""
-    return generate_password_hash("not-a-real-password")
-
-
-def check_password_policy(password: str, email: str) -> None:
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.",
-            {"field": "password"},
-        )
-    if password.strip().lower() == email.lower():
-        raise ValidationFailed("The password must not be the email address.", {"field": "password"})
+from helpdesk.services import accounts
+from helpdesk.services.accounts import LANGUAGES
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -66,8 +34,7 @@ def _new_user(email: str, name: str, kind: str, password: str | None, language: 
         raise Conflict(f"A user with email {email} already exists.", {"email": email})
     password_hash = None
     if password is not None:
-        check_password_policy(password, email)
-        password_hash = generate_password_hash(password)
+        password_hash = accounts.hash_password(accounts.check_password_policy(password, email))
     return User.create(
         email=email, name=name, kind=kind, password_hash=password_hash, language=language
     )
@@ -94,12 +61,32 @@ def register_user(
     organization: str | None = None,
     role: str = "user",
     language: str = "en",
+    phone: str | None = None,
+    can_manage_customers: bool = False,
+    invite: bool = True,
 ) -> User:
-    """Create a user, and for a customer the membership of an organization."""
-    permissions.require(actor, "user.manage")
+    """Create a user, and for a customer the membership of an organization.
+
+    Without a password, the user is emailed an invitation to choose one.
+    """
+    validation.choice("kind", kind, USER_KINDS)
+    permissions.require(actor, "customer.manage" if kind == "customer" else "user.manage")
     validation.choice("role", role, MEMBERSHIP_ROLES)
+    validation.boolean("can_manage_customers", can_manage_customers)
+    if can_manage_customers and kind != "agent":
+        raise ValidationFailed(
+            "Only agents are given the customer-management permission.",
+            {"field": "can_manage_customers"},
+        )
     with database.atomic():
         user = _new_user(email, name, kind, password, language)
+        user.phone = (
+            validation.text("phone", phone, max_length=40, required=False, one_line=True) or None
+        )
+        user.can_manage_customers = can_manage_customers
+        user.save()
+        if password is None and invite:
+            accounts.send_invitation(user, actor=actor)
         if organization is not None:
             if kind != "customer":
                 raise ValidationFailed(
@@ -157,64 +144,3 @@ def resolve_user(identifier: str, candidates) -> User:
             {"user": identifier, "candidates": emails},
         )
     return matches[0]
-
-
-# -- authentication -------------------------------------------------------------------------
-
-
-def authenticate(email: str, password: str) -> User:
-    """The active user with this email and password, else AuthenticationRequired."""
-    user = find_user_by_email(email or "")
-    stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
-    ok = check_password_hash(stored, password or "")
-    if user is None or not user.password_hash or not ok or not user.active:
-        raise AuthenticationRequired("Wrong email or password.")
-    return user
-
-
-def log_in(email: str, password: str, token_name: str | None = None) -> tuple[User, str]:
-    """Check the credentials and issue a new token named `token_name`."""
-    email = validation.text("email", email, max_length=254)
-    if not isinstance(password, str):
-        raise ValidationFailed("password must be text.", {"field": "password"})
-    name = validation.text("token_name", token_name or "login", max_length=100)
-    user = authenticate(email, password)
-    return user, issue_token(user, name=name)
-
-
-def _hash_token(raw: str) -> str:
-    # Tokens are 256 random bits: a plain SHA-256 is enough to make a stolen table useless.
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def issue_token(user: User, name: str = "login", expires_at: datetime | None = None) -> str:
-    """Create a token for the user; only its hash is kept, the raw value is returned once."""
-    raw = "hd_" + secrets.token_urlsafe(32)
-    ApiToken.create(user=user, name=name, token_hash=_hash_token(raw), expires_at=expires_at)
-    return raw
-
-
-def user_for_token(raw: str) -> tuple[User, ApiToken]:
-    token = (
-        ApiToken.select(ApiToken, User)
-        .join(User)
-        .where(ApiToken.token_hash == _hash_token(raw or ""))
-        .first()
-    )
-    now = utcnow()
-    if (
-        token is None
-        or token.revoked_at is not None
-        or (token.expires_at is not None and token.expires_at <= now)
-        or not token.user.active
-    ):
-        raise AuthenticationRequired("The token is invalid, expired or revoked; log in again.")
-    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
-        ApiToken.update(last_used_at=now).where(ApiToken.id == token.id).execute()
-    return token.user, token
-
-
-def revoke_token(token: ApiToken) -> None:
-    ApiToken.update(revoked_at=utcnow()).where(
-        (ApiToken.id == token.id) & ApiToken.revoked_at.is_null()
-    ).execute()

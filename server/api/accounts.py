@@ -1,4 +1,4 @@
-"""Login, logout, the caller's own account, and user administration."""
+"""Login and logout, sign-up, one's own account and tokens, and user administration."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ from flask import g, request, url_for
 
 from helpdesk import __version__
 from helpdesk.server.api import MAX_ID, api
-from helpdesk.server.api.inputs import current_user, json_body, paging
-from helpdesk.server.serializers import page_json, user_json
-from helpdesk.services import users
+from helpdesk.server.api.inputs import client, current_user, json_body, paging
+from helpdesk.server.serializers import access_json, page_json, token_json, user_json
+from helpdesk.services import accounts, users
+
+
+def _me(user):
+    return user_json(user, users.memberships_of(user), private=True)
 
 
 @api.get("/health")
@@ -19,25 +23,120 @@ def health():
 
 @api.post("/auth/login")
 def login():
-    """Exchange an email and password for a bearer token."""
+    """Exchange an email and password for a bearer token (throttled after failures)."""
     body = json_body({"email", "password", "token_name"}, {"email", "password"})
-    user, token = users.log_in(body["email"], body["password"], body.get("token_name"))
-    return {"token": token, "user": user_json(user, users.memberships_of(user))}
+    user, token = accounts.log_in(
+        body["email"], body["password"], body.get("token_name"), client=client()
+    )
+    return {"token": token, "user": _me(user)}
 
 
 @api.post("/auth/logout")
 def logout():
     """Revoke the token this request was made with."""
     current_user()
-    users.revoke_token(g.token)
+    accounts.revoke_token(g.token)
     return {"revoked": True}
 
 
+@api.post("/auth/signup")
+def signup():
+    """Register as an external customer, if the sign-up policy allows; confirm by email."""
+    body = json_body({"email", "name", "language"}, {"email", "name"})
+    message = accounts.signup(
+        body["email"], body["name"], language=body.get("language") or "en", client=client()
+    )
+    return {"message": message}, 202
+
+
+@api.post("/account/activate")
+def activate():
+    """Choose the password with an invitation or sign-up token; answers a login token."""
+    body = json_body({"token", "password"}, {"token", "password"})
+    user, token = accounts.activate_account(body["token"], body["password"], client=client())
+    return {"token": token, "user": _me(user)}
+
+
+@api.post("/account/password-reset")
+def request_password_reset():
+    """Email a reset link; the answer never says whether the address exists."""
+    body = json_body({"email"}, {"email"})
+    return {"message": accounts.request_password_reset(body["email"], client=client())}, 202
+
+
+@api.post("/account/password-reset/confirm")
+def reset_password():
+    """Set a new password with a reset token; all the user's tokens are revoked."""
+    body = json_body({"token", "password"}, {"token", "password"})
+    user = accounts.reset_password(body["token"], body["password"], client=client())
+    return {"message": "Your password was changed; log in with it.", "email": user.email}
+
+
+@api.post("/account/email/confirm")
+def confirm_email():
+    """Confirm a new email address with the token sent to it."""
+    body = json_body({"token"}, {"token"})
+    return _me(accounts.confirm_email_change(body["token"], client=client()))
+
+
 @api.get("/me")
+@api.get("/account")
 def me():
-    """Who the token belongs to, with their organizations."""
-    user = current_user()
-    return user_json(user, users.memberships_of(user))
+    """The caller's own account, with their organizations."""
+    return _me(current_user())
+
+
+@api.patch("/account")
+def update_account():
+    """Change one's name, phone, language, date format; a new email is confirmed by token."""
+    actor = current_user()
+    body = json_body({"name", "phone", "language", "date_format", "email"})
+    user, pending = accounts.update_profile(actor, **body)
+    data = _me(user)
+    data["email_change_pending"] = pending
+    return data
+
+
+@api.post("/account/password")
+def change_password():
+    """Change one's password (current one required); one's other tokens are revoked."""
+    actor = current_user()
+    body = json_body({"current_password", "new_password"}, {"current_password", "new_password"})
+    revoked = accounts.change_password(
+        actor,
+        body["current_password"],
+        body["new_password"],
+        current_token=g.token,
+        client=client(),
+    )
+    return {"revoked_tokens": revoked}
+
+
+@api.get("/tokens")
+def list_tokens():
+    """The caller's API tokens (never their values)."""
+    items = [token_json(t) for t in accounts.list_tokens(current_user())]
+    return {"items": items, "total": len(items)}
+
+
+@api.post("/tokens")
+def create_token():
+    """A named token for scripts and CI, optionally expiring and read-only; shown once."""
+    actor = current_user()
+    body = json_body({"name", "expires", "read_only"}, {"name"})
+    token, raw = accounts.create_token(
+        actor, body["name"], expires=body.get("expires"), read_only=body.get("read_only", False)
+    )
+    return {**token_json(token), "token": raw}, 201
+
+
+@api.post("/tokens/revoke")
+def revoke_tokens():
+    """Revoke the caller's own token(s) by id or name."""
+    actor = current_user()
+    body = json_body({"token"}, {"token"})
+    revoked = accounts.revoke_named_token(actor, body["token"])
+    return {"revoked": [token_json(t) for t in revoked]}
 
 
 @api.get("/users")
@@ -53,10 +152,21 @@ def list_users():
 
 @api.post("/users")
 def register_user():
-    """Register a user (admins)."""
+    """Register a user (customers: admins and customer managers; staff: admins)."""
     actor = current_user()
     body = json_body(
-        {"email", "name", "kind", "password", "organization", "role", "language"},
+        {
+            "email",
+            "name",
+            "kind",
+            "password",
+            "organization",
+            "role",
+            "language",
+            "phone",
+            "can_manage_customers",
+            "invite",
+        },
         {"email", "name"},
     )
     user = users.register_user(
@@ -68,6 +178,9 @@ def register_user():
         organization=body.get("organization"),
         role=body.get("role") or "user",
         language=body.get("language") or "en",
+        phone=body.get("phone"),
+        can_manage_customers=body.get("can_manage_customers", False),
+        invite=body.get("invite", True),
     )
     return (
         user_json(user, users.memberships_of(user)),
@@ -76,8 +189,54 @@ def register_user():
     )
 
 
+@api.post("/users/invitations")
+def resend_invitation():
+    """Email a fresh invitation; the previous link stops working."""
+    actor = current_user()
+    body = json_body({"email"}, {"email"})
+    user = accounts.resend_invitation(body["email"], actor=actor)
+    return user_json(user, users.memberships_of(user)), 202
+
+
+@api.post("/users/deactivate")
+def deactivate_user():
+    """Lock a user out: no login, tokens revoked; their tickets stay."""
+    actor = current_user()
+    body = json_body({"email"}, {"email"})
+    user = accounts.set_active(body["email"], False, actor=actor)
+    return user_json(user, users.memberships_of(user))
+
+
+@api.post("/users/reactivate")
+def reactivate_user():
+    """Let a deactivated user log in again."""
+    actor = current_user()
+    body = json_body({"email"}, {"email"})
+    user = accounts.set_active(body["email"], True, actor=actor)
+    return user_json(user, users.memberships_of(user))
+
+
 @api.get(f"/users/<int(max={MAX_ID}):user_id>")
 def get_user(user_id: int):
     """One user (agents and admins)."""
     user = users.get_user(user_id, actor=current_user())
     return user_json(user, users.memberships_of(user))
+
+
+@api.get("/reports/logins")
+def login_report():
+    """Logins, failures, token uses, activations, password changes (agents)."""
+    args = request.args
+    page, per_page = paging()
+    result = accounts.access_log(
+        actor=current_user(),
+        organization=args.get("organization"),
+        user=args.get("user"),
+        date_from=args.get("from"),
+        date_to=args.get("to"),
+        page=page,
+        per_page=per_page,
+    )
+    return page_json(
+        [access_json(a) for a in result.items], result.page, result.per_page, result.total
+    )

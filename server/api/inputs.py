@@ -9,7 +9,8 @@ from flask import g, request
 
 from helpdesk.errors import AuthenticationRequired, BadRequest, ValidationFailed
 from helpdesk.models import User
-from helpdesk.services.users import user_for_token
+from helpdesk.permissions import require_token_allows
+from helpdesk.services.accounts import Client, user_for_token
 from helpdesk.storage import Upload
 
 
@@ -22,8 +23,17 @@ def current_user() -> User:
             raise AuthenticationRequired(
                 "Authentication required: send 'Authorization: Bearer TOKEN'."
             )
-        g.user, g.token = user_for_token(raw.strip())
+        g.user, g.token = user_for_token(raw.strip(), client=client())
+        # A read-only token may still log itself out.
+        require_token_allows(
+            g.token, request.method, revoking_itself=request.endpoint == "api.logout"
+        )
     return g.user
+
+
+def client() -> Client:
+    """Where the request comes from (the peer address; no proxy header is trusted)."""
+    return Client(request.remote_addr, request.user_agent.string or None)
 
 
 def _check_fields(data: Any, allowed: set[str], required: set[str]) -> dict:

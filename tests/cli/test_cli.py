@@ -16,13 +16,26 @@ import pytest
 from conftest import PASSWORD
 
 from helpdesk.db import database
-from helpdesk.services import users
+from helpdesk.services import accounts, users
 
 RITA_PASSWORD = "rita-password-42"
 
 PAGE_KEYS = {"items", "page", "per_page", "total"}
 PERSON_KEYS = {"email", "name"}
-USER_KEYS = {"id", "email", "name", "kind", "active", "language", "created_at", "organizations"}
+USER_KEYS = {
+    "id",
+    "email",
+    "name",
+    "kind",
+    "active",
+    "activated",
+    "origin",
+    "language",
+    "phone",
+    "can_manage_customers",
+    "created_at",
+    "organizations",
+}
 ORG_KEYS = {"id", "name", "created_at", "member_count"}
 TICKET_KEYS = {
     "reference",
@@ -126,7 +139,7 @@ def as_user(cli, token: str):
 def token_for(email: str) -> str:
     """A token for a user without a password: saves a password hash per test."""
     with database.connection_context():
-        return users.issue_token(users.get_user_by_email(email), name="test")
+        return accounts.issue_token(users.get_user_by_email(email), name="test")
 
 
 def submit(run, title: str, *args: str, type_: str = "incident") -> str:
@@ -241,7 +254,7 @@ def test_admin_provisions_organizations_customers_and_an_agent(installed):
     assert ok(result).stdout == f"Logged in as {line}.\n"
     assert ok(cli("whoami")).stdout == line + "\n"
     me = data(cli("whoami", "--json"))
-    assert set(me) == USER_KEYS
+    assert set(me) == USER_KEYS | {"date_format", "auth_source"}  # own profile only
     assert me["email"] == "req@acme.test"
 
 

@@ -24,7 +24,7 @@ from conftest import deliver
 
 from helpdesk.db import database
 from helpdesk.models import OutboxMessage, utcnow
-from helpdesk.services import tickets, users
+from helpdesk.services import accounts, tickets, users
 
 REQ = "req@acme.test"
 AGENT = "agent@example.test"
@@ -82,7 +82,7 @@ def delivery_round():
 
 def token_for(email: str) -> str:
     with database.connection_context():
-        return users.issue_token(users.get_user_by_email(email), name="test")
+        return accounts.issue_token(users.get_user_by_email(email), name="test")
 
 
 @pytest.fixture
@@ -90,8 +90,32 @@ def desk(installed):
     """`helpdesk init`, then Acme with Rita (a customer) and Andy (an agent), all by the CLI."""
     admin = installed
     ok(admin("org", "create", "Acme"))
-    ok(admin("user", "register", REQ, "--name", "Rita Requester", "--org", "Acme"))
-    ok(admin("user", "register", AGENT, "--name", "Andy Agent", "--agent"))
+    # With a password set, no invitation is emailed: only ticket mail reaches the outbox.
+    ok(
+        admin(
+            "user",
+            "register",
+            REQ,
+            "--name",
+            "Rita Requester",
+            "--org",
+            "Acme",
+            "--password-stdin",
+            input="rita-password-42\n",
+        )
+    )
+    ok(
+        admin(
+            "user",
+            "register",
+            AGENT,
+            "--name",
+            "Andy Agent",
+            "--agent",
+            "--password-stdin",
+            input="andy-password-42\n",
+        )
+    )
 
     def as_user(email):
         token = token_for(email)

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from helpdesk import __version__
 from helpdesk.cli import config
 from helpdesk.errors import HelpdeskError
 
 log = logging.getLogger("helpdesk.cli")
 
-EXIT_CODES = {401: 4}
+EXIT_CODES = {401: 4, 429: 5}
 
 
 class ApiError(HelpdeskError):
@@ -53,7 +54,10 @@ class ApiClient:
     # -- transport ------------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = {"User-Agent": f"helpdesk-cli/{__version__}"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return headers
 
     def _local(self):
         if self._test_client is None:

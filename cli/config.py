@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -67,7 +68,33 @@ def save_token(token: str) -> None:
 
 def forget_token() -> bool:
     data = _read()
+    data.get("profiles", {}).pop(target_key(), None)
     if data.get("tokens", {}).pop(target_key(), None) is None:
         return False
     _write(data)
     return True
+
+
+def save_profile(user: dict) -> None:
+    """Remember the user's display choices (language, date format) for this server."""
+    data = _read()
+    data.setdefault("profiles", {})[target_key()] = {
+        "language": user.get("language", "en"),
+        "date_format": user.get("date_format", "iso"),
+    }
+    _write(data)
+
+
+def profile() -> dict:
+    """The saved display choices; read once per version of the config file."""
+    path = config_path()
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return {}
+    return _profile_at(str(path), stamp, target_key())
+
+
+@functools.lru_cache(maxsize=8)
+def _profile_at(path: str, stamp: int, key: str) -> dict:
+    return _read().get("profiles", {}).get(key, {})

@@ -9,7 +9,12 @@ import click_log
 import typer
 
 from helpdesk import __version__
-from helpdesk.cli import config
+from helpdesk.cli import (
+    config,
+    user_access,  # noqa: F401  (registers user invite/deactivate/...)
+)
+from helpdesk.cli.account import app as account_app
+from helpdesk.cli.account import signup
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.errors import handle_errors
 from helpdesk.cli.mail import app as mail_app
@@ -18,6 +23,7 @@ from helpdesk.cli.output import JsonOption, emit
 from helpdesk.cli.prompts import read_password
 from helpdesk.cli.reports import app as report_app
 from helpdesk.cli.tickets import app as ticket_app
+from helpdesk.cli.tokens import app as token_app
 from helpdesk.cli.users import app as user_app
 
 logger = logging.getLogger("helpdesk")
@@ -35,6 +41,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(mail_app, name="mail")
 app.add_typer(report_app, name="report")
+app.add_typer(account_app, name="account")
+app.add_typer(token_app, name="token")
 
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
@@ -151,6 +159,7 @@ def login(
         "/auth/login", {"email": email, "password": password, "token_name": "cli"}
     )
     config.save_token(result["token"])
+    config.save_profile(result["user"])
     emit(result["user"], json_output, lambda u: typer.echo(f"Logged in as {_user_line(u)}."))
 
 
@@ -179,4 +188,8 @@ def logout(json_output: JsonOption = False) -> None:
 def whoami(json_output: JsonOption = False) -> None:
     """Show who the stored token belongs to."""
     user = ApiClient.from_environment().get("/me")
+    config.save_profile(user)
     emit(user, json_output, lambda u: typer.echo(_user_line(u)))
+
+
+app.command("signup")(signup)

@@ -10,6 +10,9 @@ from typing import Annotated, Any
 import typer
 from tabulate import tabulate
 
+from helpdesk.cli import config
+from helpdesk.formats import DATE_FORMATS
+
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print machine-readable JSON (stable keys) to stdout.")
 ]
@@ -23,10 +26,11 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
 
 
 def when(value: str | None) -> str:
-    """An API timestamp as 'YYYY-MM-DD HH:MM' UTC, or '-'."""
+    """An API timestamp in the user's date format (UTC), or '-'."""
     if not value:
         return "-"
-    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M")
+    pattern = DATE_FORMATS.get(config.profile().get("date_format", "iso"), DATE_FORMATS["iso"])
+    return datetime.fromisoformat(value).strftime(pattern)
 
 
 def person(value: dict | None) -> str:

@@ -8,7 +8,7 @@ import typer
 
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.errors import handle_errors
-from helpdesk.cli.output import JsonOption, emit, table
+from helpdesk.cli.output import JsonOption, emit, page_footer, table, when
 
 app = typer.Typer(help="Reports for agents.", no_args_is_help=True)
 
@@ -42,5 +42,51 @@ def satisfaction(
             ],
             ["Rating", "Tickets", ""],
         )
+
+    emit(result, json_output, render)
+
+
+@app.command("logins")
+@handle_errors
+def logins(
+    org: Annotated[
+        str | None, typer.Option("--org", help="Only this organization's users.")
+    ] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Only this email.")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="From this day (YYYY-MM-DD).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Up to this day (YYYY-MM-DD).")] = None,
+    page: Annotated[int, typer.Option("--page", min=1, help="Page number.")] = 1,
+    per_page: Annotated[
+        int, typer.Option("--per-page", min=1, max=100, help="Rows per page.")
+    ] = 25,
+    json_output: JsonOption = False,
+) -> None:
+    """Who used the portal: logins, failures, token uses, activations, password changes."""
+    result = ApiClient.from_environment().get(
+        "/reports/logins",
+        organization=org,
+        user=user,
+        page=page,
+        per_page=per_page,
+        **{"from": from_, "to": to},
+    )
+
+    def render(r):
+        if r["items"]:
+            table(
+                [
+                    (
+                        when(a["at"]),
+                        a["email"] or "-",
+                        a["event"],
+                        a["outcome"],
+                        a["address"] or "-",
+                        (a["user_agent"] or "-")[:40],
+                    )
+                    for a in r["items"]
+                ],
+                ["When", "User", "Event", "Outcome", "Address", "Client"],
+            )
+        page_footer(r, "entries")
 
     emit(result, json_output, render)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-LANGUAGES = ("en", "fr", "it", "cs")
+from helpdesk.formats import LANGUAGES  # noqa: E402, F401  (one list of languages)
+
 FALLBACK = "en"
 
 # kind -> (subject, first line). Placeholders: {ref} {title} {actor} {agent} {status}.

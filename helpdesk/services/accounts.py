@@ -28,6 +28,7 @@ from helpdesk.errors import (
     TooManyRequests,
     ValidationFailed,
 )
+from helpdesk.formats import DATE_FORMATS, LANGUAGES
 from helpdesk.mail.outbox import queue_account_email
 from helpdesk.models import (
     AccessLog,
@@ -44,13 +45,6 @@ from helpdesk.pagination import Page, paginate
 MIN_PASSWORD_LENGTH = 10
 # werkzeug's scrypt with its current cost; older hashes are upgraded at the next login.
 PASSWORD_METHOD = "scrypt:32768:8:1"
-DATE_FORMATS = {
-    "iso": "%Y-%m-%d %H:%M",
-    "eu": "%d/%m/%Y %H:%M",
-    "us": "%m/%d/%Y %I:%M %p",
-    "dot": "%d.%m.%Y %H:%M",
-}
-LANGUAGES = ("en", "fr", "it", "cs")
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 EMAIL_CHANGE_TTL = timedelta(hours=24)
 

@@ -10,6 +10,7 @@ from helpdesk.cli import config
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.compat import UsageError
 from helpdesk.cli.errors import handle_errors
+from helpdesk.cli.i18n import t
 from helpdesk.cli.output import JsonOption, emit, when
 from helpdesk.cli.prompts import read_new_password, read_password
 from helpdesk.formats import DATE_FORMATS, LANGUAGES
@@ -36,6 +37,7 @@ def _show(user: dict) -> None:
         ),
         ("Since", when(user["created_at"])),
     ]
+    rows = [(t(label), value) for label, value in rows]
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         typer.echo(f"{label + ':':<{width + 1}} {value}")
@@ -98,7 +100,7 @@ def update(
     config.save_profile(user)
 
     def render(u):
-        typer.echo("Profile updated.")
+        typer.echo(t("Profile updated."))
         if u.get("email_change_pending"):
             typer.echo(
                 f"A confirmation link was sent to {email}; your address changes once you "
@@ -124,7 +126,9 @@ def activate(
     emit(
         result["user"],
         json_output,
-        lambda u: typer.echo(f"Your account {u['email']} is active; you are logged in."),
+        lambda u: typer.echo(
+            t("Your account {email} is active; you are logged in.", email=u["email"])
+        ),
     )
 
 
@@ -140,7 +144,9 @@ def password(password_stdin: PasswordStdin = False, json_output: JsonOption = Fa
     emit(
         result,
         json_output,
-        lambda r: typer.echo(f"Password changed; {r['revoked_tokens']} other token(s) revoked."),
+        lambda r: typer.echo(
+            t("Password changed; {count} other token(s) revoked.", count=r["revoked_tokens"])
+        ),
     )
 
 
@@ -179,7 +185,7 @@ def confirm_email(
 ) -> None:
     """Confirm your new email address."""
     user = ApiClient(config.server_url()).post("/account/email/confirm", {"token": token})
-    emit(user, json_output, lambda u: typer.echo(f"Your email is now {u['email']}."))
+    emit(user, json_output, lambda u: typer.echo(t("Your email is now {email}.", email=u["email"])))
 
 
 @handle_errors

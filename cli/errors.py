@@ -24,7 +24,9 @@ class CommandFailed(ClickException):
         if self.as_json:
             typer.echo(json.dumps({"error": self.error.to_dict()}, sort_keys=True), err=True)
         else:
-            typer.echo(f"Error: {self.message}", err=True)
+            from helpdesk.cli.i18n import t
+
+            typer.echo(t("Error: {message}", message=self.message), err=True)
 
 
 def handle_errors(command):

@@ -17,6 +17,7 @@ from helpdesk.cli.account import app as account_app
 from helpdesk.cli.account import signup
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.errors import handle_errors
+from helpdesk.cli.i18n import t
 from helpdesk.cli.mail import app as mail_app
 from helpdesk.cli.organizations import app as org_app
 from helpdesk.cli.output import JsonOption, emit
@@ -160,7 +161,11 @@ def login(
     )
     config.save_token(result["token"])
     config.save_profile(result["user"])
-    emit(result["user"], json_output, lambda u: typer.echo(f"Logged in as {_user_line(u)}."))
+    emit(
+        result["user"],
+        json_output,
+        lambda u: typer.echo(t("Logged in as {who}.", who=_user_line(u))),
+    )
 
 
 @app.command()
@@ -179,7 +184,7 @@ def logout(json_output: JsonOption = False) -> None:
     emit(
         result,
         json_output,
-        lambda r: typer.echo("Logged out." if (revoked or forgotten) else "Not logged in."),
+        lambda r: typer.echo(t("Logged out." if (revoked or forgotten) else "Not logged in.")),
     )
 
 

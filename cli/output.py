@@ -38,15 +38,26 @@ def person(value: dict | None) -> str:
 
 
 def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> None:
-    typer.echo(tabulate(list(rows), headers=headers, tablefmt="simple"))
+    """A plain-text table; the headers are translated into the user's language."""
+    from helpdesk.cli.i18n import t
+
+    typer.echo(tabulate(list(rows), headers=[t(h) if h else h for h in headers], tablefmt="simple"))
 
 
 def page_footer(page: dict, noun: str) -> None:
+    from helpdesk.cli.i18n import t
+
     shown = len(page["items"])
     if page["total"] == 0:
-        typer.echo(f"No {noun}.")
+        typer.echo(t("No {noun}.", noun=noun))
     elif shown < page["total"]:
         typer.echo(
-            f"\nShowing {shown} of {page['total']} {noun} (page {page['page']}); "
-            f"use --page {page['page'] + 1} for more."
+            t(
+                "\nShowing {shown} of {total} {noun} (page {page}); use --page {next} for more.",
+                shown=shown,
+                total=page["total"],
+                noun=noun,
+                page=page["page"],
+                next=page["page"] + 1,
+            )
         )

@@ -13,6 +13,7 @@ from helpdesk.cli.choices import Level, Status, Switch, TicketType, values
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.compat import UsageError
 from helpdesk.cli.errors import handle_errors
+from helpdesk.cli.i18n import t
 from helpdesk.cli.organizations import Page, PerPage
 from helpdesk.cli.output import JsonOption, emit, page_footer, person, table, when
 
@@ -96,49 +97,61 @@ def _render_list(result: dict) -> None:
     page_footer(result, "tickets")
 
 
-def _render_ticket(t: dict) -> None:
-    typer.echo(f"{t['reference']}  {t['title']}")
+def _field(label: str, value: str) -> str:
+    return f"  {t(label) + ':':<13} {value}"
+
+
+def _render_ticket(ticket: dict) -> None:
+    tk = ticket
+    typer.echo(f"{tk['reference']}  {tk['title']}")
     typer.echo(
-        f"  Status:       {t['status']}    Type: {t['type']}    "
-        f"Priority: {t['priority']} (impact {t['impact']}, urgency {t['urgency']})"
+        _field("Status", tk["status"]) + f"    {t('Type')}: {tk['type']}    "
+        f"{t('Priority')}: {tk['priority']} (impact {tk['impact']}, urgency {tk['urgency']})"
     )
     typer.echo(
-        f"  Requester:    {person(t['requester'])}    Organization: {t['organization']}"
-        + ("    (private)" if t["private"] else "")
+        _field("Requester", person(tk["requester"]))
+        + f"    {t('Organization')}: {tk['organization']}"
+        + ("    (private)" if tk["private"] else "")
     )
-    typer.echo(f"  Assignee:     {person(t['assignee'])}")
-    typer.echo(f"  Created:      {when(t['created_at'])}    Updated: {when(t['updated_at'])}")
-    if t["shared_with"]:
-        typer.echo(f"  Shared with:  {', '.join(u['email'] for u in t['shared_with'])}")
-    if not t.get("notifications", True):
-        typer.echo("  Emails:       off (helpdesk ticket notify REF on)")
-    if t["satisfaction"]:
-        s = t["satisfaction"]
-        rating = f"{s['rating']}/5" if s["rating"] is not None else "no rating"
-        typer.echo(f"  Satisfaction: {rating}" + (f" - {s['comment']}" if s["comment"] else ""))
-    nxt = ", ".join(t["allowed_transitions"]) or "none"
-    typer.echo(f"  You can move it to: {nxt}")
-    if t["description"]:
+    typer.echo(_field("Assignee", person(tk["assignee"])))
+    typer.echo(
+        _field("Created", when(tk["created_at"])) + f"    {t('Updated')}: {when(tk['updated_at'])}"
+    )
+    if tk["shared_with"]:
+        typer.echo(_field("Shared with", ", ".join(u["email"] for u in tk["shared_with"])))
+    if not tk.get("notifications", True):
+        typer.echo(_field("Emails", "off (helpdesk ticket notify REF on)"))
+    if tk["satisfaction"]:
+        sat = tk["satisfaction"]
+        rating = f"{sat['rating']}/5" if sat["rating"] is not None else t("no rating")
+        typer.echo(
+            _field("Satisfaction", rating + (f" - {sat['comment']}" if sat["comment"] else ""))
+        )
+    nxt = ", ".join(tk["allowed_transitions"]) or t("none")
+    typer.echo(f"  {t('You can move it to')}: {nxt}")
+    if tk["description"]:
         typer.echo("")
-        typer.echo(t["description"])
-    for c in t["comments"]:
-        label = " [internal]" if c["visibility"] == "internal" else ""
+        typer.echo(tk["description"])
+    for c in tk["comments"]:
+        label = f" [{t('internal')}]" if c["visibility"] == "internal" else ""
         typer.echo(f"\n--- {when(c['created_at'])}  {person(c['author'])}{label}")
         typer.echo(c["body"])
-    if t["attachments"]:
-        typer.echo("\nAttachments:")
+    if tk["attachments"]:
+        typer.echo(f"\n{t('Attachments')}:")
         table(
             [
                 (a["filename"], a["size"], a["content_type"], when(a["created_at"]))
-                for a in t["attachments"]
+                for a in tk["attachments"]
             ],
             ["File", "Bytes", "Type", "Added"],
         )
 
 
 def _done(message: str):
-    def render(t: dict) -> None:
-        typer.echo(message.format(**t))
+    """Print `message` (an i18n key) filled in from the ticket."""
+
+    def render(ticket: dict) -> None:
+        typer.echo(t(message, **ticket))
 
     return render
 
@@ -275,7 +288,11 @@ def comment(
         files=_files(attach),
     )
     what = "internal note" if internal else "comment"
-    emit(result, json_output, lambda c: typer.echo(f"Added {what} to {c['ticket']}."))
+    emit(
+        result,
+        json_output,
+        lambda c: typer.echo(t(f"Added {what} to {{reference}}.", reference=c["ticket"])),
+    )
 
 
 @app.command("share")
@@ -288,11 +305,17 @@ def share(
     """Share a ticket with colleagues of its organization."""
     result = ApiClient.from_environment().post(_ticket_path(reference, "/shares"), {"users": users})
 
-    def render(t):
-        if t["added"]:
-            typer.echo(f"Shared {t['reference']} with {', '.join(t['added'])}.")
+    def render(tk):
+        if tk["added"]:
+            typer.echo(
+                t(
+                    "Shared {reference} with {users}.",
+                    reference=tk["reference"],
+                    users=", ".join(tk["added"]),
+                )
+            )
         else:
-            typer.echo(f"{t['reference']} was already shared with them.")
+            typer.echo(t("{reference} was already shared with them.", reference=tk["reference"]))
 
     emit(result, json_output, render)
 
@@ -311,8 +334,13 @@ def assign(
     emit(
         result,
         json_output,
-        lambda t: typer.echo(
-            f"Assigned {t['reference']} to {t['assignee']['email']} ({t['status']})."
+        lambda tk: typer.echo(
+            t(
+                "Assigned {reference} to {agent} ({status}).",
+                reference=tk["reference"],
+                agent=tk["assignee"]["email"],
+                status=tk["status"],
+            )
         ),
     )
 
@@ -386,8 +414,13 @@ def notify(
     emit(
         result,
         json_output,
-        lambda t: typer.echo(
-            f"Emails about {t['reference']} are {'on' if t['notifications'] else 'off'}."
+        lambda tk: typer.echo(
+            t(
+                "Emails about {reference} are on."
+                if tk["notifications"]
+                else "Emails about {reference} are off.",
+                reference=tk["reference"],
+            )
         ),
     )
 
@@ -413,7 +446,13 @@ def rate(
     emit(
         result,
         json_output,
-        lambda t: typer.echo(f"Rated {t['reference']} {t['satisfaction']['rating']}/5. Thank you!"),
+        lambda tk: typer.echo(
+            t(
+                "Rated {reference} {rating}/5. Thank you!",
+                reference=tk["reference"],
+                rating=tk["satisfaction"]["rating"],
+            )
+        ),
     )
 
 
@@ -457,5 +496,5 @@ def attachment_get(
     emit(
         {"path": str(target), "size": size},
         json_output,
-        lambda r: typer.echo(f"Saved {r['path']} ({r['size']} bytes)."),
+        lambda r: typer.echo(t("Saved {path} ({size} bytes).", **r)),
     )

@@ -1,0 +1,71 @@
+"""The language a user chooses is the language of the CLI's messages to them."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk.cli.i18n import CATALOG
+from helpdesk.db import database
+from helpdesk.services import accounts, users
+
+
+@pytest.fixture
+def sam(installed):
+    """A customer of Acme, logged in through the CLI with their own token."""
+    assert installed("org", "create", "Acme").exit_code == 0
+    result = installed(
+        "user",
+        "register",
+        "sam@acme.test",
+        "--name",
+        "Sam",
+        "--org",
+        "Acme",
+        "--password-stdin",
+        input="sam-password-42\n",
+    )
+    assert result.exit_code == 0, result.output
+    with database.connection_context():
+        token = accounts.issue_token(users.get_user_by_email("sam@acme.test"))
+    assert installed("logout").exit_code == 0
+    # A token of one's own, as `login` would store it: the profile comes with `whoami`.
+    return lambda *args, **kw: installed(*args, env={"HELPDESK_TOKEN": token}, **kw)
+
+
+@pytest.mark.parametrize(
+    "language,submitted,headers,error",
+    [
+        ("en", "Submitted HD-1", "Ref    Status", "Error: No such ticket: HD-99."),
+        ("fr", "Ticket HD-1 soumis", "Réf.    Statut", "Erreur : No such ticket: HD-99."),
+        ("it", "Ticket HD-1 inviato", "Rif.    Stato", "Errore: No such ticket: HD-99."),
+        ("cs", "Požadavek HD-1 odeslán", "Ozn.    Stav", "Chyba: No such ticket: HD-99."),
+    ],
+)
+def test_messages_headers_and_errors_follow_the_users_language(
+    sam, language, submitted, headers, error
+):
+    assert sam("account", "update", "--language", language).exit_code == 0
+
+    result = sam("ticket", "submit", "--type", "question", "--title", "VPN")
+    assert result.stdout.startswith(submitted)
+    assert sam("ticket", "list").stdout.startswith(headers)
+    assert sam("ticket", "show", "HD-99").stderr.strip() == error
+
+
+def test_dates_follow_the_users_date_format(sam):
+    sam("ticket", "submit", "--type", "question", "--title", "VPN")
+    assert sam("account", "update", "--date-format", "dot").exit_code == 0
+    row = sam("ticket", "list").stdout.splitlines()[2]
+    day = row.split()[-2]
+    assert len(day) == 10 and day[2] == "." and day[5] == "."
+
+
+def test_every_translation_has_the_same_placeholders_as_the_english():
+    import string
+
+    def fields(text):
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    for language, catalog in CATALOG.items():
+        for english, translated in catalog.items():
+            assert fields(translated) == fields(english), (language, english)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -55,6 +57,26 @@ def init_database(url: str):
 
 def is_sqlite() -> bool:
     return isinstance(database.obj, SqliteDatabase)
+
+
+@contextmanager
+def schema_change() -> Iterator[None]:
+    """Room for ALTER TABLE: SQLite rebuilds a table to alter it, which its foreign keys forbid.
+
+    SQLite's documented procedure: foreign keys off (outside any transaction), alter, check
+    that every reference still holds, foreign keys on again. Other engines need nothing.
+    """
+    if not is_sqlite():
+        yield
+        return
+    database.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+        broken = database.execute_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"schema change broke references: {broken[:5]}")
+    finally:
+        database.execute_sql("PRAGMA foreign_keys = ON")
 
 
 def create_schema() -> None:

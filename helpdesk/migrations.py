@@ -7,7 +7,7 @@ from collections.abc import Callable
 from peewee import BooleanField, CharField
 from playhouse.migrate import SchemaMigrator, migrate
 
-from helpdesk.db import database
+from helpdesk.db import database, schema_change
 from helpdesk.models import ALL_MODELS, SchemaVersion, User
 
 # Version 1 is the first release's schema. Each later version lists the columns it adds to
@@ -27,7 +27,7 @@ LATEST = max(MIGRATIONS, default=1)
 
 def upgrade_schema() -> int:
     """Create or upgrade the schema; safe to run any number of times. Returns the version."""
-    with database.atomic():
+    with schema_change(), database.atomic():
         if SchemaVersion.table_exists():
             row = SchemaVersion.select().first()
             version = row.version if row else 1

@@ -26,6 +26,10 @@ def register(
     role: Annotated[Role, typer.Option(help="Role in --org.")] = Role.user,
     agent: Annotated[bool, typer.Option("--agent", help="Register a support agent.")] = False,
     admin: Annotated[bool, typer.Option("--admin", help="Register an admin.")] = False,
+    manage_customers: Annotated[
+        bool,
+        typer.Option("--manage-customers", help="With --agent: may register and manage customers."),
+    ] = False,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Set a password read from stdin.")
     ] = False,
@@ -34,12 +38,16 @@ def register(
     """Register a user (admins): a customer by default, or --agent / --admin."""
     if agent and admin:
         raise UsageError("Choose one of --agent and --admin.")
+    if manage_customers and not agent:
+        raise UsageError("--manage-customers goes with --agent.")
     body = {
         "email": email,
         "name": name,
         "kind": "agent" if agent else "admin" if admin else "customer",
         "role": role.value,
     }
+    if manage_customers:
+        body["can_manage_customers"] = True
     if org:
         body["organization"] = org
     if password_stdin:

@@ -49,4 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from helpdesk.server.survey import survey_page
 
     app.register_blueprint(survey_page)
+    from helpdesk.server.account_pages import account_pages
+
+    app.register_blueprint(account_pages)
     return app

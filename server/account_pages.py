@@ -1,0 +1,71 @@
+"""The pages that the links in account emails open: activate, reset password, confirm email.
+
+GET only shows a form (mail scanners follow links); the POST does the work, once.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template_string, request
+
+from helpdesk.errors import HelpdeskError
+from helpdesk.services import accounts
+
+account_pages = Blueprint("account_pages", __name__)
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ heading }}</title></head>
+<body style="font-family: sans-serif; max-width: 36em; margin: 2em auto">
+<h1>{{ heading }}</h1>
+{% if message %}<p>{{ message }}</p>{% endif %}
+{% if form == "password" %}
+<form method="post">
+<p><label>New password <input type="password" name="password" minlength="10" required></label></p>
+<p><label>Again <input type="password" name="confirmation" minlength="10" required></label></p>
+<p><button type="submit">Save</button></p>
+</form>
+{% elif form == "confirm" %}
+<form method="post"><p><button type="submit">Confirm</button></p></form>
+{% endif %}
+</body></html>"""
+
+HEADINGS = {
+    "activate": "Choose your password",
+    "reset": "Choose a new password",
+    "confirm-email": "Confirm your new email address",
+}
+
+
+def _page(status: int = 200, **values):
+    values.setdefault("message", "")
+    values.setdefault("form", None)
+    return render_template_string(PAGE, **values), status, {"Content-Type": "text/html"}
+
+
+@account_pages.get("/account/<any(activate, reset, 'confirm-email'):action>/<token>")
+def show(action: str, token: str):
+    form = "confirm" if action == "confirm-email" else "password"
+    return _page(heading=HEADINGS[action], form=form)
+
+
+@account_pages.post("/account/<any(activate, reset, 'confirm-email'):action>/<token>")
+def submit(action: str, token: str):
+    client = accounts.Client(request.remote_addr, request.user_agent.string or None)
+    password = request.form.get("password", "")
+    try:
+        if action != "confirm-email" and password != request.form.get("confirmation", ""):
+            return _page(
+                422, heading=HEADINGS[action], form="password", message="The two passwords differ."
+            )
+        if action == "activate":
+            user, _ = accounts.activate_account(token, password, client=client)
+            message = f"Your account {user.email} is active. You can now log in."
+        elif action == "reset":
+            user = accounts.reset_password(token, password, client=client)
+            message = f"The password of {user.email} was changed. You can now log in."
+        else:
+            user = accounts.confirm_email_change(token, client=client)
+            message = f"Your email address is now {user.email}."
+    except HelpdeskError as exc:
+        form = "password" if exc.http_status == 422 and action != "confirm-email" else None
+        return _page(exc.http_status, heading=HEADINGS[action], form=form, message=exc.message)
+    return _page(heading="Done", message=message)

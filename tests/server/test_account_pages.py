@@ -1,0 +1,62 @@
+"""The links in account emails open pages that work in a browser: GET shows, POST acts once."""
+
+from __future__ import annotations
+
+from helpdesk.models import User
+from helpdesk.services import accounts, users
+
+NEW_PASSWORD = "brand-new-password-7"
+
+
+def invite(world):
+    """Register a customer without a password; return them and their invitation token."""
+    user = users.register_user("nina@acme.test", "Nina", actor=world.admin, organization="Acme")
+    raw, _ = accounts._issue_account_token(user, "invite", accounts.timedelta(hours=1))
+    return user, raw
+
+
+def test_activation_page_shows_a_form_and_saves_the_password_once(world, client):
+    user, token = invite(world)
+    page = client.get(f"/account/activate/{token}")
+    assert page.status_code == 200 and 'type="password"' in page.text
+    assert User.get_by_id(user.id).password_hash is None  # looking is not acting
+
+    done = client.post(
+        f"/account/activate/{token}", data={"password": NEW_PASSWORD, "confirmation": NEW_PASSWORD}
+    )
+    assert done.status_code == 200 and "is active" in done.text
+    assert accounts.log_in("nina@acme.test", NEW_PASSWORD)[0].id == user.id
+
+    again = client.post(
+        f"/account/activate/{token}", data={"password": NEW_PASSWORD, "confirmation": NEW_PASSWORD}
+    )
+    assert again.status_code == 404 and "already used" in again.text
+
+
+def test_activation_page_refuses_differing_or_weak_passwords_and_keeps_the_token(world, client):
+    user, token = invite(world)
+    differ = client.post(
+        f"/account/activate/{token}",
+        data={"password": NEW_PASSWORD, "confirmation": NEW_PASSWORD + "x"},
+    )
+    assert differ.status_code == 422 and "differ" in differ.text
+    weak = client.post(
+        f"/account/activate/{token}", data={"password": "qwertyuiop", "confirmation": "qwertyuiop"}
+    )
+    assert weak.status_code == 422 and "too common" in weak.text
+    assert User.get_by_id(user.id).password_hash is None
+    ok = client.post(
+        f"/account/activate/{token}", data={"password": NEW_PASSWORD, "confirmation": NEW_PASSWORD}
+    )
+    assert ok.status_code == 200
+
+
+def test_forged_links_and_unknown_pages_are_not_found(world, client):
+    assert (
+        client.post(
+            "/account/reset/forged-token",
+            data={"password": NEW_PASSWORD, "confirmation": NEW_PASSWORD},
+        ).status_code
+        == 404
+    )
+    assert client.get("/account/delete-everything/x").status_code == 404

@@ -7,4 +7,10 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 # Ids in URLs beyond a 64-bit integer cannot exist: the route does not match, 404.
 MAX_ID = 2**63 - 1
 
-from helpdesk.server.api import accounts, mail, organizations, tickets  # noqa: E402, F401
+from helpdesk.server.api import (  # noqa: E402, F401
+    accounts,
+    mail,
+    organizations,
+    provisioning,
+    tickets,
+)

@@ -16,6 +16,8 @@ app = typer.Typer(help="API tokens for scripts and CI.", no_args_is_help=True)
 def _state(token: dict) -> str:
     if token["revoked_at"]:
         return "revoked"
+    if token.get("expired"):
+        return "expired"
     return "read-only" if token["read_only"] else "read-write"
 
 

@@ -17,6 +17,7 @@ from helpdesk.models import (
     OutboxMessage,
     Ticket,
     User,
+    utcnow,
 )
 from helpdesk.services import tickets as ticket_service
 
@@ -172,6 +173,7 @@ def token_json(token: ApiToken) -> dict:
         "last_used_at": iso(token.last_used_at),
         "expires_at": iso(token.expires_at),
         "revoked_at": iso(token.revoked_at),
+        "expired": token.expires_at is not None and token.expires_at <= utcnow(),
     }
 
 

@@ -149,7 +149,8 @@ def _issue_account_token(
         & (AccountToken.purpose == purpose)
         & AccountToken.used_at.is_null()
     ).execute()
-    raw = secrets.token_urlsafe(32)
+    # A prefix: a bare token may start with "-", which a command line reads as an option.
+    raw = "hdt_" + secrets.token_urlsafe(32)
     expires_at = now + ttl
     AccountToken.create(
         user=user,

@@ -22,7 +22,7 @@ def _hash(raw: str) -> str:
 
 def issue_survey_token(ticket: Ticket) -> str:
     """A new single-use link token for the ticket's requester; only its hash is kept."""
-    raw = secrets.token_urlsafe(32)
+    raw = "hds_" + secrets.token_urlsafe(32)
     SurveyToken.create(ticket=ticket, token_hash=_hash(raw))
     return raw
 

@@ -162,6 +162,13 @@ def _issue_account_token(
     return raw, expires_at
 
 
+def _void_emailed_tokens(user: User) -> None:
+    """No link sent before this moment works any more."""
+    AccountToken.update(used_at=utcnow()).where(
+        (AccountToken.user == user) & AccountToken.used_at.is_null()
+    ).execute()
+
+
 def _redeem(raw: str, purposes: tuple[str, ...]) -> AccountToken:
     """The valid token, marked used; one error for forged, used and expired alike."""
     token = (
@@ -219,6 +226,11 @@ def activate_account(raw: str, password, *, client: Client = NO_CLIENT) -> tuple
         user = token.user
         if not user.active:
             raise AuthenticationRequired("This account is deactivated.")
+        if user.password_hash is not None:
+            raise Conflict(
+                f"{user.email} is already active; log in, or reset a forgotten password.",
+                {"email": user.email},
+            )
         _set_password(user, password)
         log_access(user, "activation", "success", client)
         raw_token = issue_token(user, name="activation")
@@ -332,8 +344,9 @@ def log_in(email, password, token_name=None, *, client: Client = NO_CLIENT) -> t
         log_access(user, "login", "failure", client, email=email)
         raise AuthenticationRequired("Wrong email or password.")
     with database.atomic():
-        for key, _ in keys:
-            LoginThrottle.delete().where(LoginThrottle.key == key).execute()
+        # The account's count only: one good password must not clear an address that is
+        # guessing at other accounts.
+        _clear_throttle(email)
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
             user.save()
@@ -498,6 +511,7 @@ def reset_password(raw: str, new, *, client: Client = NO_CLIENT) -> User:
             raise AuthenticationRequired("This account is deactivated.")
         _set_password(user, new)
         _revoke_all(user)
+        _void_emailed_tokens(user)
         _clear_throttle(user.email)
         log_access(user, "password_reset", "success", client)
     return user

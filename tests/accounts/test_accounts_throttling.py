@@ -1,0 +1,205 @@
+"""Login throttling: per account and per client address, with Retry-After, and a reset."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import timedelta
+
+import pytest
+from account_helpers import WRONG_LOGIN, deliver_mail, fails, ok, reset, set_password, token_in
+from werkzeug.security import generate_password_hash
+
+from helpdesk.models import LoginThrottle, utcnow
+
+PASSWORD = "rita-password-42"
+WRONG = "not-the-password"
+LOCKED = re.compile(r"^Error: Too many failed logins; try again in (\d+) seconds\.\n$")
+
+
+@pytest.fixture
+def limits(monkeypatch):
+    monkeypatch.setenv("HELPDESK_LOGIN_MAX_FAILURES", "3")
+    monkeypatch.setenv("HELPDESK_LOGIN_MAX_FAILURES_PER_ADDRESS", "4")
+
+
+@pytest.fixture
+def rita(world):
+    world.requester.password_hash = generate_password_hash(PASSWORD)
+    world.requester.save()
+    return world.requester
+
+
+def attempt(client, email: str, password: str, address: str = "127.0.0.1"):
+    return client.post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def assert_locked(resp) -> int:
+    """A 429 with Retry-After; the seconds it says."""
+    assert resp.status_code == 429, resp.json
+    error = resp.json["error"]
+    assert error["code"] == "too_many_requests"
+    retry_after = int(resp.headers["Retry-After"])
+    assert error["details"] == {"retry_after": retry_after}
+    assert error["message"] == f"Too many failed logins; try again in {retry_after} seconds."
+    return retry_after
+
+
+# -- per account ----------------------------------------------------------------------------
+
+
+def test_the_account_is_locked_after_the_allowed_failures(limits, rita, client):
+    for _ in range(3):
+        resp = attempt(client, rita.email, WRONG)
+        assert resp.status_code == 401
+        assert resp.json["error"]["message"] == WRONG_LOGIN
+    retry_after = assert_locked(attempt(client, rita.email, PASSWORD))
+    assert 890 <= retry_after <= 901  # HELPDESK_LOGIN_LOCKOUT_SECONDS defaults to 900
+    # Not even the right password gets through, and no token was issued.
+    assert_locked(attempt(client, rita.email, PASSWORD))
+    assert rita.tokens.count() == 0
+
+
+def test_the_lockout_counts_the_account_whatever_the_address_and_case(limits, rita, client):
+    for address, email in [("10.0.0.1", rita.email), ("10.0.0.2", rita.email.upper())]:
+        assert attempt(client, email, WRONG, address).status_code == 401
+    assert attempt(client, " Req@Acme.Test ", WRONG, "10.0.0.3").status_code == 401
+    assert_locked(attempt(client, rita.email, PASSWORD, "10.0.0.4"))
+
+
+def test_the_lockout_ends(limits, rita, client, db):
+    for _ in range(3):
+        attempt(client, rita.email, WRONG)
+    assert_locked(attempt(client, rita.email, PASSWORD))
+    # Test set-up only: the lockout ran out.
+    LoginThrottle.update(locked_until=utcnow() - timedelta(seconds=1)).execute()
+    resp = attempt(client, rita.email, PASSWORD)
+    assert resp.status_code == 200
+    assert resp.json["token"].startswith("hd_")
+
+
+def test_a_success_resets_the_count(limits, rita, client, monkeypatch):
+    # The account's count; the address keeps its own (see the test below), so give it room.
+    monkeypatch.setenv("HELPDESK_LOGIN_MAX_FAILURES_PER_ADDRESS", "20")
+    for _ in range(2):
+        assert attempt(client, rita.email, WRONG).status_code == 401
+    assert attempt(client, rita.email, PASSWORD).status_code == 200
+    for _ in range(2):
+        assert attempt(client, rita.email, WRONG).status_code == 401
+    assert attempt(client, rita.email, PASSWORD).status_code == 200
+
+
+def test_locking_one_account_leaves_the_others_alone(limits, rita, client, world):
+    world.colleague.password_hash = generate_password_hash(PASSWORD)
+    world.colleague.save()
+    for _ in range(3):
+        attempt(client, rita.email, WRONG, "10.0.0.1")
+    assert_locked(attempt(client, rita.email, PASSWORD, "10.0.0.1"))
+    assert attempt(client, world.colleague.email, PASSWORD, "10.0.0.2").status_code == 200
+
+
+# -- per client address ---------------------------------------------------------------------
+
+
+def test_one_address_is_locked_after_failures_over_many_accounts(limits, rita, client):
+    for n in range(4):
+        resp = attempt(client, f"guess{n}@acme.test", WRONG, "10.1.2.3")
+        assert resp.status_code == 401
+        assert resp.json["error"]["message"] == WRONG_LOGIN
+    # Locked for every account from that address, even with the right password...
+    assert_locked(attempt(client, rita.email, PASSWORD, "10.1.2.3"))
+    assert_locked(attempt(client, "guess9@acme.test", WRONG, "10.1.2.3"))
+    # ...but not from another address.
+    assert attempt(client, rita.email, PASSWORD, "10.9.9.9").status_code == 200
+
+
+def test_failures_from_many_addresses_do_not_lock_an_address(limits, rita, client):
+    for n in range(4):
+        assert attempt(client, f"guess{n}@acme.test", WRONG, f"10.1.2.{n}").status_code == 401
+    assert attempt(client, rita.email, PASSWORD, "10.1.2.0").status_code == 200
+
+
+# -- the CLI --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def desk(installed, monkeypatch):
+    monkeypatch.setenv("HELPDESK_LOGIN_MAX_FAILURES", "3")
+    ok(installed("user", "register", "rita@acme.test", "--name", "Rita"))
+    set_password("rita@acme.test", PASSWORD)
+    return installed
+
+
+def login(cli, password: str):
+    return cli("login", "rita@acme.test", "--password-stdin", input=password + "\n")
+
+
+def test_the_cli_says_when_to_try_again_and_exits_5(desk):
+    for _ in range(3):
+        assert fails(login(desk, WRONG), 4) == f"Error: {WRONG_LOGIN}\n"
+    error = fails(login(desk, PASSWORD), 5)
+    seconds = int(LOCKED.match(error).group(1))
+    assert 890 <= seconds <= 901
+
+
+def test_the_cli_json_error_carries_retry_after(desk):
+    for _ in range(3):
+        fails(login(desk, WRONG), 4)
+    result = desk("login", "rita@acme.test", "--password-stdin", "--json", input=PASSWORD + "\n")
+    error = json.loads(fails(result, 5))["error"]
+    assert error["code"] == "too_many_requests"
+    assert 1 <= error["details"]["retry_after"] <= 901
+
+
+def test_a_short_lockout_runs_out(desk, monkeypatch):
+    monkeypatch.setenv("HELPDESK_LOGIN_LOCKOUT_SECONDS", "1")
+    for _ in range(3):
+        fails(login(desk, WRONG), 4)
+    error = fails(login(desk, PASSWORD), 5)
+    assert LOCKED.match(error).group(1) in ("1", "2")
+    deadline = time.monotonic() + 5
+    result = login(desk, PASSWORD)
+    while result.exit_code == 5 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        result = login(desk, PASSWORD)
+    assert ok(result).stdout.startswith("Logged in as Rita <rita@acme.test>")
+
+
+def test_a_password_reset_lifts_the_lockout(desk, mailbox):
+    for _ in range(3):
+        fails(login(desk, WRONG), 4)
+    fails(login(desk, PASSWORD), 5)
+    ok(desk("account", "forgot", "rita@acme.test"))
+    [msg] = [m for m in deliver_mail(mailbox) if m["Subject"] == "Reset your password"]
+    new = "rita-reset-password-7"
+    ok(reset(desk, token_in(msg, "reset"), new))
+    ok(login(desk, new))
+
+
+def test_a_good_login_does_not_clear_the_failures_of_its_address(world, client, monkeypatch):
+    """One valid account must not let an address keep guessing at others."""
+    from werkzeug.security import generate_password_hash
+
+    from helpdesk.models import User
+
+    monkeypatch.setenv("HELPDESK_LOGIN_MAX_FAILURES_PER_ADDRESS", "3")
+    User.update(password_hash=generate_password_hash("rita-password-42")).where(
+        User.id == world.requester.id
+    ).execute()
+    where = {"REMOTE_ADDR": "10.9.9.9"}
+
+    def attempt(email, password):
+        return client.post(
+            "/api/v1/auth/login", json={"email": email, "password": password}, environ_base=where
+        ).status_code
+
+    assert attempt("col@acme.test", "guess-one-1234") == 401
+    assert attempt("power@acme.test", "guess-two-1234") == 401
+    assert attempt("req@acme.test", "rita-password-42") == 200
+    assert attempt("shared@acme.test", "guess-three-1234") == 401
+    assert attempt("req@acme.test", "rita-password-42") == 429

@@ -353,17 +353,14 @@ def test_export_writes_the_same_csv_and_importing_it_changes_nothing(desk):
 
     exported = ok(desk.admin("user", "export")).stdout
 
-    assert (
-        exported.splitlines()
-        == [
-            HEADER,
-            "nora@initech.test,Nora No-Org,,,en,",
-            "pat@initech.test,Pat Lee,Acme,power,en,",
-            "pat@initech.test,Pat Lee,Globex,user,en,",
-            "req@acme.test,Rita Requester,Acme,user,en,",
-            "sam@initech.test,Sam Carter,Acme,user,fr,'+41 44 123 45 67",  # quoted: formula-safe
-        ]
-    )
+    assert exported.splitlines() == [
+        HEADER,
+        "nora@initech.test,Nora No-Org,,,en,",
+        "pat@initech.test,Pat Lee,Acme,power,en,",
+        "pat@initech.test,Pat Lee,Globex,user,en,",
+        "req@acme.test,Rita Requester,Acme,user,en,",
+        "sam@initech.test,Sam Carter,Acme,user,fr,'+41 44 123 45 67",  # quoted: formula-safe
+    ]
     before = state()
     result = ok(desk.admin("user", "import", "-", input=exported))
     assert result.stdout == "created 0, updated 0, unchanged 5\n"

@@ -54,7 +54,11 @@ class ApiClient:
     # -- transport ------------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
-        headers = {"User-Agent": f"helpdesk-cli/{__version__}"}
+        headers = {
+            "User-Agent": f"helpdesk-cli/{__version__}",
+            # Errors before the server knows who we are (a refused login) in our language too.
+            "Accept-Language": config.profile().get("language", "en"),
+        }
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers

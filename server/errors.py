@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, g, has_request_context, jsonify, request
 from peewee import IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from helpdesk.error_messages import localized_message
 from helpdesk.errors import AuthenticationRequired, HelpdeskError, TooManyRequests
+from helpdesk.formats import LANGUAGES  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +29,19 @@ def _code(exc: HTTPException) -> str:
     return HTTP_CODES.get(exc.code) or exc.name.lower().replace(" ", "_").replace("'", "")
 
 
+def _language() -> str | None:
+    """The caller's language: their profile once known, else what the request asks for."""
+    user = g.get("user")
+    if user is not None:
+        return user.language
+    return request.accept_languages.best_match(LANGUAGES) if has_request_context() else None
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HelpdeskError)
     def helpdesk_error(exc: HelpdeskError):
-        response = error_response(exc.http_status, exc.code, exc.message, exc.details)
+        message = localized_message(exc, _language())
+        response = error_response(exc.http_status, exc.code, message, exc.details)
         if isinstance(exc, AuthenticationRequired):
             response.headers["WWW-Authenticate"] = 'Bearer realm="helpdesk"'
         if isinstance(exc, TooManyRequests):

@@ -36,9 +36,9 @@ def sam(installed):
     "language,submitted,headers,error",
     [
         ("en", "Submitted HD-1", "Ref    Status", "Error: No such ticket: HD-99."),
-        ("fr", "Ticket HD-1 soumis", "Réf.    Statut", "Erreur : No such ticket: HD-99."),
-        ("it", "Ticket HD-1 inviato", "Rif.    Stato", "Errore: No such ticket: HD-99."),
-        ("cs", "Požadavek HD-1 odeslán", "Ozn.    Stav", "Chyba: No such ticket: HD-99."),
+        ("fr", "Ticket HD-1 soumis", "Réf.    Statut", "Erreur : Ticket introuvable : HD-99."),
+        ("it", "Ticket HD-1 inviato", "Rif.    Stato", "Errore: Ticket non trovato: HD-99."),
+        ("cs", "Požadavek HD-1 odeslán", "Ozn.    Stav", "Chyba: Požadavek nenalezen: HD-99."),
     ],
 )
 def test_messages_headers_and_errors_follow_the_users_language(
@@ -69,3 +69,13 @@ def test_every_translation_has_the_same_placeholders_as_the_english():
     for language, catalog in CATALOG.items():
         for english, translated in catalog.items():
             assert fields(translated) == fields(english), (language, english)
+
+
+def test_a_refused_login_is_told_in_the_language_of_the_last_login(sam, installed):
+    assert sam("account", "update", "--language", "fr").exit_code == 0
+    assert sam("whoami").exit_code == 0  # the profile (language) is kept for this server
+    result = installed("login", "sam@acme.test", "--password-stdin", input="wrong-password-1\n")
+    assert result.exit_code == 4
+    assert result.stderr.strip() == (
+        "Erreur : Authentification absente ou refusée ; connectez-vous."
+    )

@@ -7,10 +7,10 @@ from peewee import fn
 from helpdesk import permissions, validation
 from helpdesk.db import database
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
+from helpdesk.formats import LANGUAGES
 from helpdesk.models import MEMBERSHIP_ROLES, USER_KINDS, Membership, Organization, User
 from helpdesk.pagination import Page, paginate
 from helpdesk.services import accounts
-from helpdesk.services.accounts import LANGUAGES
 
 
 def find_user_by_email(email: str) -> User | None:

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -136,7 +144,6 @@ def mailbox(env, monkeypatch):
     """A real SMTP server on 127.0.0.1 and a free port; the app's settings point at it."""
     import email
     import email.policy
-    import socket
 
     from aiosmtpd.controller import Controller
 
@@ -153,9 +160,7 @@ def mailbox(env, monkeypatch):
             )
             return "250 OK"
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
     monkeypatch.setenv("HELPDESK_SMTP_HOST", "127.0.0.1")
@@ -174,3 +179,75 @@ def deliver():
     from helpdesk.mail.sender import deliver_pending
 
     return deliver_pending(load_mail_settings())
+
+
+# -- a real `helpdesk serve` ----------------------------------------------------------------
+
+HELPDESK_SCRIPT = str(
+    Path(sys.executable).parent / "helpdesk"
+    if (Path(sys.executable).parent / "helpdesk").exists()
+    else shutil.which("helpdesk")
+)
+SERVE_STARTUP_SECONDS = 15
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def helpdesk_serve(env: dict, log: Path):
+    """`helpdesk serve` on 127.0.0.1 and a free port, once /health answers; always stopped.
+
+    Yields (url, port, the first health response).
+    """
+    import requests
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [
+                HELPDESK_SCRIPT,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--threads",
+                "4",
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + SERVE_STARTUP_SECONDS
+        with requests.Session() as session:
+            session.trust_env = False  # never through a proxy
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"serve exited with {proc.returncode}:\n{log.read_text()}")
+                try:
+                    health = session.get(url + "/api/v1/health", timeout=1)
+                    health.close()
+                    break
+                except requests.ConnectionError:
+                    if time.monotonic() > deadline:
+                        pytest.fail(
+                            f"serve did not answer within {SERVE_STARTUP_SECONDS} s:\n"
+                            f"{log.read_text()}"
+                        )
+                    time.sleep(0.1)
+        yield url, port, health
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)

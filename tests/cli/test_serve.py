@@ -7,32 +7,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import requests
-from conftest import PASSWORD
+from conftest import HELPDESK_SCRIPT as HELPDESK
+from conftest import PASSWORD, free_port, helpdesk_serve
 
-HELPDESK = str(
-    Path(sys.executable).parent / "helpdesk"
-    if (Path(sys.executable).parent / "helpdesk").exists()
-    else shutil.which("helpdesk")
-)
-STARTUP_SECONDS = 15
 COMMAND_SECONDS = 60
 RITA_PASSWORD = "rita-password-42"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -68,24 +53,6 @@ def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     return result
 
 
-def wait_for_health(proc: subprocess.Popen, url: str, log: Path) -> requests.Response:
-    """Poll /api/v1/health until it answers, the server dies, or time runs out."""
-    deadline = time.monotonic() + STARTUP_SECONDS
-    with requests.Session() as session:
-        session.trust_env = False  # never through a proxy
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"serve exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                response = session.get(url + "/api/v1/health", timeout=1)
-            except requests.ConnectionError:
-                time.sleep(0.1)
-                continue
-            response.close()
-            return response
-    pytest.fail(f"serve did not answer within {STARTUP_SECONDS} s:\n{log.read_text()}")
-
-
 @pytest.fixture
 def server(tmp_path, base_env):
     """`helpdesk init`, then `helpdesk serve` on a free port; stopped however the test ends."""
@@ -99,29 +66,11 @@ def server(tmp_path, base_env):
             input=PASSWORD + "\n",
         )
     )
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [HELPDESK, "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", "4"],
-            env=base_env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        health = wait_for_health(proc, url, log)
+    with helpdesk_serve(base_env, log) as (url, port, health):
         yield SimpleNamespace(
             url=url, port=port, log=log, health=health, env={**base_env, "HELPDESK_URL": url}
         )
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def test_serve_is_waitress(server):

@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import requests
-from conftest import deliver
+from conftest import deliver, free_port, helpdesk_serve
 
 from helpdesk.db import database
 from helpdesk.models import OutboxMessage, utcnow
@@ -31,12 +26,6 @@ AGENT = "agent@example.test"
 ADMIN = "admin@example.test"
 TITLE = "Printer prints blank pages"
 
-HELPDESK = str(
-    Path(sys.executable).parent / "helpdesk"
-    if (Path(sys.executable).parent / "helpdesk").exists()
-    else shutil.which("helpdesk")
-)
-STARTUP_SECONDS = 15
 MAIL_SECONDS = 15
 
 
@@ -53,12 +42,6 @@ def fails(result, code: int = 1) -> str:
     assert isinstance(result.exception, SystemExit), result.exception
     assert result.stdout == ""
     return result.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rows() -> list[OutboxMessage]:
@@ -507,40 +490,13 @@ def serving(desk, mailbox, tmp_path):
     )
     env.pop("HELPDESK_URL", None)
     assert env["HELPDESK_SMTP_HOST"] == "127.0.0.1"  # the mailbox fixture's server
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = tmp_path / "serve.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [HELPDESK, "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", "4"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     session = requests.Session()
     session.trust_env = False  # never through a proxy
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"serve exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                session.get(url + "/api/v1/health", timeout=1).close()
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"serve did not answer within {STARTUP_SECONDS} s")
-                time.sleep(0.1)
-        yield SimpleNamespace(url=url, session=session, log=log)
+        with helpdesk_serve(env, tmp_path / "serve.log") as (url, _, _):
+            yield SimpleNamespace(url=url, session=session, log=tmp_path / "serve.log")
     finally:
         session.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def test_serve_delivers_the_outbox_in_the_background(one_mail_per_ticket, serving, mailbox):

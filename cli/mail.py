@@ -82,12 +82,11 @@ def send(
 ) -> None:
     """Deliver the outbox over SMTP (for cron; --loop to keep running)."""
     from helpdesk.config import load_settings
-    from helpdesk.db import create_schema, database, init_database
+    from helpdesk.db import database, open_database
     from helpdesk.mail.sender import deliver_pending
 
     settings = load_settings()
-    init_database(settings.database_url)
-    create_schema()
+    open_database(settings.database_url)
     if not settings.mail.smtp_host:
         typer.echo(
             "Warning: no SMTP server is configured (HELPDESK_SMTP_HOST); "

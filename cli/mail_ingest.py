@@ -46,7 +46,7 @@ def ingest_command(
 ) -> None:
     """Turn emails into tickets and comments: from stdin, .eml files or a Maildir."""
     from helpdesk.config import load_settings
-    from helpdesk.db import create_schema, database, init_database
+    from helpdesk.db import database, open_database
     from helpdesk.mail.ingest import OUTCOMES, ingest_maildir, ingest_message, read_message
     from helpdesk.storage import configure_storage
 
@@ -57,8 +57,7 @@ def ingest_command(
         sources = [Path("-")]
     settings = load_settings()
     limit = settings.mail.max_message_size
-    init_database(settings.database_url)
-    create_schema()
+    open_database(settings.database_url)
     configure_storage(settings.attachment_dir, settings.max_attachment_size)
 
     results = []

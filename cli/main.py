@@ -16,6 +16,7 @@ from helpdesk.cli import (
 from helpdesk.cli.account import app as account_app
 from helpdesk.cli.account import signup
 from helpdesk.cli.client import ApiClient
+from helpdesk.cli.db import app as db_app
 from helpdesk.cli.errors import handle_errors
 from helpdesk.cli.i18n import t
 from helpdesk.cli.mail import app as mail_app
@@ -44,6 +45,7 @@ app.add_typer(mail_app, name="mail")
 app.add_typer(report_app, name="report")
 app.add_typer(account_app, name="account")
 app.add_typer(token_app, name="token")
+app.add_typer(db_app, name="db")
 
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")

@@ -79,9 +79,23 @@ def schema_change() -> Iterator[None]:
         database.execute_sql("PRAGMA foreign_keys = ON")
 
 
-def create_schema() -> None:
+def create_schema() -> int:
     """Create every table and index, or upgrade an older schema (safe to run again)."""
     from helpdesk.migrations import upgrade_schema
 
     with database.connection_context():
-        upgrade_schema()
+        return upgrade_schema()
+
+
+def open_database(url: str):
+    """Point the models at `url` and check that its schema is the one this code expects.
+
+    What the server and every local command do at start: reads only, so a read-only
+    database still serves reads. Raises SchemaMismatch naming the command that fixes it.
+    """
+    from helpdesk.migrations import check_schema
+
+    db = init_database(url)
+    with database.connection_context():
+        check_schema()
+    return db

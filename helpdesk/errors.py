@@ -70,3 +70,10 @@ class TooManyRequests(HelpdeskError):
     code = "too_many_requests"
     http_status = 429
     exit_code = 5
+
+
+class SchemaMismatch(HelpdeskError):
+    """The database has no schema, or one older or newer than this code."""
+
+    code = "schema_mismatch"
+    http_status = 503

@@ -8,10 +8,12 @@ from peewee import BooleanField, CharField
 from playhouse.migrate import SchemaMigrator, migrate
 
 from helpdesk.db import database, schema_change
+from helpdesk.errors import SchemaMismatch
 from helpdesk.models import ALL_MODELS, SchemaVersion, User
 
 # Version 1 is the first release's schema. Each later version lists the columns it adds to
-# tables that existed before it; new tables are created by create_tables(safe=True).
+# tables that existed before it; new tables are created by create_tables(safe=True), so a new
+# table needs a new version too (with an empty list when it adds no column).
 MIGRATIONS: dict[int, Callable[[SchemaMigrator], list]] = {
     2: lambda m: [m.add_column("user", "origin", CharField(max_length=16, default="internal"))],
     3: lambda m: [
@@ -25,19 +27,61 @@ MIGRATIONS: dict[int, Callable[[SchemaMigrator], list]] = {
 LATEST = max(MIGRATIONS, default=1)
 
 
+def schema_version() -> int | None:
+    """The version of the schema in the database; None when it has no helpdesk schema."""
+    if SchemaVersion.table_exists():
+        row = SchemaVersion.select().first()
+        return row.version if row else 1
+    # A database from before versioning has its tables but no version row.
+    return 1 if User.table_exists() else None
+
+
+def check_schema() -> int:
+    """Refuse a database whose schema is missing, older or newer than this code.
+
+    Cheap (two small reads, no lock): the server and every local command call it at start;
+    only `helpdesk init` and `helpdesk db upgrade` change the schema.
+    """
+    version = schema_version()
+    if version is None:
+        raise SchemaMismatch(
+            "The database has no helpdesk schema yet: run 'helpdesk init' "
+            "(or 'helpdesk db upgrade' to create the tables only).",
+            {"version": None, "expected": LATEST},
+        )
+    if version < LATEST:
+        raise SchemaMismatch(
+            f"The database schema is version {version}, older than this helpdesk "
+            f"(version {LATEST}): run 'helpdesk db upgrade'.",
+            {"version": version, "expected": LATEST},
+        )
+    if version > LATEST:
+        raise SchemaMismatch(
+            f"The database schema is version {version}, newer than this helpdesk "
+            f"(version {LATEST}): upgrade helpdesk to use it.",
+            {"version": version, "expected": LATEST},
+        )
+    return version
+
+
 def upgrade_schema() -> int:
-    """Create or upgrade the schema; safe to run any number of times. Returns the version."""
+    """Create or upgrade the schema; safe to run any number of times. Returns the version.
+
+    An up-to-date database is only read: no write lock, no foreign-key scan.
+    """
+    if schema_version() == LATEST:
+        return LATEST
     with schema_change(), database.atomic():
-        if SchemaVersion.table_exists():
-            row = SchemaVersion.select().first()
-            version = row.version if row else 1
-        else:
-            # A database from before versioning has its tables but no version row.
-            version = 1 if User.table_exists() else LATEST
+        version = schema_version()  # again, inside the lock: another process may have won
+        if version is not None and version > LATEST:
+            check_schema()  # raises: never downgrade
+        if version == LATEST:
+            return LATEST
         database.create_tables(ALL_MODELS, safe=True)
-        migrator = SchemaMigrator.from_database(database.obj)
-        for target in range(version + 1, LATEST + 1):
-            migrate(*MIGRATIONS[target](migrator))
+        if version is not None:
+            migrator = SchemaMigrator.from_database(database.obj)
+            for target in range(version + 1, LATEST + 1):
+                migrate(*MIGRATIONS[target](migrator))
         SchemaVersion.delete().execute()
         SchemaVersion.create(version=LATEST)
     return LATEST

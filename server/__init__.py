@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, g
 
 from helpdesk.config import load_settings
-from helpdesk.db import create_schema, database, init_database
+from helpdesk.db import database, open_database
 from helpdesk.server.errors import register_error_handlers
 from helpdesk.storage import configure_storage
 
@@ -28,8 +28,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is None: no limit
         app.config["MAX_CONTENT_LENGTH"] = 4 * max_attachment + 1024 * 1024
 
-    init_database(app.config["DATABASE_URL"])
-    create_schema()
+    open_database(app.config["DATABASE_URL"])
     configure_storage(Path(app.config["DATA_DIR"]) / "attachments", max_attachment)
 
     @app.before_request

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
+from conftest import PASSWORD, hold_write_lock, run_bounded
 from playhouse.migrate import SchemaMigrator, migrate
 
-from helpdesk.db import database, schema_change
+from helpdesk.db import create_schema, database, is_sqlite, schema_change
 from helpdesk.migrations import LATEST, upgrade_schema
 from helpdesk.models import (
+    ALL_MODELS,
     AccessLog,
     AccountToken,
     ApiToken,
@@ -18,6 +22,7 @@ from helpdesk.models import (
     Ticket,
     User,
 )
+from helpdesk.server import create_app
 
 
 def test_new_database_is_at_the_latest_version(db):
@@ -60,4 +65,92 @@ def test_first_release_database_is_upgraded_and_keeps_its_data(db):
     assert Comment.get().body == "Still here"
     assert Ticket.get().requester.email == "old@example.test"
     assert ApiToken.get().read_only is False
-    assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    if is_sqlite():  # foreign keys were suspended while SQLite rebuilt the tables
+        assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def _make_first_release_schema() -> None:
+    """Turn this test's database into one of the first release: no version table, no later
+    tables or columns."""
+    database.drop_tables([SchemaVersion, OutboxMessage, AccountToken, AccessLog])
+    migrator = SchemaMigrator.from_database(database.obj)
+    with schema_change():
+        migrate(
+            *(migrator.drop_column("user", column) for column in FIRST_RELEASE_MISSING["user"]),
+            *(migrator.drop_column("apitoken", c) for c in FIRST_RELEASE_MISSING["apitoken"]),
+        )
+
+
+FIRST_RELEASE_MISSING = {
+    "user": ["origin", "phone", "date_format", "auth_source", "can_manage_customers"],
+    "apitoken": ["read_only"],
+}
+
+
+def test_commands_refuse_an_older_schema_until_db_upgrade(installed):
+    cli = installed
+    assert cli("org", "create", "Acme").exit_code == 0
+    with database.connection_context():
+        _make_first_release_schema()
+
+    refused = cli("org", "list")
+    assert refused.exit_code == 1
+    assert "older than this helpdesk" in refused.output
+    assert "helpdesk db upgrade" in refused.output
+    assert "Traceback" not in refused.output
+    status = cli("db", "status", "--json")
+    assert status.exit_code == 0, status.output
+    assert json.loads(status.output) | {"database": None} == {
+        "database": None,
+        "version": 1,
+        "expected": LATEST,
+        "state": "older",
+    }
+
+    upgraded = cli("db", "upgrade")
+    assert upgraded.exit_code == 0, upgraded.output
+    assert f"upgraded from version 1 to {LATEST}" in upgraded.output
+    listed = cli("org", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [o["name"] for o in json.loads(listed.output)["items"]] == ["Acme"]
+    again = cli("db", "upgrade")
+    assert again.exit_code == 0 and f"already at schema version {LATEST}" in again.output
+
+
+def test_a_schema_newer_than_the_code_is_refused_and_never_downgraded(installed):
+    cli = installed
+    with database.connection_context():
+        SchemaVersion.update(version=LATEST + 1).execute()
+    for command in (["org", "list"], ["db", "upgrade"], ["mail", "send"]):
+        result = cli(*command)
+        assert result.exit_code == 1, (command, result.output)
+        assert "newer than this helpdesk" in result.output
+    with database.connection_context():
+        assert SchemaVersion.get().version == LATEST + 1
+
+
+def test_a_database_without_schema_names_helpdesk_init(app, cli, tmp_path, monkeypatch):
+    if is_sqlite():
+        monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path / "elsewhere"))
+    else:
+        with database.connection_context():
+            database.drop_tables(ALL_MODELS, cascade=True)
+    try:
+        result = cli("org", "list")
+        assert result.exit_code == 1
+        assert "no helpdesk schema" in result.output and "helpdesk init" in result.output
+        initialised = cli(
+            "init", "--admin-email", "admin@example.test", "--password-stdin", input=PASSWORD
+        )
+        assert initialised.exit_code == 0, initialised.output
+        assert cli("org", "list").exit_code == 0
+    finally:
+        create_schema()  # the next test's database keeps its tables, whatever happened here
+
+
+def test_starting_takes_no_write_lock(env, app):
+    """Every local command creates the app: it must only read, even while a writer works."""
+    with hold_write_lock():
+        started = run_bounded(lambda: create_app({"TESTING": True}), seconds=10)
+        health = started.test_client().get("/api/v1/health")
+    assert health.status_code == 200

@@ -6,8 +6,10 @@ import functools
 import json
 
 import typer
+from peewee import OperationalError
 
 from helpdesk.cli.compat import ClickException
+from helpdesk.db import storage_error
 from helpdesk.errors import HelpdeskError
 
 
@@ -40,5 +42,10 @@ def handle_errors(command):
             raise CommandFailed(exc, bool(kwargs.get("json_output"))) from None
         except ValueError as exc:  # a setting in the environment that cannot be used
             raise CommandFailed(HelpdeskError(str(exc)), bool(kwargs.get("json_output"))) from None
+        except (OperationalError, OSError) as exc:  # local commands: a read-only or full disk
+            mapped = storage_error(exc)
+            if mapped is None:
+                raise
+            raise CommandFailed(mapped, bool(kwargs.get("json_output"))) from None
 
     return wrapper

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
-from peewee import DatabaseProxy, Model, SqliteDatabase
+from peewee import DatabaseProxy, Model, OperationalError, SqliteDatabase
 from playhouse.db_url import connect
+
+from helpdesk.errors import StorageUnavailable
 
 database = DatabaseProxy()
 
@@ -36,11 +40,29 @@ def _unicode_lower(value):
     return value.lower() if isinstance(value, str) else value
 
 
+def _read_only_sqlite(path: Path) -> SqliteDatabase | None:
+    """A read-only connection to a database file we may read but not write (a read-only file
+    or directory), so that reads still work; None when we may write it."""
+    if not path.exists() or (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        return None
+    uri = f"file:{quote(str(path))}?mode=ro"
+    if not path.with_name(path.name + "-shm").exists() and not os.access(path.parent, os.W_OK):
+        # WAL readers need the -shm file; when it cannot exist, no writer is running either.
+        uri += "&immutable=1"
+    return SqliteDatabase(uri, uri=True, pragmas={"foreign_keys": 1}, timeout=30)
+
+
 def init_database(url: str):
     """Point the models at the database named by a URL (sqlite:///..., postgresql://...)."""
     sqlite_path = _sqlite_path(url)
+    if sqlite_path is not None and (read_only := _read_only_sqlite(sqlite_path)) is not None:
+        database.initialize(read_only)
+        return read_only
     if sqlite_path is not None:
-        sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise (storage_error(exc) or exc) from None
         # IMMEDIATE write transactions wait for the lock (busy timeout) instead of
         # failing at once when two writers upgrade from a read lock at the same time.
         db = connect(url, pragmas=SQLITE_PRAGMAS, timeout=30, lock_type="IMMEDIATE")
@@ -53,6 +75,42 @@ def init_database(url: str):
             raise ValueError(f"Cannot use database URL {url!r}: {exc}") from None
     database.initialize(db)
     return db
+
+
+def storage_error(exc: Exception) -> StorageUnavailable | None:
+    """Why the database or the disk refused a write, in one sentence; None for anything else.
+
+    Read-only databases and files, a full disk and an unopenable database file are an
+    operator's matter, not a bug: they get a clear message instead of a traceback or a 500.
+    """
+    text = str(exc).lower()
+    number = getattr(exc, "errno", None)
+    if number == errno.ENOSPC or "disk is full" in text or "no space left" in text:
+        return StorageUnavailable(
+            "The disk holding the help desk's data is full: nothing was changed. "
+            "Free some space and try again."
+        )
+    if (
+        number in (errno.EROFS, errno.EACCES, errno.EPERM)
+        or "readonly" in text
+        or ("read-only" in text)
+    ):
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        return StorageUnavailable(
+            f"The help desk's data is read-only{where}: reading works, changes are refused. "
+            "Check the permissions of the data directory and the database."
+        )
+    if "disk i/o error" in text:  # SQLite, when even its shared-memory file finds no room
+        return StorageUnavailable(
+            "The disk holding the help desk's data refused a write (it may be full or "
+            "failing): nothing was changed. Check its free space and health."
+        )
+    if isinstance(exc, OperationalError) and "unable to open database" in text:
+        return StorageUnavailable(
+            "The database file cannot be opened: check that its directory exists and is "
+            "readable (HELPDESK_DATA_DIR, HELPDESK_DATABASE)."
+        )
+    return None
 
 
 def is_sqlite() -> bool:
@@ -96,6 +154,9 @@ def open_database(url: str):
     from helpdesk.migrations import check_schema
 
     db = init_database(url)
-    with database.connection_context():
-        check_schema()
+    try:
+        with database.connection_context():
+            check_schema()
+    except OperationalError as exc:
+        raise (storage_error(exc) or exc) from None
     return db

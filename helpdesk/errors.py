@@ -77,3 +77,10 @@ class SchemaMismatch(HelpdeskError):
 
     code = "schema_mismatch"
     http_status = 503
+
+
+class StorageUnavailable(HelpdeskError):
+    """The database or the files cannot be written (read-only, disk full) or opened."""
+
+    code = "storage_unavailable"
+    http_status = 503

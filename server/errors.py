@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, has_request_context, jsonify, request
-from peewee import IntegrityError
+from peewee import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from helpdesk.db import storage_error
 from helpdesk.error_messages import localized_message
 from helpdesk.errors import AuthenticationRequired, HelpdeskError, TooManyRequests
 from helpdesk.formats import LANGUAGES  # noqa: E402
@@ -60,6 +61,16 @@ def register_error_handlers(app: Flask) -> None:
         # Two requests racing for the same unique value: the loser is told, nothing is half-done.
         log.info("integrity error: %s", exc)
         return error_response(409, "conflict", "The change conflicts with existing data; retry.")
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(OSError)
+    def storage_failure(exc: Exception):
+        # A read-only or full disk is the operator's to fix: say so, never a bare 500.
+        mapped = storage_error(exc)
+        if mapped is None:
+            return unexpected_error(exc)
+        log.info("storage: %s", exc)  # the caller is told; a server logs the 503
+        return helpdesk_error(mapped)
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):

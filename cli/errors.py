@@ -9,8 +9,7 @@ import typer
 from peewee import OperationalError
 
 from helpdesk.cli.compat import ClickException
-from helpdesk.db import storage_error
-from helpdesk.errors import HelpdeskError
+from helpdesk.errors import HelpdeskError, storage_error
 
 
 class CommandFailed(ClickException):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +11,7 @@ from urllib.parse import quote, urlparse
 from peewee import DatabaseProxy, Model, OperationalError, SqliteDatabase
 from playhouse.db_url import connect
 
-from helpdesk.errors import StorageUnavailable
+from helpdesk.errors import storage_error
 
 database = DatabaseProxy()
 
@@ -75,42 +74,6 @@ def init_database(url: str):
             raise ValueError(f"Cannot use database URL {url!r}: {exc}") from None
     database.initialize(db)
     return db
-
-
-def storage_error(exc: Exception) -> StorageUnavailable | None:
-    """Why the database or the disk refused a write, in one sentence; None for anything else.
-
-    Read-only databases and files, a full disk and an unopenable database file are an
-    operator's matter, not a bug: they get a clear message instead of a traceback or a 500.
-    """
-    text = str(exc).lower()
-    number = getattr(exc, "errno", None)
-    if number == errno.ENOSPC or "disk is full" in text or "no space left" in text:
-        return StorageUnavailable(
-            "The disk holding the help desk's data is full: nothing was changed. "
-            "Free some space and try again."
-        )
-    if (
-        number in (errno.EROFS, errno.EACCES, errno.EPERM)
-        or "readonly" in text
-        or ("read-only" in text)
-    ):
-        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        return StorageUnavailable(
-            f"The help desk's data is read-only{where}: reading works, changes are refused. "
-            "Check the permissions of the data directory and the database."
-        )
-    if "disk i/o error" in text:  # SQLite, when even its shared-memory file finds no room
-        return StorageUnavailable(
-            "The disk holding the help desk's data refused a write (it may be full or "
-            "failing): nothing was changed. Check its free space and health."
-        )
-    if isinstance(exc, OperationalError) and "unable to open database" in text:
-        return StorageUnavailable(
-            "The database file cannot be opened: check that its directory exists and is "
-            "readable (HELPDESK_DATA_DIR, HELPDESK_DATABASE)."
-        )
-    return None
 
 
 def is_sqlite() -> bool:

@@ -48,4 +48,8 @@ export HELPDESK_DATABASE="postgresql://postgres@127.0.0.1:$port/helpdesk_test"
 echo "PostgreSQL $("$bindir/pg_ctl" --version | awk "{print \$3}") on 127.0.0.1:$port (throw-away)" >&2
 status=0
 "$@" || status=$?
+if [ $status -ne 0 ] && grep -qE 'PANIC|FATAL|terminated by signal' "$cluster/server.log"; then
+  echo "--- the PostgreSQL server's log (failures only):" >&2
+  grep -E 'PANIC|FATAL|terminated by signal|LOG:  server process' "$cluster/server.log" | tail -n 20 >&2
+fi
 exit $status

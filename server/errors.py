@@ -8,9 +8,8 @@ from flask import Flask, g, has_request_context, jsonify, request
 from peewee import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from helpdesk.db import storage_error
 from helpdesk.error_messages import localized_message
-from helpdesk.errors import AuthenticationRequired, HelpdeskError, TooManyRequests
+from helpdesk.errors import AuthenticationRequired, HelpdeskError, TooManyRequests, storage_error
 from helpdesk.formats import LANGUAGES  # noqa: E402
 
 log = logging.getLogger(__name__)

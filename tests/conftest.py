@@ -56,17 +56,13 @@ def empty_database(tmp_path_factory):
     """How each test's database starts: the current schema and no rows.
 
     SQLite: a template file, copied for each test (cheaper than creating the schema again).
-    PostgreSQL: the schema, created once; each test truncates every table (empty_postgres).
+    PostgreSQL: the schema, created once; each test truncates every table (PostgresEmptier).
     """
     if ON_POSTGRES:
         init_database(SERVER_DATABASE)
         create_schema()
-        import psycopg2
-
-        connection = psycopg2.connect(SERVER_DATABASE)
-        connection.autocommit = True
-        yield connection
-        connection.close()
+        database.close()
+        yield PostgresEmptier()
         return
     template = tmp_path_factory.mktemp("template") / "helpdesk.db"
     init_database(f"sqlite:///{template}")
@@ -123,20 +119,32 @@ def run_bounded(function, *, seconds: float):
     return outcome["value"]
 
 
-def empty_postgres(connection) -> None:
-    """Every row of the last test gone, sequences back to 1; the schema version kept."""
-    with connection.cursor() as cursor:
-        # A server thread or process a test left behind must not hold a lock on a table.
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        cursor.execute(
-            "SELECT tablename FROM pg_tables"
-            " WHERE schemaname = 'public' AND tablename <> 'schemaversion'"
-        )
-        tables = ", ".join(f'"{name}"' for (name,) in cursor.fetchall())
-        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+class PostgresEmptier:
+    """Empties the PostgreSQL database between tests over one connection, made again if a
+    test's server (or the database server's restart) closed it."""
+
+    def __init__(self):
+        self.connection = None
+
+    def __call__(self) -> None:
+        import psycopg2
+
+        if self.connection is None or self.connection.closed:
+            self.connection = psycopg2.connect(SERVER_DATABASE)
+            self.connection.autocommit = True
+        with self.connection.cursor() as cursor:
+            # A server thread or process a test left behind must not hold a lock on a table.
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            cursor.execute(
+                "SELECT tablename FROM pg_tables"
+                " WHERE schemaname = 'public' AND tablename <> 'schemaversion'"
+            )
+            tables = ", ".join(f'"{name}"' for (name,) in cursor.fetchall())
+            # Every row of the last test gone, sequences back to 1; the schema version kept.
+            cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture
@@ -146,7 +154,7 @@ def env(tmp_path, monkeypatch, empty_database):
     monkeypatch.setenv("HELPDESK_CONFIG", str(tmp_path / "config" / "config.json"))
     if ON_POSTGRES:
         monkeypatch.setenv("HELPDESK_DATABASE", SERVER_DATABASE)
-        empty_postgres(empty_database)
+        empty_database()
     else:
         monkeypatch.delenv("HELPDESK_DATABASE", raising=False)
         (tmp_path / "data").mkdir()

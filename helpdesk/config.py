@@ -9,6 +9,8 @@ from pathlib import Path
 
 import platformdirs
 
+from helpdesk.db import sqlite_file
+
 DEFAULT_MAX_ATTACHMENT_SIZE = 10 * 1024 * 1024
 SMTP_SECURITY = ("none", "starttls", "ssl")
 DEFAULT_SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
@@ -118,10 +120,11 @@ class Settings:
     database_url: str
     max_attachment_size: int
     mail: MailSettings = field(default_factory=MailSettings)
+    attachment_dir: Path | None = None  # None: data_dir/attachments
 
-    @property
-    def attachment_dir(self) -> Path:
-        return self.data_dir / "attachments"
+    def __post_init__(self):
+        if self.attachment_dir is None:
+            object.__setattr__(self, "attachment_dir", self.data_dir / "attachments")
 
 
 def load_mail_settings() -> MailSettings:
@@ -156,13 +159,19 @@ def load_mail_settings() -> MailSettings:
 
 def load_settings() -> Settings:
     """Read the HELPDESK_* environment (see the README's configuration table)."""
-    data_dir = Path(
-        os.environ.get("HELPDESK_DATA_DIR") or platformdirs.user_data_dir("helpdesk")
-    ).expanduser()
-    database_url = os.environ.get("HELPDESK_DATABASE") or f"sqlite:///{data_dir / 'helpdesk.db'}"
+    explicit_data_dir = _env("HELPDESK_DATA_DIR")
+    data_dir = Path(explicit_data_dir or platformdirs.user_data_dir("helpdesk")).expanduser()
+    database_url = _env("HELPDESK_DATABASE") or f"sqlite:///{data_dir / 'helpdesk.db'}"
+    database_file = sqlite_file(database_url)
+    # Attachments belong with the rows that name them: beside a SQLite file kept elsewhere,
+    # unless HELPDESK_DATA_DIR says where.
+    attachment_home = (
+        data_dir if explicit_data_dir or database_file is None else database_file.parent
+    )
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
+        attachment_dir=attachment_home / "attachments",
         max_attachment_size=_env_int("HELPDESK_MAX_ATTACHMENT_SIZE", DEFAULT_MAX_ATTACHMENT_SIZE),
         mail=load_mail_settings(),
     )

@@ -27,7 +27,8 @@ class BaseModel(Model):
         database = database
 
 
-def _sqlite_path(url: str) -> Path | None:
+def sqlite_file(url: str) -> Path | None:
+    """The file a sqlite:/// URL names; None for another engine or an in-memory database."""
     parsed = urlparse(url)
     if parsed.scheme not in ("sqlite", "sqlite+pool"):
         return None
@@ -53,7 +54,7 @@ def _read_only_sqlite(path: Path) -> SqliteDatabase | None:
 
 def init_database(url: str):
     """Point the models at the database named by a URL (sqlite:///..., postgresql://...)."""
-    sqlite_path = _sqlite_path(url)
+    sqlite_path = sqlite_file(url)
     if sqlite_path is not None and (read_only := _read_only_sqlite(sqlite_path)) is not None:
         database.initialize(read_only)
         return read_only

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from peewee import (
     BigIntegerField,
@@ -14,6 +14,7 @@ from peewee import (
     TextField,
 )
 
+from helpdesk.clock import clock
 from helpdesk.db import BaseModel
 
 USER_KINDS = ("customer", "agent", "admin")
@@ -27,7 +28,7 @@ VISIBILITIES = ("public", "internal")
 
 def utcnow() -> datetime:
     """Naive UTC: what the database stores; serializers add the offset."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    return clock.now()
 
 
 class User(BaseModel):

@@ -20,6 +20,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(
         DATABASE_URL=settings.database_url,
         DATA_DIR=str(settings.data_dir),
+        ATTACHMENT_DIR=str(settings.attachment_dir),
         MAX_ATTACHMENT_SIZE=settings.max_attachment_size,
     )
     app.config.update(config or {})
@@ -29,7 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["MAX_CONTENT_LENGTH"] = 4 * max_attachment + 1024 * 1024
 
     open_database(app.config["DATABASE_URL"])
-    configure_storage(Path(app.config["DATA_DIR"]) / "attachments", max_attachment)
+    configure_storage(Path(app.config["ATTACHMENT_DIR"]), max_attachment)
 
     @app.before_request
     def _connect():

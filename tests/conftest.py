@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from helpdesk.cli.main import app as cli_app
 from helpdesk.db import create_schema, database, init_database
+from helpdesk.migrations import LATEST
 from helpdesk.models import Membership, Ticket, User
 from helpdesk.server import create_app
 from helpdesk.services import accounts, organizations, tickets
@@ -138,13 +139,11 @@ class PostgresEmptier:
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
-            cursor.execute(
-                "SELECT tablename FROM pg_tables"
-                " WHERE schemaname = 'public' AND tablename <> 'schemaversion'"
-            )
+            cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
             tables = ", ".join(f'"{name}"' for (name,) in cursor.fetchall())
-            # Every row of the last test gone, sequences back to 1; the schema version kept.
+            # Every row of the last test gone, sequences back to 1, the current schema version.
             cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            cursor.execute("INSERT INTO schemaversion (version) VALUES (%s)", (LATEST,))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import typer
 
-from helpdesk.cli.choices import Level, Status, Switch, TicketType, values
+from helpdesk.cli.choices import Level, Status, Switch, Target, TicketType, values
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.compat import UsageError
 from helpdesk.cli.errors import handle_errors
@@ -349,7 +349,10 @@ def assign(
 @handle_errors
 def status(
     reference: Ref,
-    new_status: Annotated[Status, typer.Argument(metavar="STATUS", help="The status to move to.")],
+    new_status: Annotated[
+        Target,
+        typer.Argument(metavar="STATUS", help=f"The status to move to: {', '.join(Target)}."),
+    ],
     comment_: Annotated[
         str | None, typer.Option("--comment", help="A public comment to go with the change.")
     ] = None,

@@ -10,6 +10,7 @@ from pathlib import Path
 import platformdirs
 
 from helpdesk.db import sqlite_file
+from helpdesk.vocabulary import TICKET_TYPES, TicketType
 
 DEFAULT_MAX_ATTACHMENT_SIZE = 10 * 1024 * 1024
 SMTP_SECURITY = ("none", "starttls", "ssl")
@@ -144,7 +145,7 @@ def load_mail_settings() -> MailSettings:
         max_attempts=_env_int("HELPDESK_MAIL_MAX_ATTEMPTS", 8),
         backoff_seconds=_env_int("HELPDESK_MAIL_BACKOFF", 60),
         ticket_type=_env_choice(
-            "HELPDESK_MAIL_TICKET_TYPE", "question", ("incident", "feature", "question")
+            "HELPDESK_MAIL_TICKET_TYPE", TicketType.question.value, TICKET_TYPES
         ),
         unknown_senders=_env_choice(
             "HELPDESK_MAIL_UNKNOWN_SENDERS", "refuse", ("refuse", "register")

@@ -16,14 +16,18 @@ from peewee import (
 
 from helpdesk.clock import clock
 from helpdesk.db import BaseModel
+from helpdesk.vocabulary import (
+    Level,
+    MembershipRole,
+    OutboxStatus,
+    Priority,
+    Status,
+    UserKind,
+    Visibility,
+)
 
-USER_KINDS = ("customer", "agent", "admin")
-MEMBERSHIP_ROLES = ("user", "power")
-TICKET_TYPES = ("incident", "feature", "question")
-LEVELS = ("low", "medium", "high")
-PRIORITIES = ("low", "medium", "high", "critical")
-STATUSES = ("new", "open", "pending", "resolved", "closed")
-VISIBILITIES = ("public", "internal")
+# The fixed sets of words these fields hold are in helpdesk/vocabulary.py; the defaults below
+# are plain words taken from there (what the database stores).
 
 
 def utcnow() -> datetime:
@@ -34,7 +38,7 @@ def utcnow() -> datetime:
 class User(BaseModel):
     email = CharField(max_length=254, unique=True)  # always stored lower-case
     name = CharField(max_length=200)
-    kind = CharField(max_length=16, default="customer")
+    kind = CharField(max_length=16, default=UserKind.customer.value)
     password_hash = CharField(max_length=255, null=True)
     active = BooleanField(default=True)
     language = CharField(max_length=8, default="en")
@@ -48,10 +52,6 @@ class User(BaseModel):
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
-    @property
-    def is_staff(self) -> bool:
-        return self.kind in ("agent", "admin")
-
 
 class Organization(BaseModel):
     name = CharField(max_length=200, unique=True)
@@ -61,7 +61,7 @@ class Organization(BaseModel):
 class Membership(BaseModel):
     user = ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
     organization = ForeignKeyField(Organization, backref="memberships", on_delete="CASCADE")
-    role = CharField(max_length=16, default="user")
+    role = CharField(max_length=16, default=MembershipRole.user.value)
     created_at = DateTimeField(default=utcnow)
 
     class Meta:
@@ -73,10 +73,10 @@ class Ticket(BaseModel):
     type = CharField(max_length=16)
     title = CharField(max_length=200)
     description = TextField(default="")
-    impact = CharField(max_length=8, default="medium")
-    urgency = CharField(max_length=8, default="medium")
-    priority = CharField(max_length=8, default="medium")
-    status = CharField(max_length=16, default="new", index=True)
+    impact = CharField(max_length=8, default=Level.medium.value)
+    urgency = CharField(max_length=8, default=Level.medium.value)
+    priority = CharField(max_length=8, default=Priority.medium.value)
+    status = CharField(max_length=16, default=Status.new.value, index=True)
     requester = ForeignKeyField(User, backref="requested_tickets")
     organization = ForeignKeyField(Organization, backref="tickets")
     private = BooleanField(default=False)
@@ -109,7 +109,7 @@ class Comment(BaseModel):
     ticket = ForeignKeyField(Ticket, backref="comments", on_delete="CASCADE")
     author = ForeignKeyField(User)
     body = TextField()
-    visibility = CharField(max_length=16, default="public")
+    visibility = CharField(max_length=16, default=Visibility.public.value)
     created_at = DateTimeField(default=utcnow)
 
 
@@ -165,9 +165,6 @@ class NotificationPreference(BaseModel):
         indexes = ((("ticket", "user"), True),)
 
 
-OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
-
-
 class OutboxMessage(BaseModel):
     """An email written in the same transaction as the change it tells of, sent later."""
 
@@ -179,7 +176,7 @@ class OutboxMessage(BaseModel):
     language = CharField(max_length=8, default="en")
     message_id = CharField(max_length=255, unique=True)
     raw = TextField()  # the whole RFC 5322 message, rendered when queued
-    status = CharField(max_length=16, default="pending", index=True)
+    status = CharField(max_length=16, default=OutboxStatus.pending.value, index=True)
     attempts = IntegerField(default=0)
     next_attempt_at = DateTimeField(default=utcnow)
     last_error = TextField(null=True)
@@ -209,14 +206,11 @@ class SurveyToken(BaseModel):
     used_at = DateTimeField(null=True)
 
 
-ACCOUNT_TOKEN_PURPOSES = ("invite", "signup", "reset", "email_change")
-
-
 class AccountToken(BaseModel):
     """A single-use, expiring emailed token: invitation, sign-up, reset, email change."""
 
     user = ForeignKeyField(User, backref="account_tokens", on_delete="CASCADE")
-    purpose = CharField(max_length=16)
+    purpose = CharField(max_length=16)  # an AccountTokenPurpose
     token_hash = CharField(max_length=64, unique=True)
     new_email = CharField(max_length=254, null=True)  # for an email change
     created_at = DateTimeField(default=utcnow)

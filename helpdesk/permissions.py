@@ -1,11 +1,25 @@
-"""Who may do what: every check in the product goes through this module."""
+"""Who may do what: every check in the product goes through this module.
+
+No other module looks at a user's kind or a member's role to decide anything: it asks `can` or
+`require` about a named action (tests/test_role_checks.py keeps it so). Who may move a ticket
+between statuses, including who may close and reopen one, is the workflow table's
+(helpdesk/workflow.py), spoken in the roles `ticket_roles` gives.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from helpdesk.errors import NotFound, PermissionDenied
-from helpdesk.models import Membership, Share, Ticket, User
+from helpdesk.models import Membership, Organization, Share, Ticket, User
+from helpdesk.vocabulary import MembershipRole, UserKind
+
+# Sets of plain words (not enum members): they are also sent to the database.
+STAFF = frozenset({UserKind.agent.value, UserKind.admin.value})
+CUSTOMERS = frozenset({UserKind.customer.value})
+ADMINS = frozenset({UserKind.admin.value})
+# The kinds whose accounts carry the customer-management switch (admins manage customers anyway).
+CUSTOMER_MANAGEMENT_SWITCH = frozenset({UserKind.agent.value})
 
 
 def is_power_member(user: User, organization_id: int) -> bool:
@@ -14,7 +28,7 @@ def is_power_member(user: User, organization_id: int) -> bool:
         .where(
             (Membership.user == user)
             & (Membership.organization == organization_id)
-            & (Membership.role == "power")
+            & (Membership.role == MembershipRole.power.value)
         )
         .exists()
     )
@@ -22,6 +36,10 @@ def is_power_member(user: User, organization_id: int) -> bool:
 
 def is_shared_with(user: User, ticket: Ticket) -> bool:
     return Share.select().where((Share.ticket == ticket) & (Share.user == user)).exists()
+
+
+def _is_staff(actor: User) -> bool:
+    return actor.kind in STAFF
 
 
 def _is_requester(actor: User, ticket: Ticket) -> bool:
@@ -38,90 +56,120 @@ def _can_view(actor: User, ticket: Ticket) -> bool:
 
 
 def _visible(actor: User, ticket: Ticket) -> bool:
-    if actor.is_staff or _is_requester(actor, ticket):
+    if _is_staff(actor) or _is_requester(actor, ticket):
         return True
     if is_shared_with(actor, ticket):
         return True
     return not ticket.private and is_power_member(actor, ticket.organization_id)
 
 
-def _staff(actor: User, ticket: Ticket | None) -> bool:
-    return actor.is_staff
+def _kind_in(kinds: frozenset[str]):
+    """A rule decided by the actor's kind alone (so `holders` can ask the database too)."""
+
+    def rule(actor: User, obj=None) -> bool:
+        return actor.kind in kinds
+
+    rule.kinds = kinds
+    return rule
 
 
-def _admin(actor: User, ticket: Ticket | None) -> bool:
-    return actor.kind == "admin"
-
-
-def _customer_manager(actor: User, ticket: Ticket | None) -> bool:
-    return actor.kind == "admin" or (actor.kind == "agent" and actor.can_manage_customers)
-
-
-def _customer(actor: User, ticket: Ticket | None) -> bool:
-    return actor.kind == "customer"
-
-
-def _staff_or_requester(actor: User, ticket: Ticket) -> bool:
-    return actor.is_staff or _is_requester(actor, ticket)
+def _customer_manager(actor: User, obj=None) -> bool:
+    return actor.kind in ADMINS or (
+        actor.kind in CUSTOMER_MANAGEMENT_SWITCH and actor.can_manage_customers
+    )
 
 
 def _can_share(actor: User, ticket: Ticket) -> bool:
-    if _staff_or_requester(actor, ticket):
+    if _is_staff(actor) or _is_requester(actor, ticket):
         return True
     return not ticket.private and is_power_member(actor, ticket.organization_id)
 
 
-Rule = Callable[[User, Ticket | None], bool]
+def _org_insider(actor: User, org: Organization) -> bool:
+    if _is_staff(actor):
+        return True
+    return (
+        Membership.select()
+        .where((Membership.user == actor) & (Membership.organization == org))
+        .exists()
+    )
 
-# action -> (rule, what a refused caller is told)
+
+Rule = Callable[[User, object], bool]
+
+# action -> (rule, what a refused caller is told). Who may close or reopen a ticket is not here:
+# the workflow table says it (helpdesk/workflow.py).
 RULES: dict[str, tuple[Rule, str]] = {
-    "ticket.submit": (_customer, "Only customers submit tickets; agents use requester."),
-    "ticket.submit_on_behalf": (_staff, "Only agents may submit a ticket for someone else."),
+    "ticket.submit": (_kind_in(CUSTOMERS), "Only customers submit tickets; agents use requester."),
+    "ticket.submit_on_behalf": (
+        _kind_in(STAFF),
+        "Only agents may submit a ticket for someone else.",
+    ),
+    # Works on tickets: may be assigned one, answers for the tickets assigned to them, hears of
+    # unassigned ones, and does not bring a pending ticket back by replying.
+    "ticket.work": (_kind_in(STAFF), "Only agents work on tickets."),
     "ticket.view": (_can_view, "No such ticket."),
     "ticket.comment": (_can_view, "You may not comment on this ticket."),
     "ticket.attach": (_can_view, "You may not attach files to this ticket."),
-    "ticket.view_internal": (_staff, "Only agents see internal notes."),
-    "ticket.comment_internal": (_staff, "Only agents may write internal notes."),
+    "ticket.view_internal": (_kind_in(STAFF), "Only agents see internal notes."),
+    "ticket.comment_internal": (_kind_in(STAFF), "Only agents may write internal notes."),
     "ticket.share": (_can_share, "Only the requester or a power user may share this ticket."),
-    "ticket.assign": (_staff, "Only agents may assign tickets."),
-    "ticket.close": (_staff_or_requester, "Only the requester or an agent may close it."),
-    "ticket.reopen": (_staff_or_requester, "Only the requester or an agent may reopen it."),
+    "ticket.assign": (_kind_in(STAFF), "Only agents may assign tickets."),
     "ticket.rate": (_is_requester, "Only the requester may rate this ticket."),
-    "user.list": (_staff, "Only agents may list users."),
-    "user.manage": (_admin, "Only admins may manage users."),
+    "user.list": (_kind_in(STAFF), "Only agents may list users."),
+    "user.manage": (_kind_in(ADMINS), "Only admins may manage users."),
     "customer.manage": (
         _customer_manager,
         "Only admins and agents with the customer-management permission may manage customers.",
     ),
-    "org.list": (_staff, "Only agents may list organizations."),
-    "org.manage": (_admin, "Only admins may manage organizations."),
-    "report.view": (_staff, "Only agents may see reports."),
-    "mail.manage": (_admin, "Only admins may manage the mail outbox."),
+    "org.list": (_kind_in(STAFF), "Only agents may list organizations."),
+    "org.manage": (_kind_in(ADMINS), "Only admins may manage organizations."),
+    # Sees an organization's name and may filter tickets by it: agents and its members.
+    "org.view": (_org_insider, "No such organization."),
+    "org.join": (_kind_in(CUSTOMERS), "Only customers belong to organizations."),
+    "report.view": (_kind_in(STAFF), "Only agents may see reports."),
+    "mail.manage": (_kind_in(ADMINS), "Only admins may manage the mail outbox."),
 }
 
 
-def can(actor: User, action: str, ticket: Ticket | None = None) -> bool:
+def can(actor: User, action: str, obj: Ticket | Organization | None = None) -> bool:
+    """May the actor do `action` (to this ticket or organization)? Nothing about a hidden ticket."""
     rule, _ = RULES[action]
-    if ticket is not None and action != "ticket.view" and not _can_view(actor, ticket):
+    if isinstance(obj, Ticket) and action != "ticket.view" and not _can_view(actor, obj):
         return False
-    return bool(rule(actor, ticket))
+    return bool(rule(actor, obj))
 
 
-def require(actor: User, action: str, ticket: Ticket | None = None) -> None:
+def require(actor: User, action: str, obj: Ticket | Organization | None = None) -> None:
     """Raise NotFound if the actor may not see the ticket, PermissionDenied if not allowed."""
     rule, message = RULES[action]
-    if ticket is not None and not _can_view(actor, ticket):
-        raise NotFound("No such ticket.", {"reference": ticket.reference})
-    if not rule(actor, ticket):
+    if isinstance(obj, Ticket) and not _can_view(actor, obj):
+        raise NotFound("No such ticket.", {"reference": obj.reference})
+    if not rule(actor, obj):
         raise PermissionDenied(message, {"action": action})
 
 
+def manage_action(kind: str) -> str:
+    """The action that governs accounts of this kind: customers, or agents and admins."""
+    return "customer.manage" if kind in CUSTOMERS else "user.manage"
+
+
+def holders(action: str, query=None):
+    """Restrict a User query to those who may do `action`, one decided by kind alone."""
+    rule, _ = RULES[action]
+    kinds = getattr(rule, "kinds", None)
+    if kinds is None:
+        raise ValueError(f"{action} depends on more than the user's kind")
+    query = User.select() if query is None else query
+    return query.where(User.kind.in_(sorted(kinds)))
+
+
 def ticket_roles(actor: User, ticket: Ticket) -> set[str]:
-    """The roles the workflow table speaks of: agent, requester, participant."""
+    """The roles the workflow table speaks of: agent, or requester and/or participant."""
+    if _is_staff(actor):
+        return {"agent"}
     roles = set()
-    if actor.is_staff:
-        roles.add("agent")
-    elif _can_view(actor, ticket):
+    if _can_view(actor, ticket):
         roles.add("participant")
     if _is_requester(actor, ticket):
         roles.add("requester")
@@ -130,17 +178,22 @@ def ticket_roles(actor: User, ticket: Ticket) -> set[str]:
 
 def visible_tickets(actor: User, query):
     """Restrict a Ticket query to the tickets the actor may see."""
-    if actor.is_staff:
+    if _is_staff(actor):
         return query
     shared = Share.select(Share.ticket).where(Share.user == actor)
     power_orgs = Membership.select(Membership.organization).where(
-        (Membership.user == actor) & (Membership.role == "power")
+        (Membership.user == actor) & (Membership.role == MembershipRole.power.value)
     )
     return query.where(
         (Ticket.requester == actor)
         | Ticket.id.in_(shared)
         | ((Ticket.private == False) & Ticket.organization.in_(power_orgs))  # noqa: E712
     )
+
+
+def answers_for(actor: User):
+    """The Ticket field that makes a ticket "mine": an agent's assigned, a customer's own."""
+    return Ticket.assignee if can(actor, "ticket.work") else Ticket.requester
 
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

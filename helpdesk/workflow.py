@@ -1,15 +1,26 @@
-"""The ticket status machine: the one place that changes Ticket.status."""
+"""The ticket status machine: the one place that changes Ticket.status.
+
+The workflow is data here, and nowhere else: the edges and who may take each one
+(`TRANSITIONS`, which also says who may close and reopen), the edges that need a comment,
+the named commands close and reopen, and the automatic moves that follow other changes
+(`AUTOMATIC`, applied by `follow`). A status that no edge leaves is final: a ticket there
+takes no more changes (`require_changeable`).
+"""
 
 from __future__ import annotations
 
-from helpdesk.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from dataclasses import dataclass
+
+from helpdesk.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
 from helpdesk.history import record_event
-from helpdesk.models import STATUSES, Ticket, User, utcnow
+from helpdesk.models import Ticket, User, utcnow
 from helpdesk.permissions import require, ticket_roles
 from helpdesk.validation import choice
+from helpdesk.vocabulary import STATUSES
 
-# (from, to) -> the roles that may take that edge. Roles: "agent" (agents and admins),
-# "requester" (who opened the ticket), "participant" (a customer who can see it).
+# (from, to) -> the roles that may take that edge. Roles (helpdesk.permissions.ticket_roles):
+# "agent" (agents and admins), "requester" (the customer who opened the ticket),
+# "participant" (any customer who can see it).
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     ("new", "open"): frozenset({"agent"}),
     ("new", "closed"): frozenset({"agent", "requester"}),
@@ -27,11 +38,74 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 # Edges that need a comment saying why (a reopen).
 COMMENT_REQUIRED = frozenset({("resolved", "open")})
 
+# The statuses a ticket can be moved to, in the vocabulary's order (the CLI offers these).
+TARGETS: tuple[str, ...] = tuple(s for s in STATUSES if any(to == s for (_, to) in TRANSITIONS))
+
 ROLE_NAMES = {"agent": "agents", "requester": "the requester", "participant": "participants"}
+# One holder of each role, for "Only the requester or an agent may close it."
+ROLE_HOLDER = {"requester": "the requester", "participant": "a participant", "agent": "an agent"}
+
+
+@dataclass(frozen=True)
+class Command:
+    """A named command of the API and the CLI that moves a ticket to one status."""
+
+    to: str
+    sources: frozenset[str]  # the statuses it moves a ticket from
+    done: str  # how its message says it happened: "reopened"
+
+
+COMMANDS: dict[str, Command] = {
+    "close": Command("closed", frozenset(frm for (frm, to) in TRANSITIONS if to == "closed"), ""),
+    "reopen": Command("open", frozenset({"resolved"}), "reopened"),
+}
+
+
+@dataclass(frozen=True)
+class Automatic:
+    """When `event` happens to a ticket in `source` by an actor holding a role in `by`, the
+    ticket moves to `to` (through `transition`, so the table must allow it)."""
+
+    event: str
+    source: str
+    to: str
+    by: frozenset[str]
+
+
+AUTOMATIC: tuple[Automatic, ...] = (
+    # A customer's public reply brings a pending ticket back to the agents.
+    Automatic("public_reply", "pending", "open", frozenset({"requester", "participant"})),
+    # Assigning a new ticket puts it in work.
+    Automatic("assigned", "new", "open", frozenset({"agent"})),
+)
+EVENTS = frozenset(rule.event for rule in AUTOMATIC)
 
 
 def targets_from(status: str) -> list[str]:
     return [to for (frm, to) in TRANSITIONS if frm == status]
+
+
+def is_final(status: str) -> bool:
+    """No edge leaves this status (closed): a ticket there takes no more changes."""
+    return not targets_from(status)
+
+
+def require_changeable(ticket: Ticket, to: str | None = None) -> None:
+    """Refuse any change to a ticket in a final status: the one rule "a closed ticket takes no
+    changes". Conflict for a change, InvalidTransition for a move to `to`."""
+    if not is_final(ticket.status):
+        return
+    if to is None:
+        raise Conflict(
+            f"Ticket {ticket.reference} is {ticket.status} and takes no more changes; "
+            "submit a new ticket.",
+            {"status": ticket.status},
+        )
+    raise InvalidTransition(
+        f"Ticket {ticket.reference} is {ticket.status}; a {ticket.status} ticket can never be "
+        "reopened. Submit a new ticket instead.",
+        {"from": ticket.status, "to": to, "allowed": targets_from(ticket.status)},
+    )
 
 
 def allowed_transitions(ticket: Ticket, actor: User) -> list[str]:
@@ -48,12 +122,7 @@ def check_transition(ticket: Ticket, to: str, *, actor: User, comment: str | Non
     details = {"from": current, "to": to, "allowed": targets_from(current)}
     if current == to:
         raise InvalidTransition(f"Ticket {ticket.reference} is already {current}.", details)
-    if current == "closed":
-        raise InvalidTransition(
-            f"Ticket {ticket.reference} is closed; a closed ticket can never be reopened. "
-            "Submit a new ticket instead.",
-            details,
-        )
+    require_changeable(ticket, to)
     roles = TRANSITIONS.get((current, to))
     if roles is None:
         allowed = ", ".join(targets_from(current))
@@ -77,6 +146,33 @@ def check_transition(ticket: Ticket, to: str, *, actor: User, comment: str | Non
         )
 
 
+def check_command(ticket: Ticket, name: str, *, actor: User) -> None:
+    """Refuse a named command (close, reopen) the table lets the actor take from no status;
+    then one the ticket's status does not allow. `transition` checks the rest."""
+    command = COMMANDS[name]
+    require(actor, "ticket.view", ticket)
+    edges = [(frm, command.to) for frm in sorted(command.sources)]
+    roles = frozenset().union(*(TRANSITIONS.get(edge, frozenset()) for edge in edges))
+    if not roles & ticket_roles(actor, ticket):
+        who = " or ".join(ROLE_HOLDER[r] for r in ROLE_HOLDER if r in roles)
+        raise PermissionDenied(f"Only {who} may {name} it.", {"action": f"ticket.{name}"})
+    if ticket.status in command.sources or is_final(ticket.status):
+        return  # a final status gets the transition's own explanation
+    mine = allowed_transitions(ticket, actor)
+    only = " or ".join(sorted(command.sources))
+    raise InvalidTransition(
+        f"Ticket {ticket.reference} is {ticket.status}; only a {only} ticket can be "
+        f"{command.done}. You may move it to: {', '.join(mine) or 'nothing'}.",
+        {"from": ticket.status, "to": command.to, "allowed": mine},
+    )
+
+
+def is_reopening(previous: str, status: str) -> bool:
+    """Was this move a reopen (the agents are told)?"""
+    command = COMMANDS["reopen"]
+    return previous in command.sources and status == command.to
+
+
 def transition(ticket: Ticket, to: str, *, actor: User, comment: str | None = None) -> Ticket:
     """Move the ticket to `to` if the table and the actor's role allow it; record the event.
 
@@ -96,3 +192,18 @@ def transition(ticket: Ticket, to: str, *, actor: User, comment: str | None = No
     ticket.save()
     record_event(ticket, actor, "status", previous, to)
     return ticket
+
+
+def follow(event: str, ticket: Ticket, *, actor: User) -> bool:
+    """Apply the automatic move that `event` triggers for this ticket and actor, if any.
+
+    True if the ticket moved. The caller owns the transaction.
+    """
+    if event not in EVENTS:
+        raise ValueError(f"no automatic move follows {event!r}")
+    roles = ticket_roles(actor, ticket)
+    for rule in AUTOMATIC:
+        if rule.event == event and rule.source == ticket.status and rule.by & roles:
+            transition(ticket, rule.to, actor=actor)
+            return True
+    return False

@@ -14,8 +14,9 @@ from helpdesk.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from helpdesk.models import STATUSES, Event, Ticket, utcnow
+from helpdesk.models import Event, Ticket, utcnow
 from helpdesk.services import tickets
+from helpdesk.vocabulary import STATUSES
 from helpdesk.workflow import COMMENT_REQUIRED, TRANSITIONS
 
 # The roles of the workflow table and the World user who holds each one on world.ticket().

@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from peewee import IntegrityError
 
-from helpdesk import validation
+from helpdesk import permissions, validation
 from helpdesk.config import Settings
 from helpdesk.db import database
 from helpdesk.errors import HelpdeskError
@@ -651,7 +651,7 @@ def _apply(mail: _Mail, settings: Settings) -> tuple[str, str | None, Ticket | N
         if settings.mail.unknown_senders != "register":
             raise _Refused("unknown sender")
         user = _register_external(mail.sender, mail.sender_name, settings)
-    if user.kind != "customer":
+    if not permissions.can(user, "ticket.submit"):
         raise _Refused("only customers open tickets by email; agents reply to a ticket's email")
     memberships = memberships_of(user)
     ticket = tickets.submit_ticket(

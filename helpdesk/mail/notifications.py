@@ -6,11 +6,14 @@ of it are committed together or not at all.
 
 from __future__ import annotations
 
+from helpdesk import permissions, workflow
 from helpdesk.config import MailSettings, load_mail_settings
 from helpdesk.mail.outbox import queue_email
 from helpdesk.models import NotificationPreference, Share, Ticket, User
+from helpdesk.vocabulary import STATUSES, Status
 
-CUSTOMER_STATUS_KINDS = ("pending", "resolved", "closed", "open")
+# Customers hear of every status a ticket moves to (none moves back to new).
+CUSTOMER_STATUS_KINDS = frozenset(STATUSES) - {Status.new.value}
 
 
 def followers(ticket: Ticket) -> list[User]:
@@ -24,7 +27,7 @@ def agents_for(ticket: Ticket, settings: MailSettings) -> list[User]:
     if ticket.assignee_id is not None:
         return [ticket.assignee]
     if settings.notify_unassigned == "all":
-        return list(User.select().where(User.kind.in_(["agent", "admin"])))
+        return list(permissions.holders("ticket.work"))
     return []
 
 
@@ -78,7 +81,7 @@ def public_reply(ticket: Ticket, actor: User, body: str) -> None:
     """A public comment: customers are told; agents too when a customer wrote it."""
     settings = load_mail_settings()
     _send(followers(ticket), "reply", ticket, actor, settings, body=body)
-    if not actor.is_staff:
+    if not permissions.can(actor, "ticket.work"):
         _send(agents_for(ticket, settings), "reply", ticket, actor, settings, body=body)
 
 
@@ -87,12 +90,12 @@ def status_changed(ticket: Ticket, actor: User, previous: str, comment: str | No
     body = comment or ""
     if ticket.status in CUSTOMER_STATUS_KINDS:
         customers = followers(ticket)
-        if ticket.status == "closed" and ticket.satisfaction_rating is None:
+        if workflow.is_final(ticket.status) and ticket.satisfaction_rating is None:
             # The requester's invitation to rate tells them it is closed.
             customers = customers[1:]
             _send_survey(ticket, settings)
         _send(customers, "status", ticket, actor, settings, body=body)
-    if previous == "resolved" and ticket.status == "open":
+    if workflow.is_reopening(previous, ticket.status):
         _send(agents_for(ticket, settings), "reopened", ticket, actor, settings, body=body)
 
 

@@ -22,8 +22,9 @@ from helpdesk.mail.catalog import (
     STATUS_NAMES,
     language_of,
 )
-from helpdesk.models import OUTBOX_STATUSES, OutboxMessage, Ticket, User, utcnow
+from helpdesk.models import OutboxMessage, Ticket, User, utcnow
 from helpdesk.pagination import Page, paginate
+from helpdesk.vocabulary import OUTBOX_STATUSES
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),

@@ -589,7 +589,7 @@ def confirm_email_change(raw: str, *, client: Client = NO_CLIENT) -> User:
 
 def require_manage(actor: User, user: User) -> None:
     """Customers are managed by admins and by agents with the permission; staff by admins."""
-    permissions.require(actor, "customer.manage" if user.kind == "customer" else "user.manage")
+    permissions.require(actor, permissions.manage_action(user.kind))
 
 
 def set_active(email, active: bool, *, actor: User) -> User:

@@ -7,9 +7,10 @@ from peewee import JOIN, fn
 from helpdesk import permissions, validation
 from helpdesk.db import database
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
-from helpdesk.models import MEMBERSHIP_ROLES, Membership, Organization, User
+from helpdesk.models import Membership, Organization, User
 from helpdesk.pagination import Page, paginate
 from helpdesk.services.users import get_user_by_email
+from helpdesk.vocabulary import MEMBERSHIP_ROLES
 
 
 def find_organization(name: str) -> Organization | None:
@@ -53,7 +54,7 @@ def add_member(organization: str, email: str, *, actor: User, role: str = "user"
     with database.atomic():
         org = get_organization(organization)
         user = get_user_by_email(email)
-        if user.kind != "customer":
+        if not permissions.can(user, "org.join"):
             raise ValidationFailed(
                 f"{user.email} is an {user.kind}; only customers belong to organizations.",
                 {"email": user.email},

@@ -16,9 +16,10 @@ from helpdesk import permissions, validation
 from helpdesk.db import database
 from helpdesk.errors import ValidationFailed
 from helpdesk.formats import LANGUAGES
-from helpdesk.models import MEMBERSHIP_ROLES, Membership, Organization, User, utcnow
+from helpdesk.models import Membership, Organization, User, utcnow
 from helpdesk.services import users
 from helpdesk.services.organizations import find_organization
+from helpdesk.vocabulary import MEMBERSHIP_ROLES
 
 COLUMNS = ("email", "name", "organization", "role", "language", "phone")
 MAX_IMPORT_ROWS = 5000

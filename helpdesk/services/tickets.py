@@ -10,13 +10,10 @@ from peewee import JOIN, fn
 
 from helpdesk import permissions, validation, workflow
 from helpdesk.db import database
-from helpdesk.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.history import record_event
 from helpdesk.mail import notifications
 from helpdesk.models import (
-    LEVELS,
-    STATUSES,
-    TICKET_TYPES,
     Attachment,
     Comment,
     Event,
@@ -33,6 +30,7 @@ from helpdesk.priority import priority_for
 from helpdesk.services.organizations import get_organization
 from helpdesk.services.users import get_user_by_email, memberships_of, resolve_user
 from helpdesk.storage import Staging, Upload, blob_store, guess_content_type, sanitize_filename
+from helpdesk.vocabulary import LEVELS, STATUSES, TICKET_TYPES
 
 REFERENCE_PREFIX = "HD"
 REFERENCE_RE = re.compile(r"^(?:HD-)?(\d{1,18})$", re.IGNORECASE)
@@ -93,12 +91,10 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
     if filters.scope is not None:
         validation.choice("scope", filters.scope, ("mine",))
         # "Mine" is what the caller answers for: an agent's assigned tickets, a customer's own.
-        query = query.where((Ticket.assignee if actor.is_staff else Ticket.requester) == actor)
+        query = query.where(permissions.answers_for(actor) == actor)
     if filters.organization:
         org = get_organization(filters.organization)
-        if not actor.is_staff and not any(
-            m.organization_id == org.id for m in memberships_of(actor)
-        ):
+        if not permissions.can(actor, "org.view", org):
             raise NotFound(
                 f"No organization named {filters.organization!r}.",
                 {"organization": filters.organization},
@@ -278,7 +274,7 @@ def submit_ticket(
     if requester:
         permissions.require(actor, "ticket.submit_on_behalf")
         requester_user = get_user_by_email(requester)
-        if requester_user.kind != "customer" or not requester_user.active:
+        if not permissions.can(requester_user, "ticket.submit") or not requester_user.active:
             raise ValidationFailed(
                 f"{requester_user.email} is not an active customer.", {"field": "requester"}
             )
@@ -326,19 +322,12 @@ def add_comment(
         permissions.require(
             actor, "ticket.comment_internal" if internal else "ticket.comment", ticket
         )
-        if ticket.status == "closed":
-            raise Conflict(
-                f"Ticket {ticket.reference} is closed and takes no more comments; "
-                "submit a new ticket.",
-                {"status": ticket.status},
-            )
+        workflow.require_changeable(ticket)
         comment = _write_comment(ticket, actor, body, internal=internal)
         if not internal:
             notifications.public_reply(ticket, actor, body)
         _attach(ticket, attachments, actor, staging, comment=comment)
-        if not internal and not actor.is_staff and ticket.status == "pending":
-            workflow.transition(ticket, "open", actor=actor)
-        else:
+        if internal or not workflow.follow("public_reply", ticket, actor=actor):
             _touch(ticket)
     return comment
 
@@ -353,8 +342,7 @@ def add_attachments(reference: str, uploads: list[Upload], *, actor: User) -> Ti
     with blob_store.staging() as staging, database.atomic():
         ticket = get_ticket(reference, actor=actor)
         permissions.require(actor, "ticket.attach", ticket)
-        if ticket.status == "closed":
-            raise Conflict(f"Ticket {ticket.reference} is closed.", {"status": ticket.status})
+        workflow.require_changeable(ticket)
         _attach(ticket, uploads, actor, staging)
         _touch(ticket)
     return ticket
@@ -398,14 +386,13 @@ def assign(reference: str, assignee: str, *, actor: User) -> Ticket:
     with database.atomic():
         ticket = get_ticket(reference, actor=actor)
         permissions.require(actor, "ticket.assign", ticket)
-        if ticket.status == "closed":
-            raise Conflict(f"Ticket {ticket.reference} is closed.", {"status": ticket.status})
+        workflow.require_changeable(ticket)
         assignee = validation.text("assignee", assignee, max_length=254)
         if assignee.lower() == "me":
             agent = actor
         else:
             agent = resolve_user(assignee, User.select().where(User.active == True))  # noqa: E712
-            if not agent.is_staff:
+            if not permissions.can(agent, "ticket.work"):
                 raise ValidationFailed(
                     f"{agent.email} is a {agent.kind}; tickets are assigned to agents.",
                     {"assignee": agent.email},
@@ -415,8 +402,7 @@ def assign(reference: str, assignee: str, *, actor: User) -> Ticket:
         ticket.updated_at = utcnow()
         ticket.save()
         record_event(ticket, actor, "assigned", previous, agent.email)
-        if ticket.status == "new":
-            workflow.transition(ticket, "open", actor=actor)
+        workflow.follow("assigned", ticket, actor=actor)
         notifications.ticket_assigned(ticket, actor)
     return get_ticket(ticket.reference, actor=actor)
 
@@ -446,8 +432,10 @@ def close_ticket(
     comment = validation.text("comment", comment, max_length=MAX_BODY, required=False)
     with database.atomic():
         ticket = get_ticket(reference, actor=actor)
-        permissions.require(actor, "ticket.close", ticket)
-        rates = rating is not None or (comment and not actor.is_staff)
+        workflow.check_command(ticket, "close", actor=actor)
+        # A customer's closing words are their verdict; an agent's are a public reply.
+        verdict = bool(comment) and permissions.can(actor, "ticket.rate", ticket)
+        rates = rating is not None or verdict
         if rates:
             permissions.require(actor, "ticket.rate", ticket)
         if rating is not None:
@@ -469,15 +457,9 @@ def reopen_ticket(reference: str, comment: str, *, actor: User) -> Ticket:
     """Reopen a resolved ticket with a comment that says why."""
     with database.atomic():
         ticket = get_ticket(reference, actor=actor)
-        permissions.require(actor, "ticket.reopen", ticket)
-        if ticket.status not in ("resolved", "closed"):
-            mine = workflow.allowed_transitions(ticket, actor)
-            raise InvalidTransition(
-                f"Ticket {ticket.reference} is {ticket.status}; only a resolved ticket can be "
-                f"reopened. You may move it to: {', '.join(mine) or 'nothing'}.",
-                {"from": ticket.status, "to": "open", "allowed": mine},
-            )
-        return change_status(reference, "open", actor=actor, comment=comment)
+        workflow.check_command(ticket, "reopen", actor=actor)
+        to = workflow.COMMANDS["reopen"].to
+        return change_status(reference, to, actor=actor, comment=comment)
 
 
 def set_notifications(reference: str, enabled: bool, *, actor: User) -> Ticket:

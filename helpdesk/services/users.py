@@ -8,9 +8,10 @@ from helpdesk import permissions, validation
 from helpdesk.db import database
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.formats import LANGUAGES
-from helpdesk.models import MEMBERSHIP_ROLES, USER_KINDS, Membership, Organization, User
+from helpdesk.models import Membership, Organization, User
 from helpdesk.pagination import Page, paginate
 from helpdesk.services import accounts
+from helpdesk.vocabulary import MEMBERSHIP_ROLES, USER_KINDS, UserKind
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -43,12 +44,12 @@ def _new_user(email: str, name: str, kind: str, password: str | None, language: 
 def bootstrap_admin(email: str, password: str, name: str | None = None) -> User:
     """Create the first admin of a new installation (no actor: nobody exists yet)."""
     with database.atomic():
-        if User.select().where(User.kind == "admin").exists():
+        if permissions.holders("user.manage").exists():
             raise Conflict(
                 "This help desk already has an admin; log in with 'helpdesk login'.",
                 {"email": email},
             )
-        return _new_user(email, name or email.split("@")[0], "admin", password, "en")
+        return _new_user(email, name or email.split("@")[0], UserKind.admin.value, password, "en")
 
 
 def register_user(
@@ -56,7 +57,7 @@ def register_user(
     name: str,
     *,
     actor: User,
-    kind: str = "customer",
+    kind: str = UserKind.customer.value,
     password: str | None = None,
     organization: str | None = None,
     role: str = "user",
@@ -70,10 +71,10 @@ def register_user(
     Without a password, the user is emailed an invitation to choose one.
     """
     validation.choice("kind", kind, USER_KINDS)
-    permissions.require(actor, "customer.manage" if kind == "customer" else "user.manage")
+    permissions.require(actor, permissions.manage_action(kind))
     validation.choice("role", role, MEMBERSHIP_ROLES)
     validation.boolean("can_manage_customers", can_manage_customers)
-    if can_manage_customers and kind != "agent":
+    if can_manage_customers and kind not in permissions.CUSTOMER_MANAGEMENT_SWITCH:
         raise ValidationFailed(
             "Only agents are given the customer-management permission.",
             {"field": "can_manage_customers"},
@@ -88,7 +89,7 @@ def register_user(
         if password is None and invite:
             accounts.send_invitation(user, actor=actor)
         if organization is not None:
-            if kind != "customer":
+            if not permissions.can(user, "org.join"):
                 raise ValidationFailed(
                     "Only customers belong to organizations.", {"field": "organization"}
                 )

@@ -194,16 +194,17 @@ def transition(ticket: Ticket, to: str, *, actor: User, comment: str | None = No
     return ticket
 
 
-def follow(event: str, ticket: Ticket, *, actor: User) -> bool:
+def follow(event: str, ticket: Ticket, *, actor: User, comment: str | None = None) -> bool:
     """Apply the automatic move that `event` triggers for this ticket and actor, if any.
 
-    True if the ticket moved. The caller owns the transaction.
+    `comment` is what the event said (a reply's text), for an edge that needs one. True if the
+    ticket moved. The caller owns the transaction and has saved the comment already.
     """
     if event not in EVENTS:
         raise ValueError(f"no automatic move follows {event!r}")
     roles = ticket_roles(actor, ticket)
     for rule in AUTOMATIC:
         if rule.event == event and rule.source == ticket.status and rule.by & roles:
-            transition(ticket, rule.to, actor=actor)
+            transition(ticket, rule.to, actor=actor, comment=comment)
             return True
     return False

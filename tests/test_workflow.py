@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import datetime
 
@@ -266,3 +267,128 @@ def test_transition_table_is_the_documented_workflow():
     }
     assert {edge: set(roles) for edge, roles in workflow.TRANSITIONS.items()} == expected
     assert workflow.COMMENT_REQUIRED == {("resolved", "open")}
+
+
+# -- the table is the one home of these rules ---------------------------------------------
+
+API = "/api/v1/tickets"
+
+
+def test_automatic_moves_are_the_documented_ones():
+    """Spelled out: a customer's public reply reopens a pending ticket; assigning opens new."""
+    moves = {(m.event, m.source, m.to, m.by) for m in workflow.AUTOMATIC}
+    assert moves == {
+        ("public_reply", "pending", "open", frozenset({"requester", "participant"})),
+        ("assigned", "new", "open", frozenset({"agent"})),
+    }
+    for move in workflow.AUTOMATIC:  # each is an edge its holders may take by hand too
+        assert move.by <= TRANSITIONS[(move.source, move.to)]
+
+
+def test_an_automatic_move_added_to_the_table_is_applied(world, monkeypatch):
+    """The moves are data applied by one function: a new row is all a new rule takes."""
+    reply_reopens = workflow.Automatic("public_reply", "resolved", "open", frozenset({"requester"}))
+    monkeypatch.setattr(workflow, "AUTOMATIC", (*workflow.AUTOMATIC, reply_reopens))
+    ticket = ticket_in(world, "resolved")
+    tickets.add_comment(ticket.reference, "It broke again this morning.", actor=world.requester)
+    saved = Ticket.get_by_id(ticket.id)
+    assert (saved.status, saved.resolved_at) == ("open", None)
+    event = last_status_event(ticket)
+    assert (event.from_value, event.to_value) == ("resolved", "open")
+    # Someone the row does not name leaves it where it is.
+    other = ticket_in(world, "resolved")
+    tickets.add_comment(other.reference, "Me too.", actor=world.shared)
+    assert Ticket.get_by_id(other.id).status == "resolved"
+
+
+def test_who_may_close_comes_from_the_workflow_table(client, world, monkeypatch):
+    ticket = ticket_in(world, "open")
+    url = f"{API}/{ticket.reference}/close"
+    refused = client.post(url, json={}, headers=world.headers(world.shared))
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["message"] == "Only the requester or an agent may close it."
+    assert Ticket.get_by_id(ticket.id).status == "open"
+
+    monkeypatch.setitem(
+        TRANSITIONS, ("open", "closed"), frozenset({"agent", "requester", "participant"})
+    )
+    resp = client.post(url, json={}, headers=world.headers(world.shared))
+    assert resp.status_code == 200, resp.get_json()
+    assert Ticket.get_by_id(ticket.id).status == "closed"
+
+
+def test_who_may_reopen_comes_from_the_workflow_table(client, world, monkeypatch):
+    monkeypatch.setitem(TRANSITIONS, ("resolved", "open"), frozenset({"agent"}))
+    ticket = ticket_in(world, "resolved")
+    events = events_of(ticket)
+    resp = client.post(
+        f"{API}/{ticket.reference}/reopen",
+        json={"comment": "Still broken."},
+        headers=world.headers(world.requester),
+    )
+    assert resp.status_code == 403, resp.get_json()
+    assert resp.get_json()["error"]["message"] == "Only an agent may reopen it."
+    assert_unchanged(ticket, "resolved", events)
+    detail = client.get(f"{API}/{ticket.reference}", headers=world.headers(world.requester))
+    assert detail.get_json()["allowed_transitions"] == ["closed"]
+
+
+@pytest.mark.parametrize("status", STATUSES)
+@pytest.mark.parametrize("role", sorted(ROLE_HOLDERS))
+def test_the_api_offers_exactly_the_tables_moves(client, world, status, role):
+    ticket = ticket_in(world, status)
+    headers = world.headers(getattr(world, ROLE_HOLDERS[role]))
+    resp = client.get(f"{API}/{ticket.reference}", headers=headers)
+    assert resp.status_code == 200
+    expected = [to for (frm, to), roles in TRANSITIONS.items() if frm == status and role in roles]
+    assert resp.get_json()["allowed_transitions"] == expected
+
+
+# change -> (who, path under the ticket, the request's body)
+CHANGES_TO_A_CLOSED_TICKET = {
+    "comment": ("agent", "comments", lambda: {"json": {"body": "One more thing."}}),
+    "internal note": ("agent", "comments", lambda: {"json": {"body": "N.", "internal": True}}),
+    "customer reply": ("requester", "comments", lambda: {"json": {"body": "Hello?"}}),
+    "attachment": (
+        "agent",
+        "attachments",
+        lambda: {"data": {"attachments": (io.BytesIO(b"log"), "log.txt")}},
+    ),
+    "assign": ("agent", "assign", lambda: {"json": {"assignee": "me"}}),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES_TO_A_CLOSED_TICKET))
+def test_a_closed_ticket_takes_no_changes_and_says_so_in_one_sentence(client, world, change):
+    who, path, body = CHANGES_TO_A_CLOSED_TICKET[change]
+    ticket = ticket_in(world, "closed")
+    events = events_of(ticket)
+    resp = client.post(
+        f"{API}/{ticket.reference}/{path}",
+        headers=world.headers(getattr(world, who)),
+        **body(),
+    )
+    assert resp.status_code == 409, resp.get_json()
+    error = resp.get_json()["error"]
+    assert error["code"] == "conflict"
+    assert error["message"] == (
+        f"Ticket {ticket.reference} is closed and takes no more changes; submit a new ticket."
+    )
+    assert error["details"] == {"status": "closed"}
+    assert_unchanged(ticket, "closed", events)
+    saved = Ticket.get_by_id(ticket.id)
+    assert saved.assignee_id is None
+    assert tickets.visible_comments(saved, world.agent) == []
+    assert tickets.visible_attachments(saved, world.agent) == []
+
+
+def test_the_cli_offers_the_statuses_the_table_leads_to(cli):
+    targets = [s for s in STATUSES if any(to == s for (_, to) in TRANSITIONS)]
+    assert targets == ["open", "pending", "resolved", "closed"]
+    shown = cli("ticket", "status", "--help")
+    assert shown.exit_code == 0
+    assert f"The status to move to: {', '.join(targets)}." in " ".join(shown.output.split())
+    # No edge leads back to new: Click refuses it before any request is made.
+    refused = cli("ticket", "status", "HD-1", "new")
+    assert refused.exit_code == 2
+    assert "'new' is not one of " + ", ".join(f"'{s}'" for s in targets) in refused.output

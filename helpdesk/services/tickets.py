@@ -327,7 +327,7 @@ def add_comment(
         if not internal:
             notifications.public_reply(ticket, actor, body)
         _attach(ticket, attachments, actor, staging, comment=comment)
-        if internal or not workflow.follow("public_reply", ticket, actor=actor):
+        if internal or not workflow.follow("public_reply", ticket, actor=actor, comment=body):
             _touch(ticket)
     return comment
 

@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from helpdesk import permissions, workflow
 from helpdesk.models import Comment, Event, Share, Ticket
 from helpdesk.services import tickets, users
 
@@ -253,3 +254,70 @@ def test_list_shows_exactly_the_tickets_the_actor_may_see(
         assert client.get(f"{API}/{world.refs[name]}", headers=headers).status_code == 200
     for name in ALL_TICKETS - expected:
         assert client.get(f"{API}/{world.refs[name]}", headers=headers).status_code == 404
+
+
+# -- close and reopen are the workflow table's --------------------------------------------
+
+
+def test_close_and_reopen_columns_are_what_the_workflow_table_says(world):
+    """Who may close or reopen is decided by the workflow table alone, in its roles."""
+    table = workflow.TRANSITIONS
+    closers = frozenset().union(*(roles for (_, to), roles in table.items() if to == "closed"))
+    reopeners = workflow.TRANSITIONS[("resolved", "open")]
+    for private in (False, True):
+        ticket = world.ticket(private=private, status="open")
+        for (actor_name, row_private), row in MATRIX.items():
+            cells = dict(zip(ACTIONS, row, strict=True))
+            if row_private != private or cells["see"] == MISSING:
+                continue
+            roles = permissions.ticket_roles(getattr(world, actor_name), ticket)
+            assert cells["close"] == (YES if roles & closers else DENIED), actor_name
+            assert cells["reopen"] == (YES if roles & reopeners else DENIED), actor_name
+
+
+# -- what a user's kind decides, asked of helpdesk.permissions ---------------------------
+
+
+def test_only_someone_who_works_on_tickets_is_assigned_one(client, world):
+    ticket = world.ticket(status="new")
+    before = snapshot(ticket)
+    resp = client.post(
+        f"{API}/{ticket.reference}/assign",
+        json={"assignee": world.colleague.email},
+        headers=world.headers(world.agent),
+    )
+    assert resp.status_code == 422, resp.get_json()
+    assert resp.get_json()["error"]["message"] == (
+        "col@acme.test is a customer; tickets are assigned to agents."
+    )
+    assert snapshot(ticket) == before
+    assert Ticket.get_by_id(ticket.id).assignee_id is None
+
+
+def test_mine_is_an_agents_assigned_tickets_and_a_customers_own(client, world):
+    ticket = world.ticket(status="new")
+    tickets.assign(ticket.reference, "me", actor=world.agent)
+    world.ticket(status="new")  # requested by the requester, assigned to nobody
+    for actor, expected in [(world.agent, 1), (world.admin, 0), (world.requester, 2)]:
+        resp = client.get(API, query_string={"scope": "mine"}, headers=world.headers(actor))
+        assert resp.get_json()["total"] == expected, actor.email
+
+
+@pytest.mark.parametrize("kind", ["agent", "admin"])
+def test_only_customers_belong_to_organizations(client, world, kind):
+    headers = world.headers(world.admin)
+    staff = {"agent": world.agent, "admin": world.admin}[kind]
+    resp = client.post(
+        "/api/v1/memberships",
+        json={"organization": "Acme", "email": staff.email},
+        headers=headers,
+    )
+    assert resp.status_code == 422, resp.get_json()
+    resp = client.post(
+        "/api/v1/users",
+        json={"email": "new@example.test", "name": "New", "kind": kind, "organization": "Acme"},
+        headers=headers,
+    )
+    assert resp.status_code == 422, resp.get_json()
+    assert resp.get_json()["error"]["message"] == "Only customers belong to organizations."
+    assert users.find_user_by_email("new@example.test") is None

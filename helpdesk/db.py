@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote, urlparse
+from urllib.parse import parse_qsl, quote, urlparse
 
 from peewee import DatabaseProxy, Model, OperationalError, SqliteDatabase
 from playhouse.db_url import connect
@@ -32,7 +32,7 @@ def sqlite_file(url: str) -> Path | None:
     parsed = urlparse(url)
     if parsed.scheme not in ("sqlite", "sqlite+pool"):
         return None
-    path = url.split("://", 1)[1][1:]  # sqlite:///relative or sqlite:////absolute
+    path = url.split("://", 1)[1][1:].split("?", 1)[0]  # sqlite:///relative or ////absolute
     return Path(path) if path and path != ":memory:" else None
 
 
@@ -65,7 +65,9 @@ def init_database(url: str):
             raise (storage_error(exc) or exc) from None
         # IMMEDIATE write transactions wait for the lock (busy timeout) instead of
         # failing at once when two writers upgrade from a read lock at the same time.
-        db = connect(url, pragmas=SQLITE_PRAGMAS, timeout=30, lock_type="IMMEDIATE")
+        # The busy timeout is 30 s unless the URL sets one (sqlite:///path?timeout=SECONDS).
+        busy = {} if "timeout" in dict(parse_qsl(urlparse(url).query)) else {"timeout": 30}
+        db = connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", **busy)
         # SQLite's own lower() folds ASCII only; searches must find "Écran" for "écran".
         db.register_function(_unicode_lower, "lower", 1, deterministic=True)
     else:

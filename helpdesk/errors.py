@@ -123,3 +123,43 @@ def storage_error(exc: Exception) -> StorageUnavailable | None:
             "readable (HELPDESK_DATA_DIR, HELPDESK_DATABASE)."
         )
     return None
+
+
+class Gone(HelpdeskError):
+    """The record exists but what it points at is lost (an attachment's file)."""
+
+    code = "gone"
+    http_status = 410
+
+
+class ServerBusy(HelpdeskError):
+    """The database waited too long for a lock other changes hold: nothing was changed;
+    details carry retry_after (seconds)."""
+
+    code = "busy"
+    http_status = 503
+
+
+# How long a client waits before retrying after the database was busy (seconds).
+BUSY_RETRY_AFTER = 2
+# PostgreSQL: lock_timeout, statement_timeout, deadlock, serialization failure.
+BUSY_PGCODES = {"55P03", "57014", "40P01", "40001"}
+
+
+def busy_error(exc: Exception) -> ServerBusy | None:
+    """A database that gave up waiting for a lock (a passing state: retry); None otherwise."""
+    if not isinstance(exc, OperationalError):
+        return None
+    # Peewee wraps the driver's exception: it is the context (in older versions, args[0]).
+    busy = any(
+        getattr(original, "pgcode", None) in BUSY_PGCODES
+        for original in (exc.__cause__, exc.__context__, *exc.args[:1])
+    )
+    text = str(exc).lower()
+    if busy or "database is locked" in text or "database is busy" in text:
+        return ServerBusy(
+            "The server is busy (the database is locked by other changes); nothing was "
+            f"changed. Try again in {BUSY_RETRY_AFTER} seconds.",
+            {"retry_after": BUSY_RETRY_AFTER},
+        )
+    return None

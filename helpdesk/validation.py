@@ -9,6 +9,13 @@ from typing import Any
 from helpdesk.errors import ValidationFailed
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
+INTEGER_RE = re.compile(r"[+-]?[0-9]{1,19}")
+# Text no database stores: a lone UTF-16 surrogate (not encodable as UTF-8) and NUL
+# (PostgreSQL refuses it in text).
+UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
+# The most items any list in a request may hold (bulk import rows); fields have lower caps.
+MAX_LIST_ITEMS = 5000
 
 
 def choice(field: str, value: Any, allowed: tuple[str, ...]) -> str:
@@ -58,7 +65,7 @@ def boolean(field: str, value: Any) -> bool:
 
 def integer(field: str, value: Any, *, low: int, high: int, from_text: bool = False) -> int:
     """A whole number in [low, high]; digit strings count only `from_text` (query strings)."""
-    if from_text and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if from_text and isinstance(value, str) and INTEGER_RE.fullmatch(value.strip()):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValidationFailed(
@@ -81,10 +88,75 @@ def date_bound(field: str, value: str | None, *, end: bool = False) -> datetime 
         raise ValidationFailed(
             f"{field} must be a date like 2026-01-31 (got {value!r}).", {"field": field}
         ) from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)  # stored times are naive UTC
-    if end:
-        if len(value) == 10:
-            return datetime.combine(parsed.date(), time.min) + timedelta(days=1)
-        return parsed + timedelta(microseconds=1)
+    try:
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)  # stored times are naive UTC
+        if end:
+            if len(value) == 10:
+                return datetime.combine(parsed.date(), time.min) + timedelta(days=1)
+            return parsed + timedelta(microseconds=1)
+    except OverflowError:  # 9999-12-31 as an end, 0001-01-01 east of UTC
+        raise ValidationFailed(
+            f"{field}: date out of range (got {value!r}).", {"field": field, "value": value}
+        ) from None
     return parsed
+
+
+def items(field: str, value: Any, *, max_items: int, key=None) -> list:
+    """A non-empty list of at most `max_items` distinct entries, in the order first given.
+
+    `key` says when two entries are the same (default: equal values); duplicates are dropped
+    before the count is checked, so naming one user twice is not refused.
+    """
+    if not isinstance(value, list) or not value:
+        raise ValidationFailed(f"{field} must be a non-empty list.", {"field": field})
+    seen: set = set()
+    distinct = []
+    for entry in value:
+        marker = key(entry) if key is not None else entry
+        try:
+            if marker in seen:
+                continue
+            seen.add(marker)
+        except TypeError:  # unhashable (a list or an object): the caller's check refuses it
+            pass
+        distinct.append(entry)
+    if len(distinct) > max_items:
+        raise ValidationFailed(
+            f"{field} has too many entries ({len(distinct)}); send at most {max_items}.",
+            {"field": field, "max": max_items},
+        )
+    return distinct
+
+
+def storable(value: Any, field: str = "") -> Any:
+    """Refuse, naming the field path, any text in a decoded value that cannot be stored.
+
+    Walks objects and lists (iteratively: a deep value cannot exhaust the stack) and also
+    refuses a list longer than MAX_LIST_ITEMS anywhere in it.
+    """
+    stack = [(field, value)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            found = UNSTORABLE_RE.search(node)
+            if found:
+                what = "a NUL character" if found.group() == "\x00" else "a lone surrogate"
+                raise ValidationFailed(
+                    f"{path or 'The value'} contains {what}, which cannot be stored.",
+                    {"field": path},
+                )
+        elif isinstance(node, dict):
+            for name, child in node.items():
+                child_path = f"{path}.{name}" if path else str(name)
+                stack.append((child_path, name))  # a key is text too
+                stack.append((child_path, child))
+        elif isinstance(node, list):
+            if len(node) > MAX_LIST_ITEMS:
+                raise ValidationFailed(
+                    f"{path or 'The list'} has too many entries ({len(node)}); "
+                    f"send at most {MAX_LIST_ITEMS}.",
+                    {"field": path, "max": MAX_LIST_ITEMS},
+                )
+            stack.extend((f"{path}[{i}]", child) for i, child in enumerate(node))
+    return value

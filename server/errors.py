@@ -9,7 +9,13 @@ from peewee import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from helpdesk.error_messages import localized_message
-from helpdesk.errors import AuthenticationRequired, HelpdeskError, TooManyRequests, storage_error
+from helpdesk.errors import (
+    AuthenticationRequired,
+    HelpdeskError,
+    TooManyRequests,
+    busy_error,
+    storage_error,
+)
 from helpdesk.formats import LANGUAGES  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -46,6 +52,8 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["WWW-Authenticate"] = 'Bearer realm="helpdesk"'
         if isinstance(exc, TooManyRequests):
             response.headers["Retry-After"] = str(exc.details.get("retry_after", 60))
+        elif "retry_after" in exc.details:
+            response.headers["Retry-After"] = str(exc.details["retry_after"])
         return response
 
     @app.errorhandler(HTTPException)
@@ -63,7 +71,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(OSError)
-    def storage_failure(exc: Exception):
+    def database_or_disk_failure(exc: Exception):
+        # A lock held too long by other writers: rolled back, the client may simply retry.
+        busy = busy_error(exc)
+        if busy is not None:
+            log.warning("database busy: %s", exc)
+            return helpdesk_error(busy)
         # A read-only or full disk is the operator's to fix: say so, never a bare 500.
         mapped = storage_error(exc)
         if mapped is None:

@@ -36,6 +36,8 @@ REFERENCE_PREFIX = "HD"
 REFERENCE_RE = re.compile(r"^(?:HD-)?(\d{1,18})$", re.IGNORECASE)
 MAX_TITLE = 200
 MAX_BODY = 100_000
+# Users one share request may name (after dropping repeats).
+MAX_SHARES = 50
 
 Requester = User.alias("requester")
 Assignee = User.alias("assignee")
@@ -186,24 +188,58 @@ def get_attachment(reference: str, filename: str, *, actor: User) -> Attachment:
 # -- changing tickets ---------------------------------------------------------------------
 
 
-def _attach(
-    ticket: Ticket, uploads: Iterable[Upload], actor: User, staging: Staging, comment=None
-) -> None:
-    taken = {
-        a.filename
-        for a in Attachment.select(Attachment.filename).where(Attachment.ticket == ticket)
-    }
-    for upload in uploads:
+Staged = tuple[Upload, str, int]  # an upload, the SHA-256 and size of its staged file
+
+
+def _stage(staging: Staging, uploads: Iterable[Upload]) -> list[Staged]:
+    """Copy the uploads to staging before any transaction: no lock is held while copying."""
+    return [(upload, *staging.add(upload.stream)) for upload in uploads]
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """`name`, or the first of name-2, name-3... not in `taken` (report.pdf, report-2.pdf)."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{stem}-{n}{dot}{ext}"
+    return candidate
+
+
+def _attach(ticket: Ticket, staged: list[Staged], actor: User, comment=None) -> None:
+    """Record staged files on the ticket; names are unique per ticket.
+
+    A public file's name depends on public names only, so it never reveals an internal
+    attachment: when it takes a name an internal attachment holds, the internal one moves
+    aside (report.pdf -> report-2.pdf, recorded in the internal history).
+    """
+    internal = comment is not None and comment.visibility == "internal"
+    public: set[str] = set()
+    internal_by_name: dict[str, Attachment] = {}
+    for attachment in (
+        Attachment.select(Attachment.id, Attachment.filename, Attachment.comment, Comment)
+        .join(Comment, JOIN.LEFT_OUTER)
+        .where(Attachment.ticket == ticket)
+    ):
+        if attachment.comment_id is not None and attachment.comment.visibility == "internal":
+            internal_by_name[attachment.filename] = attachment
+        else:
+            public.add(attachment.filename)
+    for upload, sha, size in staged:
         name = sanitize_filename(upload.filename)
-        stem, dot, ext = name.rpartition(".")
-        if not dot:
-            stem, ext = name, ""
-        candidate, n = name, 1
-        while candidate in taken:  # keep names unique per ticket: report.pdf, report-2.pdf
-            n += 1
-            candidate = f"{stem}-{n}{dot}{ext}"
-        sha, size = staging.add(upload.stream)
-        Attachment.create(
+        if internal:
+            candidate = _free_name(name, public | set(internal_by_name))
+        else:
+            candidate = _free_name(name, public)
+            hidden = internal_by_name.pop(candidate, None)
+            if hidden is not None:
+                moved = _free_name(candidate, public | set(internal_by_name) | {candidate})
+                Attachment.update(filename=moved).where(Attachment.id == hidden.id).execute()
+                internal_by_name[moved] = hidden
+                record_event(ticket, actor, "internal_attachment", candidate, moved)
+        created = Attachment.create(
             ticket=ticket,
             comment=comment,
             uploaded_by=actor,
@@ -212,8 +248,10 @@ def _attach(
             sha256=sha,
             content_type=guess_content_type(candidate, upload.content_type),
         )
-        taken.add(candidate)
-        internal = comment is not None and comment.visibility == "internal"
+        if internal:
+            internal_by_name[candidate] = created
+        else:
+            public.add(candidate)
         record_event(
             ticket, actor, "internal_attachment" if internal else "attachment", None, candidate
         )
@@ -281,24 +319,27 @@ def submit_ticket(
     else:
         permissions.require(actor, "ticket.submit")
         requester_user = actor
-    with blob_store.staging() as staging, database.atomic():
-        org = _organization_for(requester_user, organization)
-        ticket = Ticket.create(
-            type=type,
-            title=title,
-            description=description,
-            impact=impact,
-            urgency=urgency,
-            priority=priority_for(impact, urgency),
-            requester=requester_user,
-            organization=org,
-            private=private,
-        )
-        ticket.reference = f"{REFERENCE_PREFIX}-{ticket.id}"
-        ticket.save()
-        record_event(ticket, actor, "created", None, "new")
-        _attach(ticket, attachments, actor, staging)
-        notifications.ticket_created(ticket, actor)
+    with blob_store.staging() as staging:
+        staged = _stage(staging, attachments)
+        with database.atomic():
+            org = _organization_for(requester_user, organization)
+            ticket = Ticket.create(
+                type=type,
+                title=title,
+                description=description,
+                impact=impact,
+                urgency=urgency,
+                priority=priority_for(impact, urgency),
+                requester=requester_user,
+                organization=org,
+                private=private,
+            )
+            ticket.reference = f"{REFERENCE_PREFIX}-{ticket.id}"
+            ticket.save()
+            record_event(ticket, actor, "created", None, "new")
+            _attach(ticket, staged, actor)
+            notifications.ticket_created(ticket, actor)
+            staging.publish()  # last: a file that cannot be stored rolls the ticket back
     return get_ticket(ticket.reference, actor=actor)
 
 
@@ -317,18 +358,21 @@ def add_comment(
     """Add a public reply or an internal note; a customer's reply reopens a pending ticket."""
     body = validation.text("message", body, max_length=MAX_BODY)
     validation.boolean("internal", internal)
-    with blob_store.staging() as staging, database.atomic():
-        ticket = get_ticket(reference, actor=actor)
-        permissions.require(
-            actor, "ticket.comment_internal" if internal else "ticket.comment", ticket
-        )
-        workflow.require_changeable(ticket)
-        comment = _write_comment(ticket, actor, body, internal=internal)
-        if not internal:
-            notifications.public_reply(ticket, actor, body)
-        _attach(ticket, attachments, actor, staging, comment=comment)
-        if internal or not workflow.follow("public_reply", ticket, actor=actor, comment=body):
-            _touch(ticket)
+    with blob_store.staging() as staging:
+        staged = _stage(staging, attachments)
+        with database.atomic():
+            ticket = get_ticket(reference, actor=actor)
+            permissions.require(
+                actor, "ticket.comment_internal" if internal else "ticket.comment", ticket
+            )
+            workflow.require_changeable(ticket)
+            comment = _write_comment(ticket, actor, body, internal=internal)
+            if not internal:
+                notifications.public_reply(ticket, actor, body)
+            _attach(ticket, staged, actor, comment=comment)
+            if internal or not workflow.follow("public_reply", ticket, actor=actor, comment=body):
+                _touch(ticket)
+            staging.publish()  # last: a file that cannot be stored rolls the comment back
     return comment
 
 
@@ -339,42 +383,91 @@ def add_attachments(reference: str, uploads: list[Upload], *, actor: User) -> Ti
             "Send at least one file in the multipart field 'attachments'.",
             {"field": "attachments"},
         )
-    with blob_store.staging() as staging, database.atomic():
-        ticket = get_ticket(reference, actor=actor)
-        permissions.require(actor, "ticket.attach", ticket)
-        workflow.require_changeable(ticket)
-        _attach(ticket, uploads, actor, staging)
-        _touch(ticket)
+    with blob_store.staging() as staging:
+        staged = _stage(staging, uploads)
+        with database.atomic():
+            ticket = get_ticket(reference, actor=actor)
+            permissions.require(actor, "ticket.attach", ticket)
+            workflow.require_changeable(ticket)
+            _attach(ticket, staged, actor)
+            _touch(ticket)
+            staging.publish()  # last: a file that cannot be stored rolls the rows back
     return ticket
 
 
+def _identifier_key(value):
+    return value.strip().lower() if isinstance(value, str) else repr(value)
+
+
+def _resolve_all(identifiers: list[str], candidates) -> list[User]:
+    """Each identifier's user among `candidates` (emails, or unambiguous names), in two
+    queries whatever the number; the first identifier that names nobody, or several, fails
+    as resolve_user does."""
+    emails = [i.lower() for i in identifiers if "@" in i]
+    names = [i.lower() for i in identifiers if "@" not in i]
+    by_email = {}
+    if emails:
+        by_email = {u.email: u for u in candidates.clone().where(User.email.in_(emails))}
+    by_name: dict[str, list[User]] = {}
+    if names:
+        for user in candidates.clone().where(fn.LOWER(User.name).in_(names)):
+            by_name.setdefault(user.name.lower(), []).append(user)
+    found = []
+    for identifier in identifiers:
+        if "@" in identifier:
+            user = by_email.get(identifier.lower())
+            if user is None:
+                raise NotFound(f"No user with email {identifier}.", {"user": identifier})
+            found.append(user)
+            continue
+        matches = by_name.get(identifier.lower(), [])
+        if not matches:
+            raise NotFound(f"No user named {identifier!r}.", {"user": identifier})
+        if len(matches) > 1:
+            emails_of = sorted(u.email for u in matches)
+            raise ValidationFailed(
+                f"{len(matches)} users are named {identifier!r}: {', '.join(emails_of)}. "
+                "Name one by email.",
+                {"user": identifier, "candidates": emails_of},
+            )
+        found.append(matches[0])
+    return found
+
+
 def share_ticket(reference: str, users: list[str], *, actor: User) -> list[User]:
-    """Share a ticket with members of its organization, named by email or by name."""
+    """Share a ticket with members of its organization, named by email or by name.
+
+    At most MAX_SHARES distinct names a request; all are resolved before the write
+    transaction, which then only adds the shares.
+    """
     if not isinstance(users, list) or not users:
         raise ValidationFailed(
             "users must be a list naming at least one user (email or name).", {"field": "users"}
         )
-    with database.atomic():
-        ticket = get_ticket(reference, actor=actor)
-        permissions.require(actor, "ticket.share", ticket)
-        colleagues = (
-            User.select()
-            .join(Membership, on=(Membership.user == User.id))
-            .where(
-                (Membership.organization == ticket.organization_id) & (User.active == True)  # noqa: E712
-            )
+    distinct = validation.items("users", users, max_items=MAX_SHARES, key=_identifier_key)
+    identifiers = [validation.text("user", u, max_length=254) for u in distinct]
+    ticket = get_ticket(reference, actor=actor)
+    permissions.require(actor, "ticket.share", ticket)
+    colleagues = (
+        User.select()
+        .join(Membership, on=(Membership.user == User.id))
+        .where(
+            (Membership.organization == ticket.organization_id) & (User.active == True)  # noqa: E712
         )
-        added = []
-        for identifier in users:
-            user = resolve_user(identifier, colleagues.clone())
-            if user.id == ticket.requester_id:
-                continue
-            _, created = Share.get_or_create(
-                ticket=ticket, user=user, defaults={"shared_by": actor}
+    )
+    wanted = {u.id: u for u in _resolve_all(identifiers, colleagues) if u.id != ticket.requester_id}
+    with database.atomic():
+        ticket = get_ticket(reference, actor=actor)  # as it is now, inside the transaction
+        already = {
+            s.user_id
+            for s in Share.select(Share.user).where(
+                (Share.ticket == ticket) & Share.user.in_(list(wanted))
             )
-            if created:
-                record_event(ticket, actor, "shared", None, user.email)
-                added.append(user)
+        }
+        added = [u for u in wanted.values() if u.id not in already]
+        for user in added:
+            Share.create(ticket=ticket, user=user, shared_by=actor)
+            record_event(ticket, actor, "shared", None, user.email)
         if added:
             notifications.ticket_shared(ticket, actor, added)
             _touch(ticket)

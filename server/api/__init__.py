@@ -9,8 +9,12 @@ MAX_ID = 2**63 - 1
 
 from helpdesk.server.api import (  # noqa: E402, F401
     accounts,
+    inputs,
     mail,
     organizations,
     provisioning,
     tickets,
 )
+
+# Every endpoint of the app, pages included: text that cannot be stored is refused up front.
+api.before_app_request(inputs.check_request_text)

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import g, request
 
+from helpdesk import validation
 from helpdesk.errors import AuthenticationRequired, BadRequest, ValidationFailed
 from helpdesk.models import User
 from helpdesk.permissions import require_token_allows
@@ -53,18 +54,60 @@ def _check_fields(data: Any, allowed: set[str], required: set[str]) -> dict:
     return data
 
 
+_UNREAD = object()
+_JSON_KEY = "helpdesk.json"  # the decoded body, kept in the request's environ
+# A request may carry a few files at once, not an unbounded list of them.
+MAX_UPLOADS = 20
+# Values one query-string parameter may repeat (?status=open&status=pending...).
+MAX_QUERY_VALUES = 20
+
+
 def _parse_json(raw: str | bytes, what: str) -> Any:
+    """Decode JSON and refuse text no database stores (lone surrogates, NUL) anywhere in it."""
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise BadRequest(f"{what} is not valid JSON.") from None
+    return validation.storable(data)
+
+
+def check_request_text() -> None:
+    """Before every request: URL parts, query strings and form fields hold storable text.
+
+    JSON bodies are checked where they are decoded (`_parse_json`); this covers the rest,
+    for every endpoint at once.
+    """
+    validation.storable(request.view_args or {})
+    if request.is_json:
+        # Decoded once here for every endpoint, even one that ignores its body; a body that
+        # is not JSON is left to the view that reads it (400).
+        try:
+            data = json.loads(request.get_data(cache=True))
+        except (ValueError, RecursionError):
+            pass
+        else:
+            request.environ[_JSON_KEY] = validation.storable(data)
+    for name in request.args:
+        values = request.args.getlist(name)
+        if len(values) > MAX_QUERY_VALUES:
+            raise ValidationFailed(
+                f"{name} is given {len(values)} times; at most {MAX_QUERY_VALUES}.",
+                {"field": name, "max": MAX_QUERY_VALUES},
+            )
+        validation.storable(values[0] if len(values) == 1 else values, name)
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        for name in request.form:
+            validation.storable(request.form.getlist(name), name)
 
 
 def json_body(allowed: set[str], required: set[str] = frozenset()) -> dict:
     """The request's JSON object, with only known fields and every required one."""
     if not request.is_json:
         raise BadRequest("Send a JSON body with 'Content-Type: application/json'.")
-    return _check_fields(_parse_json(request.get_data(), "The request body"), allowed, required)
+    data = request.environ.get(_JSON_KEY, _UNREAD)
+    if data is _UNREAD:
+        data = _parse_json(request.get_data(), "The request body")
+    return _check_fields(data, allowed, required)
 
 
 def payload_with_uploads(
@@ -74,10 +117,13 @@ def payload_with_uploads(
     if request.mimetype != "multipart/form-data":
         return json_body(allowed, required), []
     data = _parse_json(request.form.get("data", "{}"), "The multipart field 'data'")
-    uploads = [
-        Upload(f.filename or "attachment", f.stream, f.mimetype)
-        for f in request.files.getlist("attachments")
-    ]
+    files = request.files.getlist("attachments")
+    if len(files) > MAX_UPLOADS:
+        raise ValidationFailed(
+            f"attachments has too many files ({len(files)}); send at most {MAX_UPLOADS}.",
+            {"field": "attachments", "max": MAX_UPLOADS},
+        )
+    uploads = [Upload(f.filename or "attachment", f.stream, f.mimetype) for f in files]
     return _check_fields(data, allowed, required), uploads
 
 

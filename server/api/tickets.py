@@ -121,7 +121,7 @@ def download_attachment(reference: str, filename: str):
     """The file itself, always as a download."""
     attachment = tickets.get_attachment(reference, filename, actor=current_user())
     response = send_file(
-        blob_store.path_for(attachment.sha256),
+        blob_store.existing_path(attachment.sha256, attachment.filename),
         mimetype=attachment.content_type,
         as_attachment=True,
         download_name=attachment.filename,

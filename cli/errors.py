@@ -9,7 +9,7 @@ import typer
 from peewee import OperationalError
 
 from helpdesk.cli.compat import ClickException
-from helpdesk.errors import HelpdeskError, storage_error
+from helpdesk.errors import HelpdeskError, busy_error, storage_error
 
 
 class CommandFailed(ClickException):
@@ -41,8 +41,10 @@ def handle_errors(command):
             raise CommandFailed(exc, bool(kwargs.get("json_output"))) from None
         except ValueError as exc:  # a setting in the environment that cannot be used
             raise CommandFailed(HelpdeskError(str(exc)), bool(kwargs.get("json_output"))) from None
-        except (OperationalError, OSError) as exc:  # local commands: a read-only or full disk
-            mapped = storage_error(exc)
+        except (OperationalError, OSError) as exc:
+            # Local commands: a database locked by another writer (as the server's 503 says),
+            # a read-only or full disk.
+            mapped = busy_error(exc) or storage_error(exc)
             if mapped is None:
                 raise
             raise CommandFailed(mapped, bool(kwargs.get("json_output"))) from None

@@ -97,7 +97,8 @@ def check_request_text() -> None:
         validation.storable(values[0] if len(values) == 1 else values, name)
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         for name in request.form:
-            validation.storable(request.form.getlist(name), name)
+            values = request.form.getlist(name)
+            validation.storable(values[0] if len(values) == 1 else values, name)
 
 
 def json_body(allowed: set[str], required: set[str] = frozenset()) -> dict:

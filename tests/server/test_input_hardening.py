@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_error_shape import assert_error, row_counts
 
-from helpdesk.db import database
+from helpdesk.db import database, is_sqlite
 from helpdesk.models import Attachment, Comment, Event, Share, Ticket
 from helpdesk.server import create_app
 from helpdesk.storage import STALE_STAGING_SECONDS
@@ -247,32 +247,58 @@ def test_too_many_files_or_repeated_query_values_are_422(client, world):
     assert assert_error(resp, 422, "validation_failed")["details"] == {"field": "status", "max": 20}
 
 
+class HeldLock:
+    """A second connection that holds the lock adding a comment needs, on either engine."""
+
+    def __init__(self, url: str):
+        self.url = url
+        if is_sqlite():
+            self.conn = sqlite3.connect(database.database, isolation_level=None)
+        else:
+            import psycopg2
+
+            self.conn = psycopg2.connect(url)
+
+    def hold(self) -> None:
+        if is_sqlite():
+            self.conn.execute("BEGIN IMMEDIATE")  # the one write lock of the file
+        else:
+            self.conn.cursor().execute("LOCK TABLE comment IN ACCESS EXCLUSIVE MODE")
+
+    def release(self) -> None:
+        if is_sqlite():
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+        else:
+            self.conn.rollback()
+
+
 @pytest.fixture
-def write_lock(db):
-    """Hold the SQLite write lock from a second connection; the app's waits only 50 ms."""
-    # Requests reuse the test's open connection: give it a short busy timeout.
-    database.execute_sql("PRAGMA busy_timeout = 50")
-    other = sqlite3.connect(database.database, timeout=1, isolation_level=None)
+def held_lock(app, db):
+    """Requests reuse the test's open connection: it waits 50 ms for a lock, not 30 s."""
+    if is_sqlite():
+        database.execute_sql("PRAGMA busy_timeout = 50")
+    else:
+        database.execute_sql("SET lock_timeout = '50ms'")
+    lock = HeldLock(app.config["DATABASE_URL"])
     try:
-        yield other
+        yield lock
     finally:
-        if other.in_transaction:
-            other.execute("ROLLBACK")
-        other.close()
+        lock.release()
+        lock.conn.close()
 
 
-@pytest.mark.sqlite_only
-def test_busy_database_is_503_with_retry_after_and_changes_nothing(client, world, write_lock):
+def test_busy_database_is_503_with_retry_after_and_changes_nothing(client, world, held_lock):
     ticket = world.ticket(status="open")
     headers = world.headers(world.requester)
     path = f"{API}/tickets/{ticket.reference}/comments"
-    write_lock.execute("BEGIN IMMEDIATE")
     before = row_counts()
+    held_lock.hold()
     resp = client.post(path, json={"body": "Any news?"}, headers=headers)
+    held_lock.release()
     error = assert_error(resp, 503, "unavailable")
     assert "busy" in error["message"] and error["details"]["retry_after"] > 0
     assert resp.headers["Retry-After"] == str(error["details"]["retry_after"])
-    write_lock.execute("ROLLBACK")
     assert row_counts() == before
     # Once the lock is released, the same request goes through.
     assert client.post(path, json={"body": "Any news?"}, headers=headers).status_code == 201

@@ -75,7 +75,7 @@ def register_error_handlers(app: Flask) -> None:
         # A lock held too long by other writers: rolled back, the client may simply retry.
         busy = busy_error(exc)
         if busy is not None:
-            log.warning("database busy: %s", exc)
+            log.info("database busy: %s", exc)  # the caller is told; a server logs the 503
             return helpdesk_error(busy)
         # A read-only or full disk is the operator's to fix: say so, never a bare 500.
         mapped = storage_error(exc)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
-from conftest import PASSWORD
+from conftest import ON_POSTGRES, PASSWORD, SERVER_DATABASE, hold_write_lock
 
 
 @pytest.mark.parametrize(
@@ -25,20 +23,17 @@ def test_date_out_of_range_is_one_error_line(installed, args):
     assert line.startswith("Error: ") and "date out of range" in line
 
 
-@pytest.mark.sqlite_only
 def test_busy_database_is_a_clear_error_and_the_retry_works(env, cli, monkeypatch):
-    path = env / "data" / "helpdesk.db"
-    # Wait 50 ms for the lock instead of 30 s, so that holding it shows at once.
-    monkeypatch.setenv("HELPDESK_DATABASE", f"sqlite:///{path}?timeout=0.05")
+    # Wait 50 ms for a lock instead of 30 s, so that holding it shows at once.
+    if ON_POSTGRES:
+        url = f"{SERVER_DATABASE}?options=-c%20lock_timeout%3D50ms"
+    else:
+        url = f"sqlite:///{env / 'data' / 'helpdesk.db'}?timeout=0.05"
+    monkeypatch.setenv("HELPDESK_DATABASE", url)
     init = cli("init", "--admin-email", "admin@example.test", "--password-stdin", input=PASSWORD)
     assert init.exit_code == 0, init.output
-    other = sqlite3.connect(path, isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")
+    with hold_write_lock():
         result = cli("org", "create", "Initech")
-        other.execute("ROLLBACK")
-    finally:
-        other.close()
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     [line] = result.stderr.strip().splitlines()

@@ -8,13 +8,14 @@ import io
 import json
 import os
 import re
-import sqlite3
 import time
 from pathlib import Path
 
 import pytest
+from conftest import hold_write_lock
 from test_error_shape import assert_error, row_counts
 
+from helpdesk.config import load_settings
 from helpdesk.db import database, is_sqlite
 from helpdesk.models import Attachment, Comment, Event, Share, Ticket
 from helpdesk.server import create_app
@@ -247,56 +248,23 @@ def test_too_many_files_or_repeated_query_values_are_422(client, world):
     assert assert_error(resp, 422, "validation_failed")["details"] == {"field": "status", "max": 20}
 
 
-class HeldLock:
-    """A second connection that holds the lock adding a comment needs, on either engine."""
-
-    def __init__(self, url: str):
-        self.url = url
-        if is_sqlite():
-            self.conn = sqlite3.connect(database.database, isolation_level=None)
-        else:
-            import psycopg2
-
-            self.conn = psycopg2.connect(url)
-
-    def hold(self) -> None:
-        if is_sqlite():
-            self.conn.execute("BEGIN IMMEDIATE")  # the one write lock of the file
-        else:
-            self.conn.cursor().execute("LOCK TABLE comment IN ACCESS EXCLUSIVE MODE")
-
-    def release(self) -> None:
-        if is_sqlite():
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-        else:
-            self.conn.rollback()
-
-
 @pytest.fixture
-def held_lock(app, db):
+def short_lock_wait(db):
     """Requests reuse the test's open connection: it waits 50 ms for a lock, not 30 s."""
     if is_sqlite():
         database.execute_sql("PRAGMA busy_timeout = 50")
     else:
         database.execute_sql("SET lock_timeout = '50ms'")
-    lock = HeldLock(app.config["DATABASE_URL"])
-    try:
-        yield lock
-    finally:
-        lock.release()
-        lock.conn.close()
 
 
-def test_busy_database_is_503_with_retry_after_and_changes_nothing(client, world, held_lock):
+def test_busy_database_is_503_with_retry_after_and_changes_nothing(client, world, short_lock_wait):
     ticket = world.ticket(status="open")
     headers = world.headers(world.requester)
     path = f"{API}/tickets/{ticket.reference}/comments"
     before = row_counts()
-    held_lock.hold()
-    resp = client.post(path, json={"body": "Any news?"}, headers=headers)
-    held_lock.release()
-    error = assert_error(resp, 503, "unavailable")
+    with hold_write_lock():
+        resp = client.post(path, json={"body": "Any news?"}, headers=headers)
+    error = assert_error(resp, 503, "busy")
     assert "busy" in error["message"] and error["details"]["retry_after"] > 0
     assert resp.headers["Retry-After"] == str(error["details"]["retry_after"])
     assert row_counts() == before
@@ -318,13 +286,13 @@ def _upload(client, headers, content: bytes, name="log.txt", ref=None):
 def test_file_that_cannot_be_stored_leaves_no_ticket(app, client, world):
     content = b"the log the customer attached"
     sha = hashlib.sha256(content).hexdigest()
-    root = Path(app.config["DATA_DIR"]) / "attachments"
+    root = Path(app.config["ATTACHMENT_DIR"])
     root.mkdir(parents=True, exist_ok=True)
     (root / sha[:2]).write_text("a file where the folder should be")
     headers = world.headers(world.requester)
     before = row_counts()
     resp = _upload(client, headers, content)
-    error = assert_error(resp, 503, "unavailable")
+    error = assert_error(resp, 503, "storage_unavailable")
     assert "could not be stored" in error["message"]
     assert row_counts() == before  # no ticket to duplicate on retry, no attachment row
     assert list((root / "tmp").iterdir()) == []  # nor a staging file left behind
@@ -340,12 +308,14 @@ def test_file_that_cannot_be_stored_leaves_no_ticket(app, client, world):
 def test_file_that_cannot_be_stored_leaves_no_comment_or_attachment(app, client, world):
     ticket = world.ticket(status="open")
     content = b"second file"
-    root = Path(app.config["DATA_DIR"]) / "attachments"
+    root = Path(app.config["ATTACHMENT_DIR"])
     root.mkdir(parents=True, exist_ok=True)
     (root / hashlib.sha256(content).hexdigest()[:2]).write_text("in the way")
     headers = world.headers(world.requester)
     before = row_counts()
-    assert_error(_upload(client, headers, content, ref=ticket.reference), 503, "unavailable")
+    assert_error(
+        _upload(client, headers, content, ref=ticket.reference), 503, "storage_unavailable"
+    )
     resp = client.post(
         f"{API}/tickets/{ticket.reference}/comments",
         data={
@@ -355,7 +325,7 @@ def test_file_that_cannot_be_stored_leaves_no_comment_or_attachment(app, client,
         content_type="multipart/form-data",
         headers=headers,
     )
-    assert_error(resp, 503, "unavailable")
+    assert_error(resp, 503, "storage_unavailable")
     assert row_counts() == before
 
 
@@ -363,7 +333,7 @@ def test_attachment_whose_file_is_lost_is_410_not_500(app, client, world):
     headers = world.headers(world.requester)
     created = _upload(client, headers, b"soon gone").get_json()
     [attachment] = created["attachments"]
-    blob = Path(app.config["DATA_DIR"]) / "attachments" / attachment["sha256"][:2]
+    blob = Path(app.config["ATTACHMENT_DIR"]) / attachment["sha256"][:2]
     (blob / attachment["sha256"]).unlink()
     resp = client.get(attachment["url"], headers=headers)
     error = assert_error(resp, 410, "gone")
@@ -374,7 +344,7 @@ def test_attachment_whose_file_is_lost_is_410_not_500(app, client, world):
 
 
 def test_stale_staging_files_are_removed_at_start(env):
-    staging = env / "data" / "attachments" / "tmp"
+    staging = load_settings().attachment_dir / "tmp"
     staging.mkdir(parents=True)
     stale, fresh = staging / "tmpcrashed", staging / "tmpuploading"
     stale.write_bytes(b"half an upload from a crashed server")

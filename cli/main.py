@@ -87,7 +87,7 @@ def init(
     """Create the database and the first admin, and log in as them."""
     from helpdesk.config import load_settings
     from helpdesk.db import create_schema, database, init_database
-    from helpdesk.services import accounts, users
+    from helpdesk.services import api_tokens, users
 
     password = read_password(password_stdin, confirm=True)
     settings = load_settings()
@@ -95,7 +95,7 @@ def init(
     create_schema()
     with database.connection_context():
         admin = users.bootstrap_admin(admin_email, password, admin_name)
-        token = accounts.issue_token(admin, name="init")
+        token = api_tokens.issue_token(admin, name="init")
     config.save_token(token)
     result = {
         "database": settings.database_url,

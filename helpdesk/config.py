@@ -93,6 +93,10 @@ class AccountSettings:
     login_max_failures: int = 5  # per account
     address_max_failures: int = 20  # per client address (many users may share one)
     lockout_seconds: int = 900
+    # Sign-up and reset requests email someone: capped per recipient and per client address.
+    email_requests_per_recipient: int = 3
+    email_requests_per_client: int = 10
+    email_request_window_seconds: int = 3600
 
 
 def load_account_settings() -> AccountSettings:
@@ -112,6 +116,9 @@ def load_account_settings() -> AccountSettings:
         login_max_failures=_env_int("HELPDESK_LOGIN_MAX_FAILURES", 5),
         address_max_failures=_env_int("HELPDESK_LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
         lockout_seconds=_env_int("HELPDESK_LOGIN_LOCKOUT_SECONDS", 900),
+        email_requests_per_recipient=_env_int("HELPDESK_ACCOUNT_EMAILS_PER_RECIPIENT", 3),
+        email_requests_per_client=_env_int("HELPDESK_ACCOUNT_EMAILS_PER_CLIENT", 10),
+        email_request_window_seconds=_env_int("HELPDESK_ACCOUNT_EMAILS_WINDOW_SECONDS", 3600),
     )
 
 

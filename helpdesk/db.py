@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlparse
@@ -81,6 +81,35 @@ def init_database(url: str):
 
 def is_sqlite() -> bool:
     return isinstance(database.obj, SqliteDatabase)
+
+
+def write_if_free(work: Callable[[], None]) -> bool:
+    """Run `work` in its own write transaction if no other writer holds the lock right now.
+
+    False, with nothing written, when the database is busy (or cannot be written at all):
+    for writes that may be skipped, such as a token's last use, so that a read never waits.
+    """
+    if database.in_transaction():  # the caller's transaction already writes
+        with database.atomic():
+            work()
+        return True
+    try:
+        if is_sqlite():
+            # busy_timeout 0: BEGIN IMMEDIATE fails at once instead of waiting for the lock.
+            previous = database.execute_sql("PRAGMA busy_timeout").fetchone()[0]
+            database.execute_sql("PRAGMA busy_timeout = 0")
+            try:
+                with database.atomic():
+                    work()
+            finally:
+                database.execute_sql(f"PRAGMA busy_timeout = {int(previous)}")
+        else:
+            with database.atomic():
+                database.execute_sql("SET LOCAL lock_timeout = '100ms'")
+                work()
+    except OperationalError:  # locked, or a read-only database
+        return False
+    return True
 
 
 @contextmanager

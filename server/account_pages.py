@@ -8,9 +8,12 @@ from __future__ import annotations
 from flask import Blueprint, render_template_string, request
 
 from helpdesk.errors import HelpdeskError
-from helpdesk.services import accounts
+from helpdesk.server.api.inputs import client
+from helpdesk.server.page_headers import forbid_framing
+from helpdesk.services import invitations, password_reset, profile
 
 account_pages = Blueprint("account_pages", __name__)
+account_pages.after_request(forbid_framing)
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ heading }}</title></head>
@@ -49,7 +52,6 @@ def show(action: str, token: str):
 
 @account_pages.post("/account/<any(activate, reset, 'confirm-email'):action>/<token>")
 def submit(action: str, token: str):
-    client = accounts.Client(request.remote_addr, request.user_agent.string or None)
     password = request.form.get("password", "")
     try:
         if action != "confirm-email" and password != request.form.get("confirmation", ""):
@@ -57,13 +59,14 @@ def submit(action: str, token: str):
                 422, heading=HEADINGS[action], form="password", message="The two passwords differ."
             )
         if action == "activate":
-            user, _ = accounts.activate_account(token, password, client=client)
+            # No login token: this page could not hand it to anyone.
+            user, _ = invitations.activate_account(token, password, client=client(), log_in=False)
             message = f"Your account {user.email} is active. You can now log in."
         elif action == "reset":
-            user = accounts.reset_password(token, password, client=client)
+            user = password_reset.reset_password(token, password, client=client())
             message = f"The password of {user.email} was changed. You can now log in."
         else:
-            user = accounts.confirm_email_change(token, client=client)
+            user = profile.confirm_email_change(token, client=client())
             message = f"Your email address is now {user.email}."
     except HelpdeskError as exc:
         form = "password" if exc.http_status == 422 and action != "confirm-email" else None

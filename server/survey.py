@@ -8,9 +8,11 @@ from __future__ import annotations
 from flask import Blueprint, render_template_string, request
 
 from helpdesk.errors import HelpdeskError
+from helpdesk.server.page_headers import forbid_framing
 from helpdesk.services import surveys
 
 survey_page = Blueprint("survey", __name__)
+survey_page.after_request(forbid_framing)
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ heading }}</title></head>

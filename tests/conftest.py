@@ -24,7 +24,7 @@ from helpdesk.db import create_schema, database, init_database
 from helpdesk.migrations import LATEST
 from helpdesk.models import Membership, Ticket, User
 from helpdesk.server import create_app
-from helpdesk.services import accounts, organizations, tickets
+from helpdesk.services import api_tokens, organizations, passwords, tickets
 
 PASSWORD = "correct horse battery"
 
@@ -146,6 +146,19 @@ class PostgresEmptier:
             cursor.execute("INSERT INTO schemaversion (version) VALUES (%s)", (LATEST,))
 
 
+# Cheap password hashes in tests; production keeps its scrypt cost (pinned in
+# tests/accounts/test_accounts_passwords.py). Test processes only: `helpdesk serve` started by a
+# test hashes at the production cost.
+TEST_HASH_METHOD = "pbkdf2:sha256:1"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashes():
+    passwords.use_hash_method_for_tests(TEST_HASH_METHOD)
+    yield
+    passwords.use_hash_method_for_tests(None)
+
+
 @pytest.fixture
 def env(tmp_path, monkeypatch, empty_database):
     """Point every setting at this test's own directory and an empty database."""
@@ -210,7 +223,7 @@ class World:
         self.shared = make_user("shared@acme.test", "Sheila Shared", org=self.acme)
 
     def headers(self, user: User) -> dict[str, str]:
-        return {"Authorization": f"Bearer {accounts.issue_token(user)}"}
+        return {"Authorization": f"Bearer {api_tokens.issue_token(user)}"}
 
     def ticket(self, *, private: bool = False, status: str = "new", **fields) -> Ticket:
         ticket = tickets.submit_ticket(
@@ -227,13 +240,11 @@ class World:
 
 
 def make_user(email, name, *, kind="customer", org=None, role="user", password=None) -> User:
-    from werkzeug.security import generate_password_hash
-
     user = User.create(
         email=email,
         name=name,
         kind=kind,
-        password_hash=generate_password_hash(password) if password else None,
+        password_hash=passwords.hash_password(password) if password else None,
     )
     if org is not None:
         Membership.create(user=user, organization=org, role=role)

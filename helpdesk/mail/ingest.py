@@ -27,10 +27,13 @@ from helpdesk import permissions, validation
 from helpdesk.config import Settings
 from helpdesk.db import database
 from helpdesk.errors import HelpdeskError
-from helpdesk.models import InboundMessage, Membership, Organization, OutboxMessage, Ticket, User
+from helpdesk.models import InboundMessage, OutboxMessage, Ticket, User
 from helpdesk.services import tickets
-from helpdesk.services.organizations import find_organization
-from helpdesk.services.users import find_user_by_email, memberships_of
+from helpdesk.services.users import (
+    find_user_by_email,
+    memberships_of,
+    register_external_customer,
+)
 from helpdesk.storage import Upload
 
 logger = logging.getLogger("helpdesk.mail.ingest")
@@ -595,13 +598,11 @@ class _Refused(Exception):
 def _register_external(address: str, display_name: str, settings: Settings) -> User:
     """A self-registered customer in the external customers' organization."""
     email = validation.email(address)
-    local = email.partition("@")[0]
-    name = (display_name.strip() or local)[:200]
-    user = User.create(email=email, name=name, kind="customer", origin="external")
-    org_name = settings.mail.external_organization.strip()[:200]
-    org = find_organization(org_name) or Organization.create(name=org_name)
-    Membership.create(user=user, organization=org, role="user")
-    logger.info("registered %s as an external customer of %s", email, org.name)
+    name = (" ".join(display_name.split()) or email.partition("@")[0])[:200]
+    user = register_external_customer(email, name, organization=settings.mail.external_organization)
+    logger.info(
+        "registered %s as an external customer of %s", email, settings.mail.external_organization
+    )
     return user
 
 

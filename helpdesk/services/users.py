@@ -1,16 +1,22 @@
-"""Users: finding, registering and listing them (identity flows are in accounts.py)."""
+"""Users: finding, registering, listing, deactivating them.
+
+The identity flows are beside this module: authentication, invitations, signup, password_reset,
+profile; passwords, api_tokens and account_tokens are the pieces they share.
+"""
 
 from __future__ import annotations
 
-from peewee import fn
+from peewee import IntegrityError, fn
 
 from helpdesk import permissions, validation
 from helpdesk.db import database
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.formats import LANGUAGES
-from helpdesk.models import Membership, Organization, User
+from helpdesk.models import Membership, Organization, User, utcnow
 from helpdesk.pagination import Page, paginate
-from helpdesk.services import accounts
+from helpdesk.services.account_tokens import send_invitation
+from helpdesk.services.api_tokens import revoke_all
+from helpdesk.services.passwords import check_password_policy, hash_password
 from helpdesk.vocabulary import MEMBERSHIP_ROLES, USER_KINDS, UserKind
 
 
@@ -35,7 +41,7 @@ def _new_user(email: str, name: str, kind: str, password: str | None, language: 
         raise Conflict(f"A user with email {email} already exists.", {"email": email})
     password_hash = None
     if password is not None:
-        password_hash = accounts.hash_password(accounts.check_password_policy(password, email))
+        password_hash = hash_password(check_password_policy(password, email))
     return User.create(
         email=email, name=name, kind=kind, password_hash=password_hash, language=language
     )
@@ -87,7 +93,7 @@ def register_user(
         user.can_manage_customers = can_manage_customers
         user.save()
         if password is None and invite:
-            accounts.send_invitation(user, actor=actor)
+            send_invitation(user, actor=actor)
         if organization is not None:
             if not permissions.can(user, "org.join"):
                 raise ValidationFailed(
@@ -96,6 +102,61 @@ def register_user(
             from helpdesk.services.organizations import get_organization
 
             Membership.create(user=user, organization=get_organization(organization), role=role)
+    return user
+
+
+def register_external_customer(email, name, *, organization: str, language: str = "en") -> User:
+    """A customer who registered themselves (sign-up, or an email from an unknown sender).
+
+    They join the external customers' organization `organization`, created on first use.
+    Inside the caller's transaction; Conflict if the address already has an account.
+    """
+    email = validation.email(email)
+    name = validation.text("name", name, max_length=200, one_line=True)
+    validation.choice("language", language, LANGUAGES)
+    org_name = organization.strip()[:200]  # from the settings, not from the visitor
+    if find_user_by_email(email) is not None:
+        raise Conflict(f"A user with email {email} already exists.", {"email": email})
+    user = User.create(
+        email=email,
+        name=name,
+        kind=UserKind.customer.value,
+        origin="external",
+        language=language,
+    )
+    org = _find_organization(org_name)
+    if org is None:
+        try:
+            with database.atomic():  # a savepoint: a parallel registration may create it first
+                org = Organization.create(name=org_name)
+        except IntegrityError:
+            org = _find_organization(org_name)
+    Membership.create(user=user, organization=org, role="user")
+    return user
+
+
+def _find_organization(name: str) -> Organization | None:
+    return Organization.get_or_none(fn.LOWER(Organization.name) == name.lower())
+
+
+def require_manage(actor: User, user: User) -> None:
+    """Customers are managed by admins and by agents with the permission; staff by admins."""
+    permissions.require(actor, permissions.manage_action(user.kind))
+
+
+def set_active(email, active: bool, *, actor: User) -> User:
+    """Deactivate (tokens revoked, tickets kept) or reactivate an account."""
+    validation.boolean("active", active)
+    with database.atomic():
+        user = get_user_by_email(email)
+        require_manage(actor, user)
+        if user.id == actor.id:
+            raise Conflict("You cannot deactivate yourself.")
+        user.active = active
+        user.updated_at = utcnow()
+        user.save()
+        if not active:
+            revoke_all(user)
     return user
 
 

@@ -8,7 +8,16 @@ from helpdesk import __version__
 from helpdesk.server.api import MAX_ID, api
 from helpdesk.server.api.inputs import client, current_user, json_body, paging
 from helpdesk.server.serializers import access_json, page_json, token_json, user_json
-from helpdesk.services import accounts, users
+from helpdesk.services import (
+    access_reports,
+    api_tokens,
+    authentication,
+    invitations,
+    password_reset,
+    profile,
+    signup,
+    users,
+)
 
 
 def _me(user):
@@ -25,7 +34,7 @@ def health():
 def login():
     """Exchange an email and password for a bearer token (throttled after failures)."""
     body = json_body({"email", "password", "token_name"}, {"email", "password"})
-    user, token = accounts.log_in(
+    user, token = authentication.log_in(
         body["email"], body["password"], body.get("token_name"), client=client()
     )
     return {"token": token, "user": _me(user)}
@@ -35,15 +44,15 @@ def login():
 def logout():
     """Revoke the token this request was made with."""
     current_user()
-    accounts.revoke_token(g.token)
+    api_tokens.revoke_token(g.token)
     return {"revoked": True}
 
 
 @api.post("/auth/signup")
-def signup():
+def sign_up():
     """Register as an external customer, if the sign-up policy allows; confirm by email."""
     body = json_body({"email", "name", "language"}, {"email", "name"})
-    message = accounts.signup(
+    message = signup.signup(
         body["email"], body["name"], language=body.get("language") or "en", client=client()
     )
     return {"message": message}, 202
@@ -53,7 +62,7 @@ def signup():
 def activate():
     """Choose the password with an invitation or sign-up token; answers a login token."""
     body = json_body({"token", "password"}, {"token", "password"})
-    user, token = accounts.activate_account(body["token"], body["password"], client=client())
+    user, token = invitations.activate_account(body["token"], body["password"], client=client())
     return {"token": token, "user": _me(user)}
 
 
@@ -61,14 +70,14 @@ def activate():
 def request_password_reset():
     """Email a reset link; the answer never says whether the address exists."""
     body = json_body({"email"}, {"email"})
-    return {"message": accounts.request_password_reset(body["email"], client=client())}, 202
+    return {"message": password_reset.request_password_reset(body["email"], client=client())}, 202
 
 
 @api.post("/account/password-reset/confirm")
 def reset_password():
     """Set a new password with a reset token; all the user's tokens are revoked."""
     body = json_body({"token", "password"}, {"token", "password"})
-    user = accounts.reset_password(body["token"], body["password"], client=client())
+    user = password_reset.reset_password(body["token"], body["password"], client=client())
     return {"message": "Your password was changed; log in with it.", "email": user.email}
 
 
@@ -76,7 +85,7 @@ def reset_password():
 def confirm_email():
     """Confirm a new email address with the token sent to it."""
     body = json_body({"token"}, {"token"})
-    return _me(accounts.confirm_email_change(body["token"], client=client()))
+    return _me(profile.confirm_email_change(body["token"], client=client()))
 
 
 @api.get("/me")
@@ -91,7 +100,7 @@ def update_account():
     """Change one's name, phone, language, date format; a new email is confirmed by token."""
     actor = current_user()
     body = json_body({"name", "phone", "language", "date_format", "email"})
-    user, pending = accounts.update_profile(actor, **body)
+    user, pending = profile.update_profile(actor, **body)
     data = _me(user)
     data["email_change_pending"] = pending
     return data
@@ -102,7 +111,7 @@ def change_password():
     """Change one's password (current one required); one's other tokens are revoked."""
     actor = current_user()
     body = json_body({"current_password", "new_password"}, {"current_password", "new_password"})
-    revoked = accounts.change_password(
+    revoked = authentication.change_password(
         actor,
         body["current_password"],
         body["new_password"],
@@ -115,7 +124,7 @@ def change_password():
 @api.get("/tokens")
 def list_tokens():
     """The caller's API tokens (never their values)."""
-    items = [token_json(t) for t in accounts.list_tokens(current_user())]
+    items = [token_json(t) for t in api_tokens.list_tokens(current_user())]
     return {"items": items, "total": len(items)}
 
 
@@ -124,7 +133,7 @@ def create_token():
     """A named token for scripts and CI, optionally expiring and read-only; shown once."""
     actor = current_user()
     body = json_body({"name", "expires", "read_only"}, {"name"})
-    token, raw = accounts.create_token(
+    token, raw = api_tokens.create_token(
         actor, body["name"], expires=body.get("expires"), read_only=body.get("read_only", False)
     )
     return {**token_json(token), "token": raw}, 201
@@ -135,7 +144,7 @@ def revoke_tokens():
     """Revoke the caller's own token(s) by id or name."""
     actor = current_user()
     body = json_body({"token"}, {"token"})
-    revoked = accounts.revoke_named_token(actor, body["token"])
+    revoked = api_tokens.revoke_named_token(actor, body["token"])
     return {"revoked": [token_json(t) for t in revoked]}
 
 
@@ -194,7 +203,7 @@ def resend_invitation():
     """Email a fresh invitation; the previous link stops working."""
     actor = current_user()
     body = json_body({"email"}, {"email"})
-    user = accounts.resend_invitation(body["email"], actor=actor)
+    user = invitations.resend_invitation(body["email"], actor=actor)
     return user_json(user, users.memberships_of(user)), 202
 
 
@@ -203,7 +212,7 @@ def deactivate_user():
     """Lock a user out: no login, tokens revoked; their tickets stay."""
     actor = current_user()
     body = json_body({"email"}, {"email"})
-    user = accounts.set_active(body["email"], False, actor=actor)
+    user = users.set_active(body["email"], False, actor=actor)
     return user_json(user, users.memberships_of(user))
 
 
@@ -212,7 +221,7 @@ def reactivate_user():
     """Let a deactivated user log in again."""
     actor = current_user()
     body = json_body({"email"}, {"email"})
-    user = accounts.set_active(body["email"], True, actor=actor)
+    user = users.set_active(body["email"], True, actor=actor)
     return user_json(user, users.memberships_of(user))
 
 
@@ -228,7 +237,7 @@ def login_report():
     """Logins, failures, token uses, activations, password changes (agents)."""
     args = request.args
     page, per_page = paging()
-    result = accounts.access_log(
+    result = access_reports.access_log(
         actor=current_user(),
         organization=args.get("organization"),
         user=args.get("user"),

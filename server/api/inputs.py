@@ -11,7 +11,8 @@ from helpdesk import validation
 from helpdesk.errors import AuthenticationRequired, BadRequest, ValidationFailed
 from helpdesk.models import User
 from helpdesk.permissions import require_token_allows
-from helpdesk.services.accounts import Client, user_for_token
+from helpdesk.services.access_log import Client
+from helpdesk.services.api_tokens import user_for_token
 from helpdesk.storage import Upload
 
 

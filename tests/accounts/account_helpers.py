@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from conftest import deliver
+from conftest import TEST_HASH_METHOD, deliver
 
 from helpdesk import __version__
 from helpdesk.db import database
 from helpdesk.models import AccountToken, ApiToken, User, utcnow
-from helpdesk.services import accounts
+from helpdesk.services import api_tokens, passwords
 
 ADMIN = "admin@example.test"
 BASE_URL = "http://127.0.0.1:5000"  # HELPDESK_BASE_URL, set by the mailbox fixture
@@ -91,13 +91,13 @@ def set_user(email: str, **fields) -> None:
 
 def set_password(email: str, password: str) -> None:
     """Give a user a password directly (one hash)."""
-    set_user(email, password_hash=accounts.hash_password(password))
+    set_user(email, password_hash=passwords.hash_password(password))
 
 
 def token_for(email: str, name: str = "test") -> str:
     """A token for a user without going through a login: no password hash."""
     with connection():
-        return accounts.issue_token(User.get(User.email == email), name=name)
+        return api_tokens.issue_token(User.get(User.email == email), name=name)
 
 
 def expire_account_tokens(email: str) -> None:
@@ -114,6 +114,16 @@ def expire_api_token(token_id: int) -> None:
         ApiToken.update(expires_at=utcnow() - timedelta(minutes=1)).where(
             ApiToken.id == token_id
         ).execute()
+
+
+@contextmanager
+def production_hashing() -> Iterator[None]:
+    """Hash passwords at the production cost, as `helpdesk serve` does, within the block."""
+    passwords.use_hash_method_for_tests(None)
+    try:
+        yield
+    finally:
+        passwords.use_hash_method_for_tests(TEST_HASH_METHOD)
 
 
 # -- mail -----------------------------------------------------------------------------------

@@ -20,9 +20,9 @@ from account_helpers import (
     token_for,
     token_in,
 )
-from werkzeug.security import generate_password_hash
 
 from helpdesk.models import utcnow
+from helpdesk.services.passwords import hash_password
 
 RITA = "rita@acme.test"
 NINA = "nina@acme.test"
@@ -149,7 +149,7 @@ def test_customers_may_not_see_the_log(desk):
 
 
 def test_the_api_records_the_client_address_and_user_agent(world, client):
-    world.requester.password_hash = generate_password_hash(RITA_PASSWORD)
+    world.requester.password_hash = hash_password(RITA_PASSWORD)
     world.requester.save()
     for password in ("wrong-password-1", RITA_PASSWORD):
         client.post(

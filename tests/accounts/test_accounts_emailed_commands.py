@@ -10,7 +10,7 @@ import shlex
 from account_helpers import ADMIN, connection, ok, text_of, twice
 
 from helpdesk.models import OutboxMessage, User
-from helpdesk.services import accounts
+from helpdesk.services import invitations, password_reset, profile
 
 NINA = "nina@acme.test"
 # A token beginning with "-" would be read as an option. Random URL-safe tokens begin with "-"
@@ -21,17 +21,17 @@ ROUNDS = 150
 # kind: how to ask for another email of that kind, the command it shows, its other arguments.
 KINDS = {
     "invite": (
-        lambda nina, admin: accounts.resend_invitation(NINA, actor=admin),
+        lambda nina, admin: invitations.resend_invitation(NINA, actor=admin),
         "activate",
         ("--password-stdin",),
     ),
     "email_change": (
-        lambda nina, admin: accounts.update_profile(nina, email="nina.new@acme.test"),
+        lambda nina, admin: profile.update_profile(nina, email="nina.new@acme.test"),
         "confirm-email",
         (),
     ),
     "reset": (
-        lambda nina, admin: accounts.request_password_reset(NINA),
+        lambda nina, admin: password_reset.request_password_reset(NINA),
         "reset",
         ("--password-stdin",),
     ),
@@ -51,7 +51,9 @@ def latest_command(kind: str) -> str:
     return command
 
 
-def test_every_emailed_command_works_as_written(installed):
+def test_every_emailed_command_works_as_written(installed, monkeypatch):
+    # Many reset requests for one address: lift the throttle that would refuse them.
+    monkeypatch.setenv("HELPDESK_ACCOUNT_EMAILS_PER_RECIPIENT", str(ROUNDS + 1))
     ok(installed("user", "register", NINA, "--name", "Nina Newcomer"))
     commands: dict[str, str] = {}
     with connection():

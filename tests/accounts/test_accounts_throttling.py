@@ -9,9 +9,9 @@ from datetime import timedelta
 
 import pytest
 from account_helpers import WRONG_LOGIN, deliver_mail, fails, ok, reset, set_password, token_in
-from werkzeug.security import generate_password_hash
 
 from helpdesk.models import LoginThrottle, utcnow
+from helpdesk.services.passwords import hash_password
 
 PASSWORD = "rita-password-42"
 WRONG = "not-the-password"
@@ -26,7 +26,7 @@ def limits(monkeypatch):
 
 @pytest.fixture
 def rita(world):
-    world.requester.password_hash = generate_password_hash(PASSWORD)
+    world.requester.password_hash = hash_password(PASSWORD)
     world.requester.save()
     return world.requester
 
@@ -95,7 +95,7 @@ def test_a_success_resets_the_count(limits, rita, client, monkeypatch):
 
 
 def test_locking_one_account_leaves_the_others_alone(limits, rita, client, world):
-    world.colleague.password_hash = generate_password_hash(PASSWORD)
+    world.colleague.password_hash = hash_password(PASSWORD)
     world.colleague.save()
     for _ in range(3):
         attempt(client, rita.email, WRONG, "10.0.0.1")
@@ -183,12 +183,10 @@ def test_a_password_reset_lifts_the_lockout(desk, mailbox):
 
 def test_a_good_login_does_not_clear_the_failures_of_its_address(world, client, monkeypatch):
     """One valid account must not let an address keep guessing at others."""
-    from werkzeug.security import generate_password_hash
-
     from helpdesk.models import User
 
     monkeypatch.setenv("HELPDESK_LOGIN_MAX_FAILURES_PER_ADDRESS", "3")
-    User.update(password_hash=generate_password_hash("rita-password-42")).where(
+    User.update(password_hash=hash_password("rita-password-42")).where(
         User.id == world.requester.id
     ).execute()
     where = {"REMOTE_ADDR": "10.9.9.9"}

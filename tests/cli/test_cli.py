@@ -16,7 +16,7 @@ import pytest
 from conftest import PASSWORD
 
 from helpdesk.db import database
-from helpdesk.services import accounts, users
+from helpdesk.services import api_tokens, users
 
 RITA_PASSWORD = "rita-password-42"
 
@@ -139,7 +139,7 @@ def as_user(cli, token: str):
 def token_for(email: str) -> str:
     """A token for a user without a password: saves a password hash per test."""
     with database.connection_context():
-        return accounts.issue_token(users.get_user_by_email(email), name="test")
+        return api_tokens.issue_token(users.get_user_by_email(email), name="test")
 
 
 def submit(run, title: str, *args: str, type_: str = "incident") -> str:

@@ -6,7 +6,7 @@ import pytest
 
 from helpdesk.cli.i18n import CATALOG
 from helpdesk.db import database
-from helpdesk.services import accounts, users
+from helpdesk.services import api_tokens, users
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def sam(installed):
     )
     assert result.exit_code == 0, result.output
     with database.connection_context():
-        token = accounts.issue_token(users.get_user_by_email("sam@acme.test"))
+        token = api_tokens.issue_token(users.get_user_by_email("sam@acme.test"))
     assert installed("logout").exit_code == 0
     # A token of one's own, as `login` would store it: the profile comes with `whoami`.
     return lambda *args, **kw: installed(*args, env={"HELPDESK_TOKEN": token}, **kw)

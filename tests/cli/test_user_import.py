@@ -21,7 +21,7 @@ import pytest
 
 from helpdesk.db import database
 from helpdesk.models import Membership, Organization, OutboxMessage, User
-from helpdesk.services import accounts, users
+from helpdesk.services import api_tokens, users
 
 HEADER = "email,name,organization,role,language,phone"
 VALID = f"""{HEADER}
@@ -102,7 +102,7 @@ def invitations() -> list[str]:
 
 def token_for(email: str) -> str:
     with database.connection_context():
-        return accounts.issue_token(users.get_user_by_email(email), name="test")
+        return api_tokens.issue_token(users.get_user_by_email(email), name="test")
 
 
 @pytest.fixture

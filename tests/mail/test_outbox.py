@@ -19,7 +19,7 @@ from conftest import deliver, free_port, helpdesk_serve
 
 from helpdesk.db import database
 from helpdesk.models import OutboxMessage, utcnow
-from helpdesk.services import accounts, tickets, users
+from helpdesk.services import api_tokens, tickets, users
 
 REQ = "req@acme.test"
 AGENT = "agent@example.test"
@@ -65,7 +65,7 @@ def delivery_round():
 
 def token_for(email: str) -> str:
     with database.connection_context():
-        return accounts.issue_token(users.get_user_by_email(email), name="test")
+        return api_tokens.issue_token(users.get_user_by_email(email), name="test")
 
 
 @pytest.fixture

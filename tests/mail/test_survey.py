@@ -16,7 +16,7 @@ from conftest import deliver
 from helpdesk.db import database
 from helpdesk.models import Ticket
 from helpdesk.server import create_app
-from helpdesk.services import accounts, tickets, users
+from helpdesk.services import api_tokens, tickets, users
 
 API = "/api/v1"
 TITLE = "Printer prints blank pages"
@@ -191,7 +191,7 @@ def fails(result, code: int = 1) -> str:
 
 def token_for(email: str) -> str:
     with database.connection_context():
-        return accounts.issue_token(users.get_user_by_email(email), name="test")
+        return api_tokens.issue_token(users.get_user_by_email(email), name="test")
 
 
 @pytest.fixture

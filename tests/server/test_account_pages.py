@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from helpdesk.models import User
-from helpdesk.services import accounts, users
+from helpdesk.services import authentication, users
+from helpdesk.services.account_tokens import issue_account_token
 
 NEW_PASSWORD = "brand-new-password-7"
 
@@ -11,7 +14,7 @@ NEW_PASSWORD = "brand-new-password-7"
 def invite(world):
     """Register a customer without a password; return them and their invitation token."""
     user = users.register_user("nina@acme.test", "Nina", actor=world.admin, organization="Acme")
-    raw, _ = accounts._issue_account_token(user, "invite", accounts.timedelta(hours=1))
+    raw, _ = issue_account_token(user, "invite", timedelta(hours=1))
     return user, raw
 
 
@@ -25,7 +28,7 @@ def test_activation_page_shows_a_form_and_saves_the_password_once(world, client)
         f"/account/activate/{token}", data={"password": NEW_PASSWORD, "confirmation": NEW_PASSWORD}
     )
     assert done.status_code == 200 and "is active" in done.text
-    assert accounts.log_in("nina@acme.test", NEW_PASSWORD)[0].id == user.id
+    assert authentication.log_in("nina@acme.test", NEW_PASSWORD)[0].id == user.id
 
     again = client.post(
         f"/account/activate/{token}", data={"password": NEW_PASSWORD, "confirmation": NEW_PASSWORD}

@@ -23,7 +23,7 @@ from helpdesk.models import (
     User,
 )
 from helpdesk.server import create_app
-from helpdesk.services import accounts
+from helpdesk.services import api_tokens
 
 API = "/api/v1"
 
@@ -189,7 +189,7 @@ def test_token_of_deactivated_user_is_401(client, world):
 
 
 def test_expired_token_is_401(client, world):
-    raw = accounts.issue_token(world.requester, expires_at=datetime(2000, 1, 1))
+    raw = api_tokens.issue_token(world.requester, expires_at=datetime(2000, 1, 1))
     resp = client.get(f"{API}/me", headers={"Authorization": f"Bearer {raw}"})
     assert_error(resp, 401, "authentication_required")
 

@@ -126,6 +126,24 @@ def production_hashing() -> Iterator[None]:
         passwords.use_hash_method_for_tests(TEST_HASH_METHOD)
 
 
+def count_hash_work(monkeypatch) -> list[str]:
+    """From now on, every password hash werkzeug computes (a check or a new hash), any thread.
+
+    werkzeug is not our code: it is wrapped only to count, and still does the work.
+    """
+    import werkzeug.security
+
+    calls: list[str] = []
+    real = werkzeug.security._hash_internal
+
+    def counting(method, salt, password):
+        calls.append(method)
+        return real(method, salt, password)
+
+    monkeypatch.setattr(werkzeug.security, "_hash_internal", counting)
+    return calls
+
+
 # -- mail -----------------------------------------------------------------------------------
 
 

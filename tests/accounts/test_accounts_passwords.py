@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -15,6 +17,7 @@ from account_helpers import (
     as_user,
     confirm_email,
     connection,
+    count_hash_work,
     data,
     deliver_mail,
     expire_account_tokens,
@@ -31,7 +34,7 @@ from account_helpers import (
 )
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from helpdesk.models import AccountToken, User, utcnow
+from helpdesk.models import AccountToken, OutboxMessage, User, utcnow
 from helpdesk.services import authentication, invitations, users
 from helpdesk.services.account_tokens import issue_account_token
 from helpdesk.services.passwords import hash_password
@@ -428,3 +431,48 @@ def test_an_invitation_cannot_overwrite_the_password_of_an_active_account(world,
     )
     assert resp.status_code == 409
     assert authentication.log_in("nina@acme.test", "first-password-42")[0].id == nina.id
+
+
+# -- the same work for known and unknown addresses (issue 7, defect 12) ----------------------
+
+
+def test_a_reset_request_does_the_same_work_whether_or_not_the_address_exists(
+    world, client, monkeypatch
+):
+    """One password hash on each path, and the email rendered and written (kept or undone)."""
+    set_user(world.requester.email, password_hash=hash_password(RITA_PASSWORD))
+
+    def ask(email: str, address: str):
+        return client.post(
+            "/api/v1/account/password-reset",
+            json={"email": email},
+            environ_base={"REMOTE_ADDR": address},
+        )
+
+    assert ask("warm-up@acme.test", "10.0.0.1").status_code == 202  # first use of the dummy
+    hashes = count_hash_work(monkeypatch)
+    known = ask(world.requester.email, "10.0.0.2")
+    on_known = len(hashes)
+    unknown = ask("nobody@acme.test", "10.0.0.3")
+    on_unknown = len(hashes) - on_known
+    assert (known.status_code, known.json) == (unknown.status_code, unknown.json)
+    assert known.json == {"message": RESET_ANSWER}
+    assert on_known == on_unknown == 1
+    # Only the real address has an email waiting; the stand-in one was written, then undone.
+    assert [m.to_address for m in OutboxMessage.select()] == [world.requester.email]
+
+
+# -- the production cost ---------------------------------------------------------------------
+
+
+def test_production_hashes_passwords_with_scrypt_at_full_cost():
+    """The suite hashes cheaply (conftest); a process without that switch uses the real cost."""
+    program = (
+        "from helpdesk.services.passwords import hash_password, needs_rehash\n"
+        "h = hash_password('a-long-password-1')\n"
+        "print(h.split('$')[0], needs_rehash('pbkdf2:sha256:1$salt$x'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout == "scrypt:32768:8:1 True\n"

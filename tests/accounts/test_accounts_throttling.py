@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from account_helpers import (
     WRONG_LOGIN,
+    count_hash_work,
     deliver_mail,
     fails,
     ok,
@@ -216,27 +217,11 @@ def test_a_good_login_does_not_clear_the_failures_of_its_address(world, client, 
 # -- parallel guesses (issue 7, defect 10) --------------------------------------------------
 
 
-@pytest.fixture
-def hash_checks(monkeypatch):
-    """How many password hashes werkzeug computed (a check or a new hash), from every thread."""
-    import werkzeug.security
-
-    calls = []
-    real = werkzeug.security._hash_internal
-
-    def counting(method, salt, password):
-        calls.append(method)
-        return real(method, salt, password)
-
-    monkeypatch.setattr(werkzeug.security, "_hash_internal", counting)
-    return calls
-
-
-def test_parallel_wrong_passwords_never_get_past_the_limit(world, app, hash_checks):
+def test_parallel_wrong_passwords_never_get_past_the_limit(world, app, monkeypatch):
     """40 clients guess Rita's password at once: 5 (the limit) are checked, 35 refused unchecked."""
     with production_hashing():  # a check as slow as in production: the window a race needs
         set_password(world.requester.email, PASSWORD)
-        del hash_checks[:]
+        hash_checks = count_hash_work(monkeypatch)
         barrier = threading.Barrier(40)
         answers: list = []
 

@@ -19,7 +19,7 @@ from account_helpers import (
     token_for,
 )
 
-from helpdesk.models import ApiToken, Comment, Ticket, User, utcnow
+from helpdesk.models import AccessLog, ApiToken, Comment, Ticket, User, utcnow
 
 NOTE = re.compile(
     r"^Token (\d+) 'ci' \(read-only, expires (\d{4}-\d\d-\d\d \d\d:\d\d)\)\. "
@@ -278,3 +278,65 @@ def test_an_expiry_date_is_accepted(desk):
     result = ok(desk.rita("token", "create", "--name", "yearly", "--expires", "2099-01-31"))
     assert "(read-write, expires 2099-01-31 00:00)" in result.stderr
     assert listed(desk.rita)["yearly"][5] == "2099-01-31 00:00"
+
+
+# -- revoking by a value no token can have (issue 7, defect 8) -------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [2**63, 2**64, 10**30, "9223372036854775808", "99999999999999999999999", "²", "-1", 0],
+)
+def test_revoking_an_id_no_token_can_have_is_not_found(world, client, value):
+    headers = world.headers(world.requester)
+    resp = client.post("/api/v1/tokens/revoke", json={"token": value}, headers=headers)
+    assert resp.status_code == 404, resp.json
+    assert resp.json["error"]["code"] == "not_found"
+    assert client.get("/api/v1/account", headers=headers).status_code == 200  # nothing revoked
+
+
+@pytest.mark.parametrize("value", [1.5, 1e308, True, [1], {"id": 1}, "x" * 101])
+def test_a_token_that_is_neither_an_id_nor_a_name_is_refused(world, client, value):
+    headers = world.headers(world.requester)
+    resp = client.post("/api/v1/tokens/revoke", json={"token": value}, headers=headers)
+    assert resp.status_code == 422, resp.json
+    assert resp.json["error"]["code"] == "validation_failed"
+    assert resp.json["error"]["details"]["field"] == "token"
+
+
+def test_the_cli_says_an_absurd_id_is_not_a_token(desk):
+    error = fails(desk.rita("token", "revoke", "9223372036854775808"), 1)
+    assert error == "Error: You have no active token '9223372036854775808'.\n"
+
+
+# -- a token's last use never makes a read wait (defect 2, token part) -----------------------
+
+
+@pytest.mark.sqlite_only
+def test_a_read_with_a_token_does_not_wait_for_a_writer(world, client, db):
+    """Another connection holds SQLite's write lock: a GET still answers, at once."""
+    import sqlite3
+
+    headers = world.headers(world.requester)  # never used: its first use is due to be recorded
+    writer = sqlite3.connect(db.database, timeout=0, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        resp = client.get("/api/v1/account", headers=headers)
+        assert resp.status_code == 200, resp.json
+        assert resp.json["email"] == world.requester.email
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    # The use was skipped, not lost for good: the next request records it.
+    [token] = client.get("/api/v1/tokens", headers=headers).json["items"]
+    assert token["last_used_at"] is not None
+
+
+def test_a_token_use_is_recorded_at_most_once_a_minute(world, client):
+    headers = world.headers(world.requester)
+    for _ in range(3):
+        assert client.get("/api/v1/account", headers=headers).status_code == 200
+    token_uses = AccessLog.select().where(
+        (AccessLog.user == world.requester) & (AccessLog.event == "token")
+    )
+    assert token_uses.count() == 1

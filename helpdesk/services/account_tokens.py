@@ -10,6 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from helpdesk.config import load_account_settings, load_mail_settings
+from helpdesk.db import database
 from helpdesk.errors import NotFound
 from helpdesk.mail.outbox import queue_account_email
 from helpdesk.models import AccountToken, User, utcnow
@@ -87,6 +88,19 @@ def send_account_email(
     queue_account_email(
         user, purpose, raw, expires_at, load_mail_settings(), actor=actor, to_address=new_email
     )
+
+
+def stand_in_email(email: str, purpose: str, language: str = "en") -> None:
+    """The work of an account email to an address that must not get one: made, written, undone.
+
+    For answers that must not tell, even by their timing, whether an address has an account.
+    """
+    stand_in = User(email=email, name=email.partition("@")[0], language=language)
+    raw = "hdt_" + secrets.token_urlsafe(32)
+    hash_token(raw)
+    with database.atomic() as savepoint:
+        queue_account_email(stand_in, purpose, raw, utcnow(), load_mail_settings())
+        savepoint.rollback()
 
 
 def send_invitation(user: User, *, actor: User | None) -> None:

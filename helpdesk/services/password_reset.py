@@ -7,31 +7,24 @@ its timing tells which addresses exist.
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 from helpdesk import validation
-from helpdesk.config import load_account_settings, load_mail_settings
+from helpdesk.config import load_account_settings
 from helpdesk.db import database
 from helpdesk.errors import AuthenticationRequired
-from helpdesk.mail.outbox import queue_account_email
-from helpdesk.models import User, utcnow
+from helpdesk.models import User
 from helpdesk.services import passwords, throttling
 from helpdesk.services.access_log import NO_CLIENT, Client, log_access
-from helpdesk.services.account_tokens import redeem, send_account_email, void_emailed_tokens
-from helpdesk.services.api_tokens import hash_token, revoke_all
+from helpdesk.services.account_tokens import (
+    redeem,
+    send_account_email,
+    stand_in_email,
+    void_emailed_tokens,
+)
+from helpdesk.services.api_tokens import revoke_all
 
 RESET_ANSWER = "If this address has an account here, a reset link is on its way."
-
-
-def _stand_in_email(email: str, language: str) -> None:
-    """The work of a reset email for an address that gets none: rendered, written, undone."""
-    stand_in = User(email=email, name=email.partition("@")[0], language=language)
-    raw = "hdt_" + secrets.token_urlsafe(32)
-    hash_token(raw)
-    with database.atomic() as savepoint:
-        queue_account_email(stand_in, "reset", raw, utcnow(), load_mail_settings())
-        savepoint.rollback()
 
 
 def request_password_reset(email, *, client: Client = NO_CLIENT) -> str:
@@ -46,7 +39,7 @@ def request_password_reset(email, *, client: Client = NO_CLIENT) -> str:
         user = User.get_or_none(User.email == email)
         passwords.equal_work()
         if user is None or not user.active or user.auth_source != "local":
-            _stand_in_email(email, user.language if user is not None else "en")
+            stand_in_email(email, "reset", user.language if user is not None else "en")
             log_access(user, "password_reset_request", "ignored", client, email=email)
             return RESET_ANSWER
         send_account_email(user, "reset", ttl)

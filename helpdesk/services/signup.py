@@ -15,7 +15,7 @@ from helpdesk.formats import LANGUAGES
 from helpdesk.models import User
 from helpdesk.services import throttling
 from helpdesk.services.access_log import NO_CLIENT, Client, log_access
-from helpdesk.services.account_tokens import send_account_email
+from helpdesk.services.account_tokens import send_account_email, stand_in_email
 from helpdesk.services.users import register_external_customer
 
 SIGNUP_ANSWER = "If this address can be registered, a confirmation email is on its way."
@@ -39,6 +39,7 @@ def signup(email, name, *, client: Client = NO_CLIENT, language: str = "en") -> 
     throttling.take_email_request(email, client)
     with database.atomic():
         if User.select().where(User.email == email).exists():
+            stand_in_email(email, "signup", language)  # the work of the other answer
             log_access(None, "signup", "duplicate", client, email=email)
             return SIGNUP_ANSWER
         user = register_external_customer(

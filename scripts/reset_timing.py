@@ -23,10 +23,13 @@ def main(rounds: int) -> None:
     os.environ.pop("HELPDESK_DATABASE", None)
     os.environ["HELPDESK_ACCOUNT_EMAILS_PER_RECIPIENT"] = str(rounds * 2 + 10)
 
-    from helpdesk.db import database
+    from helpdesk.config import load_settings
+    from helpdesk.db import create_schema, database, init_database
     from helpdesk.server import create_app
     from helpdesk.services import users
 
+    init_database(load_settings().database_url)
+    create_schema()  # what `helpdesk db upgrade` does
     app = create_app()
     with database.connection_context():
         users.bootstrap_admin("admin@example.test", "admin-password-42")

@@ -598,7 +598,9 @@ class _Refused(Exception):
 def _register_external(address: str, display_name: str, settings: Settings) -> User:
     """A self-registered customer in the external customers' organization."""
     email = validation.email(address)
-    name = (" ".join(display_name.split()) or email.partition("@")[0])[:200]
+    # A header may carry control characters; the rule takes one-line names only.
+    printable = "".join(ch if ch >= " " and ch != "\x7f" else " " for ch in display_name)
+    name = (" ".join(printable.split()) or email.partition("@")[0])[:200]
     user = register_external_customer(email, name, organization=settings.mail.external_organization)
     logger.info(
         "registered %s as an external customer of %s", email, settings.mail.external_organization

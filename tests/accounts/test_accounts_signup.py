@@ -160,3 +160,30 @@ def test_the_api_answers_a_known_and_an_unknown_address_identically(
     assert known.status_code == 202 and known.json == {"message": ANSWER}
     assert [recipient(m) for m in deliver_mail(mailbox)] == ["fresh@acme.test"]
     assert User.get(User.email == world.requester.email).name == "Rita Requester"
+
+
+# -- the one rule for external customers, from mail too ---------------------------------------
+
+
+def test_mail_from_an_unknown_sender_registers_them_by_the_same_rule_as_sign_up(
+    db, world, monkeypatch
+):
+    """A display name with control characters in it still registers the sender (cleaned)."""
+    from helpdesk.config import load_settings
+    from helpdesk.mail.ingest import ingest_message
+
+    monkeypatch.setenv("HELPDESK_MAIL_UNKNOWN_SENDERS", "register")
+    monkeypatch.setenv("HELPDESK_EXTERNAL_ORGANIZATION", "Web customers")
+    raw = (
+        b"From: =?utf-8?q?Zo=C3=A9=01_=09Zed?= <Zoe@Any.Test>\r\n"
+        b"To: support@helpdesk.test\r\n"
+        b"Subject: Cannot log in\r\n"
+        b"Message-ID: <one@any.test>\r\n"
+        b"\r\n"
+        b"Help, please.\r\n"
+    )
+    result = ingest_message(raw, load_settings())
+    assert result.outcome == "created", result
+    zoe = User.get(User.email == "zoe@any.test")
+    assert (zoe.name, zoe.kind, zoe.origin) == ("Zoé Zed", "customer", "external")
+    assert [m.organization.name for m in zoe.memberships] == ["Web customers"]

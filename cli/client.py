@@ -1,22 +1,35 @@
-"""The CLI's only way in: the JSON API, over HTTP or through the same Flask app in-process."""
+"""The CLI's only way in: the JSON API, over HTTP or through the same Flask app in-process.
+
+One httpx client serves both transports: the network to HELPDESK_URL, or httpx's WSGI
+transport into the Flask app on the local database. Every request is built once, in `_send`.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import weakref
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from helpdesk import __version__
 from helpdesk.cli import config
+from helpdesk.cli.i18n import t
 from helpdesk.errors import HelpdeskError
 
 log = logging.getLogger("helpdesk.cli")
 
 EXIT_CODES = {401: 4, 429: 5}
+# A large upload or a busy server may take a while; a server that does not even accept the
+# connection should not keep the user waiting.
+TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+CHUNK_SIZE = 64 * 1024
+LOCAL_BASE_URL = "http://localhost"
 
 
 class ApiError(HelpdeskError):
@@ -29,11 +42,31 @@ class ApiError(HelpdeskError):
         self.exit_code = EXIT_CODES.get(status, 1)
 
 
+class ServerUnreachable(HelpdeskError):
+    """HELPDESK_URL did not answer (refused, unknown host, timed out, connection lost)."""
+
+    code = "unreachable"
+
+
 @dataclass
 class Response:
     status: int
-    headers: dict[str, str]
+    headers: Mapping[str, str]
     body: Any
+
+
+def _reason(exc: httpx.TransportError) -> str:
+    """Why a request got no answer, in a few words (no exception class names, no dump)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "no answer in time" if not isinstance(exc, httpx.ConnectTimeout) else "timed out"
+    cause: BaseException | None = exc
+    for _ in range(8):  # httpx wraps httpcore, which wraps the socket's OSError
+        if cause is None:
+            break
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror[:1].lower() + cause.strerror[1:]
+        cause = cause.__cause__ or cause.__context__
+    return str(exc) or type(exc).__name__
 
 
 class ApiClient:
@@ -42,14 +75,18 @@ class ApiClient:
     def __init__(self, url: str | None = None, token: str | None = None):
         self.url = url
         self.token = token
-        self._session = None
-        self._test_client = None
+        # Set for commands that act as the logged-in user: an answer "authentication
+        # required" to them means "not logged in", not a refused password.
+        self.acts_as_login = False
+        self._http: httpx.Client | None = None
 
     @classmethod
     def from_environment(cls) -> ApiClient:
         url = config.server_url()
         log.info("using %s", url or f"the local database ({config.target_key()[6:]})")
-        return cls(url, config.stored_token())
+        client = cls(url, config.stored_token())
+        client.acts_as_login = True
+        return client
 
     # -- transport ------------------------------------------------------------------------
 
@@ -63,60 +100,55 @@ class ApiClient:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers
 
-    def _local(self):
-        if self._test_client is None:
-            from helpdesk.server import create_app
+    def _client(self) -> httpx.Client:
+        """The one httpx client: over the network, or into the Flask app in this process."""
+        if self._http is None:
+            if self.url is None:
+                from helpdesk.server import create_app
 
-            self._test_client = create_app().test_client()
-        return self._test_client
-
-    def _remote(self):
-        if self._session is None:
-            import requests
-
-            self._session = requests.Session()
-        return self._session
+                transport = httpx.WSGITransport(app=_pep3333_path(create_app()))
+                self._http = httpx.Client(
+                    transport=transport, base_url=LOCAL_BASE_URL, timeout=TIMEOUT
+                )
+            else:
+                self._http = httpx.Client(base_url=_checked_url(self.url), timeout=TIMEOUT)
+            weakref.finalize(self, self._http.close)
+        return self._http
 
     def _send(
         self, method: str, path: str, *, params=None, json_body=None, files=None, stream=False
-    ):
-        """Return (status, headers, raw response) for either transport."""
-        path = "/api/v1" + path
+    ) -> httpx.Response:
+        """Send one request over whichever transport; multipart when there are files."""
         with ExitStack() as stack:
-            handles = [
-                (name, stack.enter_context(open(file, "rb")))  # noqa: SIM115
-                for name, file in (files or [])
-            ]
-            if self.url is None:
-                kwargs: dict[str, Any] = {"query_string": params, "headers": self._headers()}
-                if files is not None:
-                    kwargs["data"] = {
-                        "data": json.dumps(json_body or {}),
-                        "attachments": [(fh, name) for name, fh in handles],
-                    }
-                    kwargs["content_type"] = "multipart/form-data"
-                elif json_body is not None:
-                    kwargs["json"] = json_body
-                resp = self._local().open(path, method=method, buffered=not stream, **kwargs)
-                return resp.status_code, dict(resp.headers), resp
-            import requests
-
-            kwargs = {"params": params, "headers": self._headers(), "timeout": 60, "stream": stream}
+            body: dict[str, Any] = {}
             if files is not None:
-                kwargs["data"] = {"data": json.dumps(json_body or {})}
-                kwargs["files"] = [("attachments", (name, fh)) for name, fh in handles]
+                body["data"] = {"data": json.dumps(json_body or {})}
+                body["files"] = [
+                    ("attachments", (name, stack.enter_context(_open(file))))
+                    for name, file in files
+                ]
             elif json_body is not None:
-                kwargs["json"] = json_body
+                body["json"] = json_body
+            client = self._client()
+            request = client.build_request(
+                method, "/api/v1" + path, params=params, headers=self._headers(), **body
+            )
             try:
-                resp = self._remote().request(method, self.url + path, **kwargs)
-            except requests.RequestException as exc:
-                raise ApiError(0, "unreachable", f"Cannot reach {self.url}: {exc}") from None
-            return resp.status_code, dict(resp.headers), resp
+                return client.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                raise self._unreachable(exc) from None
+
+    def _unreachable(self, exc: httpx.TransportError) -> HelpdeskError:
+        where = self.url or "the local database"
+        return ServerUnreachable(
+            t("cannot reach {url}: {reason}", url=where, reason=_reason(exc)),
+            {"url": where},
+        )
 
     @staticmethod
-    def _json_of(raw) -> Any:
+    def _json_of(response: httpx.Response) -> Any:
         try:
-            return raw.get_json() if hasattr(raw, "get_json") else raw.json()
+            return response.json()
         except ValueError:
             return None
 
@@ -130,37 +162,53 @@ class ApiClient:
         files: list[tuple[str, Path]] | None = None,
     ) -> Response:
         """Call the API; raise ApiError on an error answer."""
-        status, headers, raw = self._send(
-            method, path, params=params, json_body=json_body, files=files
-        )
-        log.debug("%s %s -> %s", method, path, status)
-        body = self._json_of(raw)
-        if status >= 400:
-            self._raise(status, body)
-        return Response(status, headers, body)
+        response = self._send(method, path, params=params, json_body=json_body, files=files)
+        log.debug("%s %s -> %s", method, path, response.status_code)
+        body = self._json_of(response)
+        if response.status_code >= 300:
+            self._raise(response, body)
+        return Response(response.status_code, response.headers, body)
 
-    @staticmethod
-    def _raise(status: int, body: Any):
+    def _raise(self, response: httpx.Response, body: Any):
+        status = response.status_code
         error = body.get("error") if isinstance(body, dict) else None
         if not isinstance(error, dict):
-            raise ApiError(status, "http_error", f"The server answered HTTP {status}.")
-        raise ApiError(
-            status, error.get("code", "error"), error.get("message", ""), error.get("details")
-        )
+            message = t("The server answered HTTP {status}.", status=status)
+            if 300 <= status < 400 and response.headers.get("Location"):
+                message = t(
+                    "The server answered HTTP {status} (moved to {location}): check HELPDESK_URL.",
+                    status=status,
+                    location=response.headers["Location"],
+                )
+            raise ApiError(status, "http_error", message, {"status": status})
+        code = error.get("code", "error")
+        message = error.get("message", "")
+        if code == "authentication_required" and self.acts_as_login and not self.token:
+            # The API tells API clients to send a bearer token; a CLI user logs in.
+            message = (
+                t("Not logged in to {url}: run `helpdesk login EMAIL` first.", url=self.url)
+                if self.url
+                else t("Not logged in: run `helpdesk login EMAIL` first.")
+            )
+        raise ApiError(status, code, message, error.get("details"))
 
     @contextmanager
-    def download(self, path: str) -> Iterator[tuple[dict[str, str], Iterator[bytes]]]:
+    def download(self, path: str) -> Iterator[tuple[Mapping[str, str], Iterator[bytes]]]:
         """Stream a file from the API in chunks; the response is closed when the block ends."""
-        status, headers, raw = self._send("GET", path, stream=True)
+        response = self._send("GET", path, stream=True)
         try:
-            if status >= 400:
-                self._raise(status, self._json_of(raw))
-            if hasattr(raw, "iter_content"):
-                yield headers, raw.iter_content(64 * 1024)
-            else:
-                yield headers, raw.iter_encoded()
+            if response.status_code >= 300:
+                response.read()
+                self._raise(response, self._json_of(response))
+            yield response.headers, self._chunks(response)
         finally:
-            raw.close()
+            response.close()
+
+    def _chunks(self, response: httpx.Response) -> Iterator[bytes]:
+        try:
+            yield from response.iter_bytes(CHUNK_SIZE)
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
 
     # -- shorthands -----------------------------------------------------------------------
 
@@ -170,3 +218,46 @@ class ApiClient:
 
     def post(self, path: str, body: dict | None = None, files=None) -> Any:
         return self.request("POST", path, json_body=body or {}, files=files).body
+
+
+def _pep3333_path(app):
+    """The Flask app, given PATH_INFO as PEP 3333 has it: the path's bytes read as latin-1.
+
+    httpx's WSGI transport passes the decoded text (`résumé.pdf`); a real server passes the
+    UTF-8 bytes as latin-1, which is what Werkzeug decodes. Without this, a non-ASCII file name
+    in a URL would reach the app garbled in-process only.
+    """
+
+    def wsgi(environ, start_response):
+        environ["PATH_INFO"] = environ["PATH_INFO"].encode("utf-8").decode("latin-1")
+        return app(environ, start_response)
+
+    return wsgi
+
+
+def _checked_url(url: str) -> str:
+    """HELPDESK_URL as httpx wants it, or a clear error naming the setting."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise HelpdeskError(
+            t(
+                "HELPDESK_URL must be an http:// or https:// address such as "
+                "http://127.0.0.1:5000 (got {url!r}).",
+                url=url,
+            ),
+            {"setting": "HELPDESK_URL"},
+        )
+    return url
+
+
+def _open(file: Path):
+    try:
+        return open(file, "rb")  # noqa: SIM115  (closed by the caller's ExitStack)
+    except OSError as exc:
+        raise HelpdeskError(
+            t("Cannot read {path}: {reason}.", path=str(file), reason=exc.strerror or exc),
+            {"path": str(file)},
+        ) from None

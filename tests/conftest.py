@@ -367,7 +367,7 @@ def helpdesk_serve(env: dict, log: Path):
 
     Yields (url, port, the first health response).
     """
-    import requests
+    import httpx
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -390,8 +390,7 @@ def helpdesk_serve(env: dict, log: Path):
         )
     try:
         deadline = time.monotonic() + SERVE_STARTUP_SECONDS
-        with requests.Session() as session:
-            session.trust_env = False  # never through a proxy
+        with httpx.Client(trust_env=False) as session:  # never through a proxy
             while True:
                 if proc.poll() is not None:
                     pytest.fail(f"serve exited with {proc.returncode}:\n{log.read_text()}")
@@ -399,7 +398,7 @@ def helpdesk_serve(env: dict, log: Path):
                     health = session.get(url + "/api/v1/health", timeout=1)
                     health.close()
                     break
-                except requests.ConnectionError:
+                except httpx.TransportError:
                     if time.monotonic() > deadline:
                         pytest.fail(
                             f"serve did not answer within {SERVE_STARTUP_SECONDS} s:\n"

@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from conftest import PASSWORD
+from conftest import PASSWORD, free_port
 
 from helpdesk.db import database
 from helpdesk.services import api_tokens, users
 
 RITA_PASSWORD = "rita-password-42"
+NOT_LOGGED_IN = "Error: Not logged in: run `helpdesk login EMAIL` first.\n"
 
 PAGE_KEYS = {"items", "page", "per_page", "total"}
 PERSON_KEYS = {"email", "name"}
@@ -311,8 +312,8 @@ def test_login_keeps_the_token_private_env_token_wins_and_logout_revokes(install
 
     assert ok(cli("logout")).stdout == "Logged out.\n"
     assert stored_tokens(tmp_path) == {}
-    assert "Authentication required" in fails(cli("whoami"), 4)
-    assert "Authentication required" in fails(cli("ticket", "list"), 4)
+    assert fails(cli("whoami"), 4) == NOT_LOGGED_IN
+    assert fails(cli("ticket", "list"), 4) == NOT_LOGGED_IN
     # The token was revoked on the server, not only forgotten: a saved copy is useless.
     revoked = cli("whoami", env={"HELPDESK_TOKEN": rita_token})
     assert "invalid, expired or revoked" in fails(revoked, 4)
@@ -338,12 +339,52 @@ def test_login_and_init_never_prompt_without_a_terminal(cli, tmp_path):
 
 def test_missing_or_rejected_authentication_exits_4(cli):
     # Never logged in: the local database is there, but no token.
-    assert "Authentication required" in fails(cli("ticket", "list"), 4)
+    assert fails(cli("ticket", "list"), 4) == NOT_LOGGED_IN
     error = json_error(cli("whoami", "--json"), 4)
     assert error["code"] == "authentication_required"
 
     bad = cli("ticket", "list", env={"HELPDESK_TOKEN": "hd_not-a-real-token"})
     assert "invalid, expired or revoked" in fails(bad, 4)
+
+
+def test_not_logged_in_says_to_run_helpdesk_login(installed):
+    """The API tells API clients to send a bearer token; the CLI tells its user to log in."""
+    cli = installed
+    ok(cli("logout"))
+    for args in (("whoami",), ("ticket", "list"), ("org", "create", "Acme")):
+        err = fails(cli(*args), 4)
+        assert err == NOT_LOGGED_IN
+        assert "Bearer" not in err
+    error = json_error(cli("ticket", "list", "--json"), 4)
+    assert (error["code"], error["message"]) == (
+        "authentication_required",
+        "Not logged in: run `helpdesk login EMAIL` first.",
+    )
+    # A refused password is still a refused password, not "not logged in".
+    wrong = fails(cli("login", "admin@example.test", "--password-stdin", input="nope-nope-1\n"), 4)
+    assert wrong == "Error: Wrong email or password.\n"
+    ok(cli("login", "admin@example.test", "--password-stdin", input=PASSWORD + "\n"))
+    assert data(cli("org", "create", "Acme", "--json"))["name"] == "Acme"
+
+
+def test_an_unreachable_server_is_one_line_naming_the_url(cli):
+    url = f"http://127.0.0.1:{free_port()}"
+    for args in (("ticket", "list"), ("login", "admin@example.test", "--password-stdin")):
+        err = fails(cli(*args, input=PASSWORD + "\n", env={"HELPDESK_URL": url}), 1)
+        assert err == f"Error: cannot reach {url}: connection refused\n"
+    error = json_error(cli("whoami", "--json", env={"HELPDESK_URL": url}), 1)
+    assert error == {
+        "code": "unreachable",
+        "message": f"cannot reach {url}: connection refused",
+        "details": {"url": url},
+    }
+
+
+@pytest.mark.parametrize("url", ["localhost:5000", "ftp://127.0.0.1", "http://:5000"])
+def test_a_helpdesk_url_that_is_not_http_is_named(cli, url):
+    err = fails(cli("ticket", "list", env={"HELPDESK_URL": url}), 1)
+    assert err.startswith("Error: HELPDESK_URL must be an http:// or https:// address")
+    assert repr(url) in err
 
 
 # -- customers: submitting and following tickets ------------------------------------------
@@ -621,6 +662,22 @@ def test_attachment_get_writes_the_same_bytes_and_never_overwrites_silently(desk
     assert "No such ticket" in err
     assert not missing.exists()
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".part") == []
+
+
+def test_a_non_ascii_file_name_is_kept_readable_both_ways(desk, tmp_path):
+    source = tmp_path / "relevé d'écran ü.txt"
+    source.write_bytes("Žluťoučký kůň\n".encode())
+    ref = submit(desk.rita, "Screenshot", "--attach", str(source))
+    [attachment] = data(desk.rita("ticket", "show", ref, "--json"))["attachments"]
+    assert attachment["filename"] == "releve_decran_u.txt"  # stored names are sanitized
+
+    target = tmp_path / "copy.txt"
+    ok(desk.andy("ticket", "attachment", "get", ref, attachment["filename"], "-o", str(target)))
+    assert target.read_bytes() == source.read_bytes()
+    # The name asked for reaches the server as typed, not as mojibake.
+    missing = tmp_path / "missing.txt"
+    err = fails(desk.andy("ticket", "attachment", "get", ref, source.name, "-o", str(missing)), 1)
+    assert source.name in err
 
 
 # -- agents -------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ import time
 from datetime import timedelta
 from types import SimpleNamespace
 
+import httpx
 import pytest
-import requests
 from conftest import deliver, free_port, helpdesk_serve
 
 from helpdesk.db import database
@@ -490,8 +490,7 @@ def serving(desk, mailbox, tmp_path):
     )
     env.pop("HELPDESK_URL", None)
     assert env["HELPDESK_SMTP_HOST"] == "127.0.0.1"  # the mailbox fixture's server
-    session = requests.Session()
-    session.trust_env = False  # never through a proxy
+    session = httpx.Client(trust_env=False)  # never through a proxy
     try:
         with helpdesk_serve(env, tmp_path / "serve.log") as (url, _, _):
             yield SimpleNamespace(url=url, session=session, log=tmp_path / "serve.log")

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from helpdesk.cli import config
+from helpdesk.cli.choices import one_of_option
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.compat import UsageError
 from helpdesk.cli.errors import handle_errors
@@ -63,14 +64,10 @@ def update(
     name: Annotated[str | None, typer.Option("--name", help="Your full name.")] = None,
     phone: Annotated[str | None, typer.Option("--phone", help="Your phone number.")] = None,
     language: Annotated[
-        str | None,
-        typer.Option(
-            "--language", help=f"Language of emails and messages: {', '.join(LANGUAGES)}."
-        ),
+        str | None, one_of_option("--language", LANGUAGES, "Language of emails and messages:")
     ] = None,
     date_format: Annotated[
-        str | None,
-        typer.Option("--date-format", help=f"How dates are printed: {', '.join(DATE_FORMATS)}."),
+        str | None, one_of_option("--date-format", DATE_FORMATS, "How dates are printed:")
     ] = None,
     email: Annotated[
         str | None,
@@ -79,10 +76,6 @@ def update(
     json_output: JsonOption = False,
 ) -> None:
     """Change your profile; a new email takes effect once confirmed."""
-    if language is not None and language not in LANGUAGES:
-        raise UsageError(f"--language must be one of {', '.join(LANGUAGES)}.")
-    if date_format is not None and date_format not in DATE_FORMATS:
-        raise UsageError(f"--date-format must be one of {', '.join(DATE_FORMATS)}.")
     changes = {
         k: v
         for k, v in {
@@ -192,14 +185,10 @@ def confirm_email(
 def signup(
     email: Annotated[str, typer.Argument(help="Your email address.")],
     name: Annotated[str, typer.Option("--name", help="Your full name.")],
-    language: Annotated[
-        str, typer.Option("--language", help=f"Your language: {', '.join(LANGUAGES)}.")
-    ] = "en",
+    language: Annotated[str, one_of_option("--language", LANGUAGES, "Your language:")] = "en",
     json_output: JsonOption = False,
 ) -> None:
     """Register yourself as a customer, if sign-up is open; confirm by the emailed link."""
-    if language not in LANGUAGES:
-        raise UsageError(f"--language must be one of {', '.join(LANGUAGES)}.")
     result = ApiClient(config.server_url()).post(
         "/auth/signup", {"email": email, "name": name, "language": language}
     )

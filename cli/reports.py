@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from helpdesk.cli.choices import date_option
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.errors import handle_errors
 from helpdesk.cli.output import JsonOption, emit, page_footer, table, when
@@ -16,12 +17,8 @@ app = typer.Typer(help="Reports for agents.", no_args_is_help=True)
 @app.command("satisfaction")
 @handle_errors
 def satisfaction(
-    from_: Annotated[
-        str | None, typer.Option("--from", help="Closed on or after (YYYY-MM-DD).")
-    ] = None,
-    to: Annotated[
-        str | None, typer.Option("--to", help="Closed on or before (YYYY-MM-DD).")
-    ] = None,
+    from_: Annotated[str | None, date_option("--from", "Closed on or after (YYYY-MM-DD).")] = None,
+    to: Annotated[str | None, date_option("--to", "Closed on or before (YYYY-MM-DD).")] = None,
     org: Annotated[str | None, typer.Option("--org", help="Only this organization.")] = None,
     agent: Annotated[str | None, typer.Option("--agent", help="Only this agent's (email).")] = None,
     json_output: JsonOption = False,
@@ -53,8 +50,8 @@ def logins(
         str | None, typer.Option("--org", help="Only this organization's users.")
     ] = None,
     user: Annotated[str | None, typer.Option("--user", help="Only this email.")] = None,
-    from_: Annotated[str | None, typer.Option("--from", help="From this day (YYYY-MM-DD).")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Up to this day (YYYY-MM-DD).")] = None,
+    from_: Annotated[str | None, date_option("--from", "From this day (YYYY-MM-DD).")] = None,
+    to: Annotated[str | None, date_option("--to", "Up to this day (YYYY-MM-DD).")] = None,
     page: Annotated[int, typer.Option("--page", min=1, help="Page number.")] = 1,
     per_page: Annotated[
         int, typer.Option("--per-page", min=1, max=100, help="Rows per page.")

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import typer
 
-from helpdesk.cli.choices import Level, Status, Switch, Target, TicketType, values
+from helpdesk.cli.choices import Level, Status, Switch, Target, TicketType, date_option, values
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.compat import UsageError
 from helpdesk.cli.errors import handle_errors
@@ -231,12 +231,8 @@ def search(
     text: Annotated[str | None, typer.Argument(help="Words in the title or description.")] = None,
     status: StatusFilter = None,
     type_: Annotated[TicketType | None, typer.Option("--type", help="Only this type.")] = None,
-    from_: Annotated[
-        str | None, typer.Option("--from", help="Created on or after (YYYY-MM-DD).")
-    ] = None,
-    to: Annotated[
-        str | None, typer.Option("--to", help="Created on or before (YYYY-MM-DD).")
-    ] = None,
+    from_: Annotated[str | None, date_option("--from", "Created on or after (YYYY-MM-DD).")] = None,
+    to: Annotated[str | None, date_option("--to", "Created on or before (YYYY-MM-DD).")] = None,
     requester: Annotated[str | None, typer.Option("--requester", help="Requester's email.")] = None,
     page: Page = 1,
     per_page: PerPage = 25,

@@ -626,8 +626,8 @@ def test_search_by_text_status_type_dates_and_requester(desk):
 
     table = rows(ok(desk.paula("ticket", "search", "jams")).stdout)
     assert [row[0] for row in table[1:]] == [jam]
-    err = fails(desk.paula("ticket", "search", "--from", "31/01/2026"), 1)
-    assert "from must be a date" in err
+    err = fails(desk.paula("ticket", "search", "--from", "31/01/2026"), 2)
+    assert "Invalid value for '--from': '31/01/2026' is not a date like 2026-01-31." in err
 
 
 def test_attachment_get_writes_the_same_bytes_and_never_overwrites_silently(desk, tmp_path):
@@ -809,6 +809,27 @@ def test_usage_errors_exit_2(desk, args, message):
     ticket = data(desk.rita("ticket", "show", "HD-1", "--json"))
     assert (ticket["status"], ticket["comments"]) == ("new", [])
     assert data(desk.rita("ticket", "list", "--json"))["total"] == 1
+
+
+@pytest.mark.parametrize(
+    ("who", "args", "flag"),
+    [
+        ("paula", ("ticket", "search", "--from", "31/01/2026"), "--from"),
+        ("paula", ("ticket", "search", "printer", "--to", "2026-02-30"), "--to"),
+        ("paula", ("ticket", "search", "--from", "2026-1-5"), "--from"),
+        ("andy", ("report", "satisfaction", "--from", "yesterday"), "--from"),
+        ("andy", ("report", "logins", "--to", "2026-13-01"), "--to"),
+        ("andy", ("account", "update", "--language", "de"), "--language"),
+        ("andy", ("account", "update", "--date-format", "uk"), "--date-format"),
+        ("anyone", ("signup", "new@acme.test", "--name", "New", "--language", "de"), "--language"),
+    ],
+)
+def test_a_bad_option_value_is_a_usage_error_whichever_the_option(desk, who, args, flag):
+    """A bad --from is as much a bad option value as a bad --language: exit 2, nothing sent."""
+    run = desk.admin if who == "anyone" else getattr(desk, who)
+    assert f"Invalid value for '{flag}'" in fails(run(*args), 2)
+    profile = data(desk.andy("account", "show", "--json"))
+    assert (profile["language"], profile["date_format"]) == ("en", "iso")
 
 
 # -- a failed command changes nothing -----------------------------------------------------

@@ -400,4 +400,5 @@ def test_the_satisfaction_report_is_for_agents(rated_desk):
     assert "nobody@example.test" in fails(
         rated_desk.andy("report", "satisfaction", "--agent", "nobody@example.test")
     )
-    assert "2026-13-01" in fails(rated_desk.andy("report", "satisfaction", "--from", "2026-13-01"))
+    bad_date = rated_desk.andy("report", "satisfaction", "--from", "2026-13-01")
+    assert "2026-13-01" in fails(bad_date, 2)  # a bad option value: a usage error

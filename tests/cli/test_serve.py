@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -17,6 +18,8 @@ from conftest import HELPDESK_SCRIPT as HELPDESK
 from conftest import PASSWORD, free_port, helpdesk_serve
 
 COMMAND_SECONDS = 60
+DEMO_SECONDS = 300
+ROOT = Path(__file__).resolve().parents[2]
 RITA_PASSWORD = "rita-password-42"
 
 
@@ -220,3 +223,64 @@ def test_an_unreachable_server_is_a_clean_failure(base_env):
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == f"Error: cannot reach {env['HELPDESK_URL']}: connection refused\n"
+
+
+def walkthrough_commands(readme: str) -> list[str]:
+    """The `$ ` commands of the README's walkthrough, continuation lines joined."""
+    section = readme.split("## The five-minute walkthrough", 1)[1].split("\n## ", 1)[0]
+    commands: list[str] = []
+    pending: str | None = None
+    for line in section.splitlines():
+        if pending is not None:
+            pending += " " + line.strip()
+        elif line.startswith("$ "):
+            pending = line[2:]
+        else:
+            continue
+        if pending.endswith("\\"):
+            pending = pending[:-1]
+            continue
+        commands.append(" ".join(pending.split()))
+        pending = None
+    return commands
+
+
+@pytest.mark.sqlite_only  # the demo runs on the embedded SQLite default, whatever the suite's
+def test_the_demo_runs_the_readme_walkthrough_and_announces_its_failure(tmp_path, base_env):
+    data_dir = tmp_path / "demo"
+    data_dir.mkdir()
+    path = f"{Path(HELPDESK).parent}{os.pathsep}{base_env.get('PATH', '')}"
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "demo.sh")],
+        env={**base_env, "HELPDESK_DATA_DIR": str(data_dir), "PATH": path},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=DEMO_SECONDS,
+    )
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    lines = result.stdout.splitlines()
+
+    # Every command the README shows, in its order, and nothing else: each person's login
+    # comes before their commands (each has their own config file: without it they would fail).
+    ran = [line[2:] for line in lines if line.startswith("$ ")]
+    assert ran == walkthrough_commands((ROOT / "README.md").read_text())
+    assert ran.index("helpdesk login sam@acme.test --password-stdin") < ran.index(
+        'helpdesk ticket share HD-1 "Pat Lee"'
+    )
+    assert ran.index("helpdesk login ann@example.test --password-stdin") < ran.index(
+        "helpdesk ticket assign HD-1 me"
+    )
+
+    # The one failure is on purpose, and stdout says so before it happens.
+    reopen = lines.index('$ helpdesk ticket reopen HD-1 --comment "It happened again."')
+    assert lines[reopen - 1] == (
+        "# The next command is meant to fail: a closed ticket can never be reopened."
+    )
+    assert lines[reopen + 1] == "# (exit code 1, as expected)"
+    assert result.stderr == (
+        "Error: Ticket HD-1 is closed; a closed ticket can never be reopened. "
+        "Submit a new ticket instead.\n"
+    )
+    assert lines[-2:] == ["$ helpdesk logout", "Logged out."]
+    assert (data_dir / "printer-copy.log").read_bytes() == (data_dir / "printer.log").read_bytes()

@@ -15,7 +15,7 @@ from helpdesk.cli import (
 )
 from helpdesk.cli.account import app as account_app
 from helpdesk.cli.account import signup
-from helpdesk.cli.client import ApiClient
+from helpdesk.cli.client import ApiClient, ServerUnreachable
 from helpdesk.cli.db import app as db_app
 from helpdesk.cli.errors import handle_errors
 from helpdesk.cli.i18n import t
@@ -27,6 +27,7 @@ from helpdesk.cli.reports import app as report_app
 from helpdesk.cli.tickets import app as ticket_app
 from helpdesk.cli.tokens import app as token_app
 from helpdesk.cli.users import app as user_app
+from helpdesk.errors import HelpdeskError
 
 logger = logging.getLogger("helpdesk")
 click_log.basic_config(logger)
@@ -179,7 +180,15 @@ def logout(json_output: JsonOption = False) -> None:
     if client.token:
         try:
             revoked = client.post("/auth/logout")["revoked"]
-        except Exception as exc:  # an already revoked token still gets forgotten
+        except ServerUnreachable as exc:  # forgotten here, but it still works on the server
+            typer.echo(
+                t(
+                    "Warning: the token is forgotten here but was not revoked: {reason}.",
+                    reason=exc.message,
+                ),
+                err=True,
+            )
+        except HelpdeskError as exc:  # an already revoked token still gets forgotten
             logger.info("logout: %s", exc)
     forgotten = config.forget_token()
     result = {"revoked": revoked, "forgotten": forgotten}

@@ -380,6 +380,21 @@ def test_an_unreachable_server_is_one_line_naming_the_url(cli):
     }
 
 
+def test_logout_from_an_unreachable_server_forgets_the_token_and_says_it_still_works(cli, tmp_path):
+    url = f"http://127.0.0.1:{free_port()}"
+    config = tmp_path / "config" / "config.json"
+    config.parent.mkdir()
+    config.write_text(json.dumps({"tokens": {url: "hd_saved-token"}}))  # as `login` left it
+
+    result = cli("logout", env={"HELPDESK_URL": url})
+    assert ok(result).stdout == "Logged out.\n"
+    assert result.stderr == (
+        "Warning: the token is forgotten here but was not revoked: "
+        f"cannot reach {url}: connection refused.\n"
+    )
+    assert stored_tokens(tmp_path) == {}
+
+
 @pytest.mark.parametrize("url", ["localhost:5000", "ftp://127.0.0.1", "http://:5000"])
 def test_a_helpdesk_url_that_is_not_http_is_named(cli, url):
     err = fails(cli("ticket", "list", env={"HELPDESK_URL": url}), 1)

@@ -11,11 +11,11 @@ app = typer.Typer(help="The database's schema: its version and upgrades.", no_ar
 
 
 def _settings_and_version():
-    from helpdesk.config import load_settings
+    from helpdesk.config import load_settings, use_settings
     from helpdesk.db import database, init_database
     from helpdesk.migrations import LATEST, schema_version
 
-    settings = load_settings()
+    settings = use_settings(load_settings())
     init_database(settings.database_url)
     with database.connection_context():
         return settings, schema_version(), LATEST

@@ -81,11 +81,11 @@ def send(
     json_output: JsonOption = False,
 ) -> None:
     """Deliver the outbox over SMTP (for cron; --loop to keep running)."""
-    from helpdesk.config import load_settings
+    from helpdesk.config import load_settings, use_settings
     from helpdesk.db import database, open_database
     from helpdesk.mail.sender import deliver_pending
 
-    settings = load_settings()
+    settings = use_settings(load_settings())
     open_database(settings.database_url)
     if not settings.mail.smtp_host:
         typer.echo(

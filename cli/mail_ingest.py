@@ -45,7 +45,7 @@ def ingest_command(
     json_output: JsonOption = False,
 ) -> None:
     """Turn emails into tickets and comments: from stdin, .eml files or a Maildir."""
-    from helpdesk.config import load_settings
+    from helpdesk.config import load_settings, use_settings
     from helpdesk.db import database, open_database
     from helpdesk.mail.ingest import OUTCOMES, ingest_maildir, ingest_message, read_message
     from helpdesk.storage import configure_storage
@@ -55,7 +55,7 @@ def ingest_command(
         if sys.stdin.isatty():
             raise UsageError("Pipe a message on stdin, or name .eml files or a --maildir.")
         sources = [Path("-")]
-    settings = load_settings()
+    settings = use_settings(load_settings())
     limit = settings.mail.max_message_size
     open_database(settings.database_url)
     configure_storage(settings.attachment_dir, settings.max_attachment_size)

@@ -86,12 +86,12 @@ def init(
     json_output: JsonOption = False,
 ) -> None:
     """Create the database and the first admin, and log in as them."""
-    from helpdesk.config import load_settings
+    from helpdesk.config import load_settings, use_settings
     from helpdesk.db import create_schema, database, init_database
     from helpdesk.services import api_tokens, users
 
     password = read_password(password_stdin, confirm=True)
-    settings = load_settings()
+    settings = use_settings(load_settings())
     init_database(settings.database_url)
     create_schema()
     with database.connection_context():
@@ -125,8 +125,9 @@ def serve(
     from helpdesk.config import load_settings
     from helpdesk.server import create_app
 
-    application = create_app()
-    mail = load_settings().mail
+    settings = load_settings()
+    application = create_app(settings=settings)
+    mail = settings.mail
     if mail.send_in_server:
         from helpdesk.mail.sender import BackgroundSender
 

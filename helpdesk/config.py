@@ -1,4 +1,9 @@
-"""Settings read from the environment, in one place."""
+"""Settings: read from the environment once, into one object that the services are given.
+
+`load_settings()` is the only reader of the HELPDESK_* environment. `create_app` and the local
+commands hand its result to `use_settings`; services ask `current_settings()`, never
+`os.environ`, so one process works with one consistent set of settings.
+"""
 
 from __future__ import annotations
 
@@ -99,7 +104,7 @@ class AccountSettings:
     email_request_window_seconds: int = 3600
 
 
-def load_account_settings() -> AccountSettings:
+def _read_account_settings() -> AccountSettings:
     domains = tuple(
         d.strip().lower().lstrip("@")
         for d in (_env("HELPDESK_SIGNUP_DOMAINS") or "").split(",")
@@ -126,8 +131,9 @@ def load_account_settings() -> AccountSettings:
 class Settings:
     data_dir: Path
     database_url: str
-    max_attachment_size: int
+    max_attachment_size: int = DEFAULT_MAX_ATTACHMENT_SIZE
     mail: MailSettings = field(default_factory=MailSettings)
+    accounts: AccountSettings = field(default_factory=AccountSettings)
     attachment_dir: Path | None = None  # None: data_dir/attachments
 
     def __post_init__(self):
@@ -135,7 +141,7 @@ class Settings:
             object.__setattr__(self, "attachment_dir", self.data_dir / "attachments")
 
 
-def load_mail_settings() -> MailSettings:
+def _read_mail_settings() -> MailSettings:
     security = _env_choice("HELPDESK_SMTP_SECURITY", "none", SMTP_SECURITY)
     return MailSettings(
         smtp_host=_env("HELPDESK_SMTP_HOST"),
@@ -166,7 +172,9 @@ def load_mail_settings() -> MailSettings:
 
 
 def load_settings() -> Settings:
-    """Read the HELPDESK_* environment (see the README's configuration table)."""
+    """Read the HELPDESK_* environment (see the README's configuration table).
+
+    Raises ValueError naming the variable when a value cannot be used."""
     explicit_data_dir = _env("HELPDESK_DATA_DIR")
     data_dir = Path(explicit_data_dir or platformdirs.user_data_dir("helpdesk")).expanduser()
     database_url = _env("HELPDESK_DATABASE") or f"sqlite:///{data_dir / 'helpdesk.db'}"
@@ -181,5 +189,32 @@ def load_settings() -> Settings:
         database_url=database_url,
         attachment_dir=attachment_home / "attachments",
         max_attachment_size=_env_int("HELPDESK_MAX_ATTACHMENT_SIZE", DEFAULT_MAX_ATTACHMENT_SIZE),
-        mail=load_mail_settings(),
+        mail=_read_mail_settings(),
+        accounts=_read_account_settings(),
     )
+
+
+_in_use: Settings | None = None
+
+
+def use_settings(settings: Settings | None) -> Settings | None:
+    """Make `settings` the ones every service reads (create_app and the local commands do,
+    once, at start); None forgets them, so that the next use reads the environment again."""
+    global _in_use
+    _in_use = settings
+    return settings
+
+
+def current_settings() -> Settings:
+    """The settings in use; read from the environment at the first use if none were given."""
+    return _in_use or use_settings(load_settings())
+
+
+def load_mail_settings() -> MailSettings:
+    """The mail settings in use."""
+    return current_settings().mail
+
+
+def load_account_settings() -> AccountSettings:
+    """The account settings in use."""
+    return current_settings().accounts

@@ -7,15 +7,16 @@ from typing import Any
 
 from flask import Flask, g
 
-from helpdesk.config import load_settings
+from helpdesk.config import Settings, load_settings, use_settings
 from helpdesk.db import database, open_database
 from helpdesk.server.errors import register_error_handlers
 from helpdesk.storage import configure_storage
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the app; settings come from the environment unless `config` overrides them."""
-    settings = load_settings()
+def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
+    """Build the app with `settings` (default: read from the environment now), which every
+    service then reads; `config` overrides Flask's own configuration keys."""
+    settings = use_settings(settings or load_settings())
     app = Flask(__name__)
     app.config.update(
         DATABASE_URL=settings.database_url,

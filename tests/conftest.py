@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from helpdesk.cli.main import app as cli_app
+from helpdesk.config import use_settings
 from helpdesk.db import create_schema, database, init_database
 from helpdesk.migrations import LATEST
 from helpdesk.models import Membership, Ticket, User
@@ -157,6 +158,35 @@ def cheap_password_hashes():
     passwords.use_hash_method_for_tests(TEST_HASH_METHOD)
     yield
     passwords.use_hash_method_for_tests(None)
+
+
+class SettingsAwareMonkeyPatch:
+    """pytest's monkeypatch, except that setting or removing a HELPDESK_* variable makes the
+    services read their settings again at the next use, as restarting the server would."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self._monkeypatch = monkeypatch
+
+    def __getattr__(self, name):
+        return getattr(self._monkeypatch, name)
+
+    def setenv(self, name: str, value: str, prepend: str | None = None) -> None:
+        self._monkeypatch.setenv(name, value, prepend)
+        self._forget_settings(name)
+
+    def delenv(self, name: str, raising: bool = True) -> None:
+        self._monkeypatch.delenv(name, raising)
+        self._forget_settings(name)
+
+    @staticmethod
+    def _forget_settings(name: str) -> None:
+        if name.startswith("HELPDESK_"):
+            use_settings(None)
+
+
+@pytest.fixture
+def monkeypatch(monkeypatch):
+    return SettingsAwareMonkeyPatch(monkeypatch)
 
 
 @pytest.fixture

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import ast
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 from conftest import PASSWORD
 
-from helpdesk.config import load_settings
+from helpdesk.config import AccountSettings, load_settings
+from helpdesk.server import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -70,3 +77,32 @@ def test_attachments_stay_beside_a_database_kept_elsewhere(no_data_dir, tmp_path
 def test_an_explicit_data_directory_holds_the_attachments(env, tmp_path, monkeypatch):
     monkeypatch.setenv("HELPDESK_DATABASE", f"sqlite:///{tmp_path / 'srv' / 'desk.db'}")
     assert load_settings().attachment_dir == tmp_path / "data" / "attachments"
+
+
+def test_the_services_follow_the_settings_the_app_was_given(env):
+    """Settings are read once and handed over: the environment (sign-up closed) is not
+    consulted again by the services of an app given other settings."""
+    open_signup = replace(load_settings(), accounts=AccountSettings(signup="open"))
+    client = create_app({"TESTING": True}, settings=open_signup).test_client()
+    resp = client.post("/api/v1/auth/signup", json={"email": "zoe@example.test", "name": "Zoe"})
+    assert resp.status_code == 202, resp.get_json()
+    closed = create_app({"TESTING": True}).test_client()
+    resp = closed.post("/api/v1/auth/signup", json={"email": "yan@example.test", "name": "Yan"})
+    assert resp.status_code == 403, resp.get_json()
+
+
+def test_only_the_settings_module_reads_the_environment():
+    readers = []
+    for path in [*(ROOT / "helpdesk").rglob("*.py"), *(ROOT / "server").rglob("*.py")]:
+        if path == ROOT / "helpdesk" / "config.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            from_os = (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("environ", "getenv")
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "os"
+            ) or (isinstance(node, ast.ImportFrom) and node.module == "os")
+            if from_os:
+                readers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert readers == []

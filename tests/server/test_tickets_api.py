@@ -10,10 +10,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 from helpdesk.models import Membership, Ticket, User
-from helpdesk.services import tickets
+from helpdesk.services import passwords, tickets
 
 API = "/api/v1"
 PASSWORD = "correct horse battery"
@@ -769,8 +768,8 @@ def test_agent_lists_users_but_a_customer_cannot(client, world):
 
 @pytest.fixture
 def with_password(world):
-    """Rita can log in (the only tests here that pay for password hashing)."""
-    User.update(password_hash=generate_password_hash(PASSWORD)).where(
+    """Rita can log in (hashed as every test hashes: cheaply)."""
+    User.update(password_hash=passwords.hash_password(PASSWORD)).where(
         User.id == world.requester.id
     ).execute()
     return world

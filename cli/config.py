@@ -25,9 +25,13 @@ def server_url() -> str | None:
     return url.rstrip("/") or None
 
 
+def local_key(database_url: str) -> str:
+    return f"local:{database_url}"
+
+
 def target_key() -> str:
     """Tokens are kept per server: a remote URL, or the local database URL."""
-    return server_url() or f"local:{load_settings().database_url}"
+    return server_url() or local_key(load_settings().database_url)
 
 
 def _read() -> dict:
@@ -60,9 +64,10 @@ def stored_token() -> str | None:
     return _read().get("tokens", {}).get(target_key())
 
 
-def save_token(token: str) -> None:
+def save_token(token: str, key: str | None = None) -> None:
+    """Keep `token` for the current server, or for the one `key` names."""
     data = _read()
-    data.setdefault("tokens", {})[target_key()] = token
+    data.setdefault("tokens", {})[key or target_key()] = token
     _write(data)
 
 

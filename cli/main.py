@@ -97,7 +97,15 @@ def init(
     with database.connection_context():
         admin = users.bootstrap_admin(admin_email, password, admin_name)
         token = api_tokens.issue_token(admin, name="init")
-    config.save_token(token)
+    # init always works on the local database: its admin's token is that database's, even
+    # when HELPDESK_URL names a server for the other commands.
+    config.save_token(token, config.local_key(settings.database_url))
+    if config.server_url():
+        typer.echo(
+            f"Note: HELPDESK_URL is set; this initialised the local database, not "
+            f"{config.server_url()}. Unset HELPDESK_URL to use it.",
+            err=True,
+        )
     result = {
         "database": settings.database_url,
         "admin": {"email": admin.email, "name": admin.name},

@@ -892,3 +892,14 @@ def test_verbose_flags_go_before_the_command(desk):
     assert "GET /tickets" in ok(desk.andy("-vv", "ticket", "list")).stderr
     assert "GET /tickets" not in quiet.stderr
     assert "No such option: -v" in fails(desk.andy("ticket", "list", "-v"), 2)
+
+
+def test_init_keeps_the_local_admins_token_for_the_local_database(cli, monkeypatch):
+    monkeypatch.setenv("HELPDESK_URL", "http://127.0.0.1:9")  # a server for other commands
+    result = cli("init", "--admin-email", "admin@example.test", "--password-stdin", input=PASSWORD)
+    assert result.exit_code == 0, result.output
+    assert "this initialised the local database, not http://127.0.0.1:9" in result.stderr
+    monkeypatch.delenv("HELPDESK_URL")
+    whoami = cli("whoami", "--json")
+    assert whoami.exit_code == 0, whoami.output
+    assert json.loads(whoami.stdout)["email"] == "admin@example.test"

@@ -10,6 +10,7 @@ from helpdesk import permissions, workflow
 from helpdesk.config import MailSettings, load_mail_settings
 from helpdesk.mail.outbox import queue_email
 from helpdesk.models import NotificationPreference, Share, Ticket, User
+from helpdesk.survey_tokens import issue_survey_token
 from helpdesk.vocabulary import STATUSES, Status
 
 # Customers hear of every status a ticket moves to (none moves back to new).
@@ -100,8 +101,6 @@ def status_changed(ticket: Ticket, actor: User, previous: str, comment: str | No
 
 
 def _send_survey(ticket: Ticket, settings: MailSettings) -> None:
-    from helpdesk.services.surveys import issue_survey_token
-
     requester = ticket.requester
     if not requester.active or not notifications_enabled(ticket, requester):
         return

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-
 from peewee import fn
 
 from helpdesk import permissions, validation
@@ -12,19 +9,12 @@ from helpdesk.db import database
 from helpdesk.errors import Conflict, NotFound
 from helpdesk.history import record_event
 from helpdesk.models import SurveyToken, Ticket, User, utcnow
+from helpdesk.services.organizations import get_organization
+from helpdesk.services.tickets import get_ticket
+from helpdesk.services.users import get_user_by_email
+from helpdesk.survey_tokens import survey_token_hash
 
 MAX_COMMENT = 10_000
-
-
-def _hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def issue_survey_token(ticket: Ticket) -> str:
-    """A new single-use link token for the ticket's requester; only its hash is kept."""
-    raw = "hds_" + secrets.token_urlsafe(32)
-    SurveyToken.create(ticket=ticket, token_hash=_hash(raw))
-    return raw
 
 
 def _apply_rating(ticket: Ticket, rating, comment, actor: User | None) -> Ticket:
@@ -52,7 +42,7 @@ def survey_ticket(raw_token: str) -> tuple[SurveyToken, Ticket]:
     token = (
         SurveyToken.select(SurveyToken, Ticket)
         .join(Ticket)
-        .where(SurveyToken.token_hash == _hash(raw_token or ""))
+        .where(SurveyToken.token_hash == survey_token_hash(raw_token or ""))
         .first()
     )
     if token is None or token.used_at is not None:
@@ -73,8 +63,6 @@ def rate_with_token(raw_token: str, rating, comment=None) -> Ticket:
 
 def rate_ticket(reference: str, rating, comment=None, *, actor: User) -> Ticket:
     """The requester rates their closed ticket, once."""
-    from helpdesk.services.tickets import get_ticket
-
     with database.atomic():
         ticket = get_ticket(reference, actor=actor)
         permissions.require(actor, "ticket.rate", ticket)
@@ -94,9 +82,6 @@ def satisfaction_report(
     agent: str | None = None,
 ) -> dict:
     """Closed tickets in the period: how many were rated, the average and the distribution."""
-    from helpdesk.services.organizations import get_organization
-    from helpdesk.services.users import get_user_by_email
-
     permissions.require(actor, "report.view")
     query = Ticket.select().where(Ticket.status == "closed")
     start = validation.date_bound("from", date_from)

@@ -83,7 +83,7 @@ def send(
     """Deliver the outbox over SMTP (for cron; --loop to keep running)."""
     from helpdesk.config import load_settings, use_settings
     from helpdesk.db import database, open_database
-    from helpdesk.mail.sender import deliver_pending
+    from helpdesk.mail.sender import DeliveryRefused, deliver_pending
 
     settings = use_settings(load_settings())
     open_database(settings.database_url)
@@ -97,6 +97,15 @@ def send(
         while True:
             with database.connection_context():
                 report = deliver_pending(settings.mail)
+            if report.server_error:
+                refused = (
+                    f"The SMTP server refused us ({report.server_error}); nothing more was sent "
+                    f"this round. The outbox keeps its messages (waiting: {report.retrying}) and "
+                    f"tries again from {report.retry_at:%Y-%m-%d %H:%M:%S} UTC."
+                )
+                if not loop and not report.sent:
+                    raise DeliveryRefused(refused, {"server": report.server_error})
+                typer.echo(f"Warning: {refused}", err=True)
             emit(
                 report.as_dict(),
                 json_output,

@@ -1,4 +1,12 @@
-"""Delivering the outbox over SMTP: claim, send, mark; retry with backoff; never twice."""
+"""Delivering the outbox over SMTP: claim, send, mark; retry with backoff; never twice.
+
+Two kinds of failure. A message's own (a recipient or the message refused, a 4xx during its
+transaction) counts against that message: it is retried with growing backoff, and a 5xx or
+the last attempt fails it. The server's (unreachable, 554 at connect, 535 at login, our sender
+address refused) is no message's fault: the round stops, every message it would have sent
+stays pending with its attempts unchanged, and the round backs off (doubling each time the
+server refuses again, up to MAX_BACKOFF).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +15,11 @@ import smtplib
 import ssl
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from helpdesk.config import MailSettings
 from helpdesk.db import database
+from helpdesk.errors import HelpdeskError
 from helpdesk.models import OutboxMessage, utcnow
 
 log = logging.getLogger("helpdesk.mail.sender")
@@ -27,6 +36,8 @@ class DeliveryReport:
     failed: int = 0
     pending: int = 0
     errors: list[str] = field(default_factory=list)
+    server_error: str | None = None  # the server refused us: nothing more was tried
+    retry_at: datetime | None = None  # when the round that the server refused is tried again
 
     def as_dict(self) -> dict:
         return {
@@ -35,6 +46,22 @@ class DeliveryReport:
             "failed": self.failed,
             "pending": self.pending,
         }
+
+
+class DeliveryRefused(HelpdeskError):
+    """The SMTP server refused the connection, the login or our sender: nothing was sent."""
+
+    code = "smtp_refused"
+    http_status = 503
+
+
+def describe(exc: Exception) -> str:
+    """An SMTP failure as one line: the server's code and text, else the exception."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error
+        text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+        return f"{exc.smtp_code} {' '.join(text.split())}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def connect(settings: MailSettings) -> smtplib.SMTP:
@@ -46,10 +73,14 @@ def connect(settings: MailSettings) -> smtplib.SMTP:
         )
     else:
         smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
+    try:
         if settings.smtp_security == "starttls":
             smtp.starttls(context=context)
-    if settings.smtp_user:
-        smtp.login(settings.smtp_user, settings.smtp_password or "")
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password or "")
+    except BaseException:
+        _drop(smtp)  # a refused login leaves no open socket behind
+        raise
     return smtp
 
 
@@ -100,7 +131,6 @@ def _record_failure(
             attempts=attempts,
             last_error=error[:2000],
             next_attempt_at=utcnow() + _backoff(settings, attempts),
-            claimed_at=None,
         ).where(OutboxMessage.id == message.id).execute()
     report.errors.append(f"{message.to_address}: {error}")
     if gives_up:
@@ -111,6 +141,56 @@ def _record_failure(
         log.warning(
             "mail to %s failed (attempt %d), will retry: %s", message.to_address, attempts, error
         )
+
+
+def _server_failed(
+    message: OutboxMessage,
+    batch: list[OutboxMessage],
+    error: str,
+    settings: MailSettings,
+    report: DeliveryReport,
+) -> None:
+    """The server refused us: the round's messages wait, attempts unchanged, with backoff.
+
+    The wait doubles the last one (a pending message keeps claimed_at, the time it was last
+    taken up, so the last wait is next_attempt_at - claimed_at), from backoff_seconds up to
+    MAX_BACKOFF.
+    """
+    now = utcnow()
+    base = timedelta(seconds=settings.backoff_seconds)
+    last_wait = None
+    if message.last_error and message.claimed_at and message.next_attempt_at:
+        last_wait = message.next_attempt_at - message.claimed_at
+    wait = min(max(2 * last_wait, base) if last_wait else base, MAX_BACKOFF)
+    ids = [m.id for m in batch]
+    with database.atomic():
+        waiting = (
+            OutboxMessage.update(
+                status="pending",
+                next_attempt_at=now + wait,
+                last_error=error[:2000],
+                claimed_at=now,
+            )
+            .where(
+                OutboxMessage.id.in_(ids)
+                & (
+                    (OutboxMessage.id == message.id)
+                    | ((OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now))
+                )
+            )
+            .execute()
+        )
+    report.server_error = f"{settings.smtp_host}:{settings.smtp_port}: {error}"
+    report.retry_at = now + wait
+    report.retrying += waiting
+    report.errors.append(report.server_error)
+    log.error(
+        "the SMTP server %s refused us (%s); %d messages wait until %s",
+        f"{settings.smtp_host}:{settings.smtp_port}",
+        error,
+        waiting,
+        report.retry_at.isoformat(timespec="seconds"),
+    )
 
 
 def due_messages(limit: int):
@@ -134,12 +214,17 @@ def deliver_pending(settings: MailSettings, *, limit: int = 500) -> DeliveryRepo
         return report
     smtp = None
     try:
-        for message in due_messages(limit):
+        batch = due_messages(limit)
+        for message in batch:
             if not _claim(message):
                 continue
-            try:
-                if smtp is None:
+            if smtp is None:
+                try:
                     smtp = connect(settings)
+                except (OSError, smtplib.SMTPException) as exc:
+                    _server_failed(message, batch, describe(exc), settings, report)
+                    break
+            try:
                 smtp.sendmail(
                     settings.sender_address, [message.to_address], wire_bytes(message.raw)
                 )
@@ -153,19 +238,17 @@ def deliver_pending(settings: MailSettings, *, limit: int = 500) -> DeliveryRepo
                     report,
                 )
                 continue
+            except smtplib.SMTPSenderRefused as exc:
+                # Our own address is refused: every message would be; none is at fault.
+                _server_failed(message, batch, f"sender refused: {describe(exc)}", settings, report)
+                smtp = _drop(smtp)
+                break
             except smtplib.SMTPResponseException as exc:
-                text = (
-                    exc.smtp_error.decode(errors="replace")
-                    if isinstance(exc.smtp_error, bytes)
-                    else str(exc.smtp_error)
-                )
-                _record_failure(
-                    message, f"{exc.smtp_code} {text}", exc.smtp_code >= 500, settings, report
-                )
+                _record_failure(message, describe(exc), exc.smtp_code >= 500, settings, report)
                 smtp = _drop(smtp)
                 continue
             except (OSError, smtplib.SMTPException) as exc:
-                _record_failure(message, f"{type(exc).__name__}: {exc}", False, settings, report)
+                _record_failure(message, describe(exc), False, settings, report)
                 smtp = _drop(smtp)
                 continue
             with database.atomic():

@@ -8,14 +8,14 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from email.message import Message
+from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser, BytesParser
-from email.policy import default as default_policy
 from email.utils import getaddresses
 from io import BytesIO
 
 from helpdesk.config import Settings
 from helpdesk.mail.decoding import (
+    BoundedPolicy,
     fix_text,
     has_8bit,
     has_header,
@@ -25,13 +25,16 @@ from helpdesk.mail.decoding import (
     part_text,
     raw_header,
 )
-from helpdesk.mail.html_text import html_to_text
+from helpdesk.mail.html_text import MAX_TEXT, html_to_text
 from helpdesk.storage import Upload
 
 MAX_DEPTH = 20  # multipart nesting we look into; deeper parts are skipped
 MAX_ATTACHMENTS = 25  # per email; the rest are dropped with a note
 MAX_REFERENCES = 100  # ids of In-Reply-To and References we look up
-HEAD_LIMIT = 64 * 1024  # bytes of an oversized message read for its headers
+HEAD_LIMIT = 64 * 1024  # bytes read for the headers; a longer header section is refused
+# A message of the size limit holds about 350,000 lines of base64; parsing costs per line.
+MAX_LINES = 400_000
+MAX_PARTS = 200  # MIME parts of one message (attachments are kept up to MAX_ATTACHMENTS)
 MESSAGE_ID_RE = re.compile(r"<[^<>\s]{1,250}>")
 
 
@@ -42,7 +45,8 @@ class IncomingMail:
     sender_name: str = ""
     subject: str = ""
     problem: str | None = None  # why it cannot be ingested at all
-    msg: Message | None = None
+    head: Message | None = None  # the headers alone
+    msg: Message | None = None  # the whole message, once the sender is known to be welcome
 
 
 @dataclass
@@ -90,31 +94,56 @@ def _sender(msg: Message) -> tuple[str | None, str]:
 
 
 def read_headers(raw: bytes, settings: Settings) -> IncomingMail:
-    """Message-ID, sender and subject, from the headers alone (cheap: the body is not parsed).
+    """Message-ID, sender and subject, from the headers alone (cheap: the body is not read).
 
-    A message over the size limit is only ever read this far.
+    Only the first HEAD_LIMIT bytes are read; a message over the size limit is read no further.
     """
     too_large = len(raw) > settings.mail.max_message_size
+    head = raw[:HEAD_LIMIT]
     try:
-        msg = BytesHeaderParser(policy=default_policy).parsebytes(
-            raw[:HEAD_LIMIT] if too_large else raw
-        )
-        mail = IncomingMail(message_id=_message_id(msg, raw))
+        msg = BytesHeaderParser(policy=BoundedPolicy()).parsebytes(head)
+        mail = IncomingMail(message_id=_message_id(msg, raw), head=msg)
         mail.sender, mail.sender_name = _sender(msg)
         mail.subject = one_line(header(msg, "Subject"))
     except Exception as exc:
         mail = IncomingMail(
             message_id=synthetic_message_id(raw), problem=f"malformed: {exc!r}"[:200]
         )
+    if len(raw) > len(head) and b"\n\n" not in head and b"\n\r\n" not in head:
+        mail.problem = f"malformed: a header section longer than {HEAD_LIMIT} bytes"
     if too_large:
         mail.problem = f"too large: more than {settings.mail.max_message_size} bytes"
     return mail
 
 
+class _TooManyParts(Exception):
+    pass
+
+
 def read_body(mail: IncomingMail, raw: bytes) -> None:
-    """Parse the whole message, or say why it cannot be."""
+    """Parse the whole message, or say why it cannot be.
+
+    `email`'s parser works line by line and part by part in Python: a message with more lines
+    than any real one of the size limit, or more parts than MAX_PARTS, is refused unparsed.
+    """
+    lines = raw.count(b"\n")
+    if lines > MAX_LINES:
+        mail.problem = f"malformed: more than {MAX_LINES} lines"
+        return
+    policy = BoundedPolicy()
+    parts = -1  # the parser calls the factory once to learn its signature
+
+    def new_part(policy=policy):
+        nonlocal parts
+        parts += 1
+        if parts > MAX_PARTS:
+            raise _TooManyParts
+        return EmailMessage(policy=policy)
+
     try:
-        mail.msg = BytesParser(policy=default_policy).parsebytes(raw)
+        mail.msg = BytesParser(new_part, policy=policy).parsebytes(raw)
+    except _TooManyParts:
+        mail.problem = f"malformed: more than {MAX_PARTS} MIME parts"
     except Exception as exc:  # RecursionError on absurd nesting, and the parser's own bugs
         mail.problem = f"malformed: {type(exc).__name__}"
 
@@ -219,7 +248,7 @@ def read_content(msg: Message, settings: Settings) -> Content:
     text = "\n\n".join(t.strip("\n") for t in plain if t.strip())
     if not text:
         text = "\n\n".join(html_to_text(h) for h in html if h.strip())
-    content.text = text
+    content.text = text[:MAX_TEXT]  # more than a ticket holds; trimming quotes costs per line
     content.notes = [
         f"(Attachment {name} was not kept: larger than {settings.max_attachment_size} bytes.)"
         for name in dropped
@@ -241,16 +270,9 @@ def _best_alternative(children: list[Message]) -> Message:
     return children[-1]  # e.g. multipart/related holding the HTML and its images
 
 
-def _with_notes(text: str, notes: list[str], *, limit: int) -> str:
-    tail = "\n".join(notes)
-    room = limit - len(tail) - 2
-    if len(text) > room:
-        text = text[: max(room, 0)].rstrip()
-    return f"{text}\n\n{tail}".strip() if tail else text
-
-
 def referenced_ids(msg: Message) -> list[str]:
-    ids = MESSAGE_ID_RE.findall(header(msg, "In-Reply-To"))
-    ids += reversed(MESSAGE_ID_RE.findall(header(msg, "References")))  # newest first
+    """Ids of In-Reply-To and References, newest first (read raw: ids need no decoding)."""
+    ids = MESSAGE_ID_RE.findall(raw_header(msg, "In-Reply-To") or "")
+    ids += reversed(MESSAGE_ID_RE.findall(raw_header(msg, "References") or ""))
     unique = list(dict.fromkeys(ids))
     return unique[:MAX_REFERENCES]

@@ -26,6 +26,7 @@ from helpdesk.db import database
 from helpdesk.errors import HelpdeskError
 from helpdesk.mail.inbound import (
     MAX_DEPTH,
+    Content,
     IncomingMail,
     automatic_reason,
     read_body,
@@ -127,6 +128,12 @@ class _Refused(Exception):
         self.reference = reference
 
 
+class _Ignored(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 def _register_external(address: str, display_name: str, settings: Settings) -> User:
     """A self-registered customer in the external customers' organization."""
     email = validation.email(address)
@@ -140,15 +147,35 @@ def _register_external(address: str, display_name: str, settings: Settings) -> U
     return user
 
 
-def _apply(mail: IncomingMail, settings: Settings) -> tuple[str, str | None, Ticket | None]:
-    """Do what the message asks; raise _Refused or HelpdeskError to refuse it."""
-    msg = mail.msg
+def _screen(mail: IncomingMail, settings: Settings) -> tuple[User | None, str | None]:
+    """The sender's account and the ticket aimed at, from the headers alone.
+
+    Raises _Refused or _Ignored before any work on the body: the mail of an unknown or
+    unwelcome sender is never parsed, decoded nor converted. The user is None for an unknown
+    sender who is to be registered.
+    """
     if mail.sender is None or "@" not in mail.sender:
         raise _Refused("no sender address")
     if mail.sender == settings.mail.sender_address.lower():
-        return "ignored", "sent by the help desk itself", None
+        raise _Ignored("sent by the help desk itself")
+    reference = reply_reference(mail.head, mail.subject, settings)
+    user = find_user_by_email(mail.sender)
+    if user is not None and not user.active:
+        raise _Refused("sender's account is deactivated", reference)
+    if user is None and (reference is not None or settings.mail.unknown_senders != "register"):
+        raise _Refused("unknown sender", reference)
+    if reference is None and user is not None and not permissions.can(user, "ticket.submit"):
+        raise _Refused("only customers open tickets by email; agents reply to a ticket's email")
+    return user, reference
+
+
+def _read(mail: IncomingMail, raw: bytes, settings: Settings) -> Content:
+    """The body's text and files, parsed outside any transaction (no lock is held meanwhile)."""
+    read_body(mail, raw)
+    if mail.problem is not None:
+        raise _Refused(mail.problem)
     try:
-        content = read_content(msg, settings)
+        content = read_content(mail.msg, settings)
     except Exception as exc:  # a part that `email` cannot decode at all
         logger.warning("%s: cannot read the content", mail.message_id, exc_info=True)
         raise _Refused(f"malformed: {type(exc).__name__}") from exc
@@ -156,9 +183,16 @@ def _apply(mail: IncomingMail, settings: Settings) -> tuple[str, str | None, Tic
         logger.warning(
             "%s: parts nested deeper than %d levels were skipped", mail.message_id, MAX_DEPTH
         )
+    return content
+
+
+def _apply(
+    mail: IncomingMail, content: Content, settings: Settings
+) -> tuple[str, str | None, Ticket | None]:
+    """Do what the message asks; raise _Refused or HelpdeskError to refuse it."""
+    user, reference = _screen(mail, settings)  # again: the sender may have changed meanwhile
     subject, forward = clean_subject(mail.subject)
     text = content.text if forward else trim_reply(content.text)
-    reference = reply_reference(msg, mail.subject, settings)
     note = "; ".join(n.strip("()").rstrip(".") for n in content.notes) or None
     if (
         not text.strip()
@@ -168,13 +202,7 @@ def _apply(mail: IncomingMail, settings: Settings) -> tuple[str, str | None, Tic
     ):
         raise _Refused("empty message", reference)
 
-    user = find_user_by_email(mail.sender)
-    if user is not None and not user.active:
-        raise _Refused("sender's account is deactivated", reference)
-
     if reference is not None:
-        if user is None:
-            raise _Refused("unknown sender", reference)
         body = _with_notes(text.strip() or NO_TEXT, content.notes, limit=tickets.MAX_BODY)
         try:
             comment = tickets.add_comment(reference, body, actor=user, attachments=content.uploads)
@@ -183,11 +211,7 @@ def _apply(mail: IncomingMail, settings: Settings) -> tuple[str, str | None, Tic
         return "commented", note, comment.ticket
 
     if user is None:
-        if settings.mail.unknown_senders != "register":
-            raise _Refused("unknown sender")
         user = _register_external(mail.sender, mail.sender_name, settings)
-    if not permissions.can(user, "ticket.submit"):
-        raise _Refused("only customers open tickets by email; agents reply to a ticket's email")
     memberships = memberships_of(user)
     ticket = tickets.submit_ticket(
         actor=user,
@@ -200,11 +224,29 @@ def _apply(mail: IncomingMail, settings: Settings) -> tuple[str, str | None, Tic
     return "created", note, ticket
 
 
+Verdict = tuple[str, str | None, str | None]  # outcome, reason, reference
+
+
+def _verdict(mail: IncomingMail, raw: bytes, settings: Settings) -> Verdict | Content:
+    """Why a message is refused or ignored, known before any transaction; else its content."""
+    if mail.problem is not None:
+        return "refused", mail.problem, None
+    if (automatic := automatic_reason(mail.head, mail.sender)) is not None:
+        return "ignored", automatic, None
+    try:
+        _screen(mail, settings)
+        return _read(mail, raw, settings)
+    except _Ignored as ignored:
+        return "ignored", ignored.reason, None
+    except _Refused as refusal:
+        return "refused", refusal.reason, refusal.reference
+
+
 def _seen(message_id: str) -> bool:
     return InboundMessage.select().where(InboundMessage.message_id == message_id).exists()
 
 
-def _record(mail: IncomingMail, settings: Settings) -> IngestResult:
+def _record(mail: IncomingMail, verdict: tuple | Content, settings: Settings) -> IngestResult:
     with database.atomic():
         if _seen(mail.message_id):
             return IngestResult(mail.message_id, "ignored", "duplicate")
@@ -217,14 +259,14 @@ def _record(mail: IncomingMail, settings: Settings) -> IngestResult:
         )
         reference = None
         ticket = None
-        if mail.problem is not None:
-            outcome, reason = "refused", mail.problem
-        elif (automatic := automatic_reason(mail.msg, mail.sender)) is not None:
-            outcome, reason = "ignored", automatic
+        if isinstance(verdict, tuple):
+            outcome, reason, reference = verdict
         else:
             try:
                 with database.atomic():  # a refusal undoes everything but the record
-                    outcome, reason, ticket = _apply(mail, settings)
+                    outcome, reason, ticket = _apply(mail, verdict, settings)
+            except _Ignored as ignored:
+                outcome, reason = "ignored", ignored.reason
             except _Refused as refusal:
                 outcome, reason, reference = "refused", refusal.reason, refusal.reference
             except HelpdeskError as exc:
@@ -265,10 +307,9 @@ def ingest_message(raw: bytes, settings: Settings) -> IngestResult:
         if _seen(message_id):  # checked again in _record's transaction; this one is cheap
             logger.debug("%s: already ingested", message_id)
             return IngestResult(message_id, "ignored", "duplicate")
-        if mail.problem is None:
-            read_body(mail, raw)
+        verdict = _verdict(mail, raw, settings)
         try:
-            result = _record(mail, settings)
+            result = _record(mail, verdict, settings)
         except IntegrityError:
             # Another ingester recorded the same Message-ID first.
             if not _seen(message_id):

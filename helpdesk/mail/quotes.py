@@ -62,6 +62,8 @@ def trim_reply(text: str) -> str:
         next_text[i] = lines[i] if lines[i].strip() else next_text[i + 1]
     cut = len(lines)
     for i in range(len(lines)):
+        if not lines[i].strip():
+            continue  # a blank line starts no history
         start = _history_starts(lines, i, next_text)
         if start is not None:
             cut = start

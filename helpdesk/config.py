@@ -208,13 +208,3 @@ def use_settings(settings: Settings | None) -> Settings | None:
 def current_settings() -> Settings:
     """The settings in use; read from the environment at the first use if none were given."""
     return _in_use or use_settings(load_settings())
-
-
-def load_mail_settings() -> MailSettings:
-    """The mail settings in use."""
-    return current_settings().mail
-
-
-def load_account_settings() -> AccountSettings:
-    """The account settings in use."""
-    return current_settings().accounts

@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from helpdesk.cli.main import app as cli_app
-from helpdesk.config import use_settings
+from helpdesk.config import current_settings, use_settings
 from helpdesk.db import create_schema, database, init_database
 from helpdesk.migrations import LATEST
 from helpdesk.models import Membership, Ticket, User
@@ -368,10 +368,9 @@ def mailbox(env, monkeypatch):
 
 def deliver():
     """Run one delivery round of the outbox, as `helpdesk mail send` does."""
-    from helpdesk.config import load_mail_settings
     from helpdesk.mail.sender import deliver_pending
 
-    return deliver_pending(load_mail_settings())
+    return deliver_pending(current_settings().mail)
 
 
 # -- a real `helpdesk serve` ----------------------------------------------------------------

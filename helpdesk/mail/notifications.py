@@ -7,7 +7,7 @@ of it are committed together or not at all.
 from __future__ import annotations
 
 from helpdesk import permissions, workflow
-from helpdesk.config import MailSettings, load_mail_settings
+from helpdesk.config import MailSettings, current_settings
 from helpdesk.mail.outbox import queue_email
 from helpdesk.models import NotificationPreference, Share, Ticket, User
 from helpdesk.survey_tokens import issue_survey_token
@@ -64,7 +64,7 @@ def _send(recipients, kind, ticket, actor, settings, **extra) -> None:
 
 
 def ticket_created(ticket: Ticket, actor: User) -> None:
-    settings = load_mail_settings()
+    settings = current_settings().mail
     # The requester hears even when an agent opened the ticket for them.
     _send([ticket.requester], "received", ticket, None, settings)
     _send(
@@ -73,21 +73,21 @@ def ticket_created(ticket: Ticket, actor: User) -> None:
 
 
 def ticket_assigned(ticket: Ticket, actor: User) -> None:
-    settings = load_mail_settings()
+    settings = current_settings().mail
     _send(followers(ticket), "assigned", ticket, actor, settings)
     _send([ticket.assignee], "assigned", ticket, actor, settings)
 
 
 def public_reply(ticket: Ticket, actor: User, body: str) -> None:
     """A public comment: customers are told; agents too when a customer wrote it."""
-    settings = load_mail_settings()
+    settings = current_settings().mail
     _send(followers(ticket), "reply", ticket, actor, settings, body=body)
     if not permissions.can(actor, "ticket.work"):
         _send(agents_for(ticket, settings), "reply", ticket, actor, settings, body=body)
 
 
 def status_changed(ticket: Ticket, actor: User, previous: str, comment: str | None) -> None:
-    settings = load_mail_settings()
+    settings = current_settings().mail
     body = comment or ""
     if ticket.status in CUSTOMER_STATUS_KINDS:
         customers = followers(ticket)
@@ -112,4 +112,4 @@ def _send_survey(ticket: Ticket, settings: MailSettings) -> None:
 
 
 def ticket_shared(ticket: Ticket, actor: User, users: list[User]) -> None:
-    _send(users, "shared", ticket, actor, load_mail_settings())
+    _send(users, "shared", ticket, actor, current_settings().mail)

@@ -184,7 +184,8 @@ def _server_failed(
     report.retry_at = now + wait
     report.retrying += waiting
     report.errors.append(report.server_error)
-    log.error(
+    # The caller says it (mail send's Error line, the server's background sender's warning).
+    log.info(
         "the SMTP server %s refused us (%s); %d messages wait until %s",
         f"{settings.smtp_host}:{settings.smtp_port}",
         error,
@@ -286,7 +287,13 @@ class BackgroundSender(threading.Thread):
         while not self.stopping.is_set():
             try:
                 with database.connection_context():
-                    deliver_pending(self.settings)
+                    report = deliver_pending(self.settings)
+                if report.server_error:
+                    log.warning(
+                        "the SMTP server refused us (%s); the outbox waits until %s",
+                        report.server_error,
+                        report.retry_at.isoformat(timespec="seconds"),
+                    )
             except Exception:  # keep the thread alive; the next round tries again
                 log.exception("mail delivery round failed")
             self.stopping.wait(self.settings.send_interval)

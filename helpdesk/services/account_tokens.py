@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from helpdesk.config import load_account_settings, load_mail_settings
+from helpdesk.config import current_settings
 from helpdesk.db import database
 from helpdesk.errors import NotFound
 from helpdesk.mail.outbox import queue_account_email
@@ -86,7 +86,7 @@ def send_account_email(
     """Issue a token for `purpose` and queue the email that carries it (caller's transaction)."""
     raw, expires_at = issue_account_token(user, purpose, ttl, new_email=new_email)
     queue_account_email(
-        user, purpose, raw, expires_at, load_mail_settings(), actor=actor, to_address=new_email
+        user, purpose, raw, expires_at, current_settings().mail, actor=actor, to_address=new_email
     )
 
 
@@ -99,11 +99,11 @@ def stand_in_email(email: str, purpose: str, language: str = "en") -> None:
     raw = "hdt_" + secrets.token_urlsafe(32)
     hash_token(raw)
     with database.atomic() as savepoint:
-        queue_account_email(stand_in, purpose, raw, utcnow(), load_mail_settings())
+        queue_account_email(stand_in, purpose, raw, utcnow(), current_settings().mail)
         savepoint.rollback()
 
 
 def send_invitation(user: User, *, actor: User | None) -> None:
     """Email the user a link to choose their password (inside the caller's transaction)."""
-    ttl = timedelta(hours=load_account_settings().invitation_ttl_hours)
+    ttl = timedelta(hours=current_settings().accounts.invitation_ttl_hours)
     send_account_email(user, "invite", ttl, actor=actor)

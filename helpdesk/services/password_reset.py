@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from helpdesk import validation
-from helpdesk.config import load_account_settings
+from helpdesk.config import current_settings
 from helpdesk.db import database
 from helpdesk.errors import AuthenticationRequired
 from helpdesk.models import User
@@ -34,7 +34,7 @@ def request_password_reset(email, *, client: Client = NO_CLIENT) -> str:
     """
     email = validation.text("email", email, max_length=254).lower()
     throttling.take_email_request(email, client)
-    ttl = timedelta(minutes=load_account_settings().reset_ttl_minutes)
+    ttl = timedelta(minutes=current_settings().accounts.reset_ttl_minutes)
     with database.atomic():
         user = User.get_or_none(User.email == email)
         passwords.equal_work()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from helpdesk import validation
-from helpdesk.config import load_account_settings
+from helpdesk.config import current_settings
 from helpdesk.db import database
 from helpdesk.errors import PermissionDenied
 from helpdesk.formats import LANGUAGES
@@ -27,7 +27,7 @@ def signup(email, name, *, client: Client = NO_CLIENT, language: str = "en") -> 
     Throttled per address and per client (TooManyRequests). The answer is the same whether or
     not the address already has an account.
     """
-    settings = load_account_settings()
+    settings = current_settings().accounts
     email = validation.email(email)
     name = validation.text("name", name, max_length=200, one_line=True)
     validation.choice("language", language, LANGUAGES)

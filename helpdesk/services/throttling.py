@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from peewee import IntegrityError
 
-from helpdesk.config import load_account_settings
+from helpdesk.config import current_settings
 from helpdesk.db import database
 from helpdesk.errors import TooManyRequests
 from helpdesk.models import LoginThrottle, utcnow
@@ -29,7 +29,7 @@ class Counter:
 
 def password_counters(email: str, client: Client) -> list[Counter]:
     """Failed passwords of an account (login, password change), and of a client address."""
-    settings = load_account_settings()
+    settings = current_settings().accounts
     window = timedelta(seconds=settings.lockout_seconds)
     counters = [Counter(f"account:{email.strip().lower()}", settings.login_max_failures, window)]
     if client.address:
@@ -39,7 +39,7 @@ def password_counters(email: str, client: Client) -> list[Counter]:
 
 def email_request_counters(email: str, client: Client) -> list[Counter]:
     """Sign-up and reset requests, which email someone: per recipient and per client address."""
-    settings = load_account_settings()
+    settings = current_settings().accounts
     window = timedelta(seconds=settings.email_request_window_seconds)
     counters = [
         Counter(f"mail-to:{email.strip().lower()}", settings.email_requests_per_recipient, window)

@@ -28,7 +28,12 @@ from helpdesk.models import (
 from helpdesk.pagination import Page, paginate
 from helpdesk.priority import priority_for
 from helpdesk.services.organizations import get_organization
-from helpdesk.services.users import get_user_by_email, memberships_of, resolve_user
+from helpdesk.services.users import (
+    get_user_by_email,
+    memberships_of,
+    resolve_user,
+    resolve_users,
+)
 from helpdesk.storage import Staging, Upload, blob_store, guess_content_type, sanitize_filename
 from helpdesk.vocabulary import LEVELS, STATUSES, TICKET_TYPES
 
@@ -399,41 +404,6 @@ def _identifier_key(value):
     return value.strip().lower() if isinstance(value, str) else repr(value)
 
 
-def _resolve_all(identifiers: list[str], candidates) -> list[User]:
-    """Each identifier's user among `candidates` (emails, or unambiguous names), in two
-    queries whatever the number; the first identifier that names nobody, or several, fails
-    as resolve_user does."""
-    emails = [i.lower() for i in identifiers if "@" in i]
-    names = [i.lower() for i in identifiers if "@" not in i]
-    by_email = {}
-    if emails:
-        by_email = {u.email: u for u in candidates.clone().where(User.email.in_(emails))}
-    by_name: dict[str, list[User]] = {}
-    if names:
-        for user in candidates.clone().where(fn.LOWER(User.name).in_(names)):
-            by_name.setdefault(user.name.lower(), []).append(user)
-    found = []
-    for identifier in identifiers:
-        if "@" in identifier:
-            user = by_email.get(identifier.lower())
-            if user is None:
-                raise NotFound(f"No user with email {identifier}.", {"user": identifier})
-            found.append(user)
-            continue
-        matches = by_name.get(identifier.lower(), [])
-        if not matches:
-            raise NotFound(f"No user named {identifier!r}.", {"user": identifier})
-        if len(matches) > 1:
-            emails_of = sorted(u.email for u in matches)
-            raise ValidationFailed(
-                f"{len(matches)} users are named {identifier!r}: {', '.join(emails_of)}. "
-                "Name one by email.",
-                {"user": identifier, "candidates": emails_of},
-            )
-        found.append(matches[0])
-    return found
-
-
 def share_ticket(reference: str, users: list[str], *, actor: User) -> list[User]:
     """Share a ticket with members of its organization, named by email or by name.
 
@@ -455,7 +425,9 @@ def share_ticket(reference: str, users: list[str], *, actor: User) -> list[User]
             (Membership.organization == ticket.organization_id) & (User.active == True)  # noqa: E712
         )
     )
-    wanted = {u.id: u for u in _resolve_all(identifiers, colleagues) if u.id != ticket.requester_id}
+    wanted = {
+        u.id: u for u in resolve_users(identifiers, colleagues) if u.id != ticket.requester_id
+    }
     with database.atomic():
         ticket = get_ticket(reference, actor=actor)  # as it is now, inside the transaction
         already = {

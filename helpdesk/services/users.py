@@ -190,19 +190,40 @@ def memberships_of(user: User) -> list[Membership]:
 def resolve_user(identifier: str, candidates) -> User:
     """Find one user among `candidates` (a User query) by email, or by name if unambiguous."""
     identifier = validation.text("user", identifier, max_length=254)
-    if "@" in identifier:
-        user = candidates.where(User.email == identifier.lower()).first()
-        if user is None:
-            raise NotFound(f"No user with email {identifier}.", {"user": identifier})
-        return user
-    matches = list(candidates.where(fn.LOWER(User.name) == identifier.lower()))
-    if not matches:
-        raise NotFound(f"No user named {identifier!r}.", {"user": identifier})
-    if len(matches) > 1:
-        emails = sorted(u.email for u in matches)
-        raise ValidationFailed(
-            f"{len(matches)} users are named {identifier!r}: {', '.join(emails)}. "
-            "Name one by email.",
-            {"user": identifier, "candidates": emails},
-        )
-    return matches[0]
+    [user] = resolve_users([identifier], candidates)
+    return user
+
+
+def resolve_users(identifiers: list[str], candidates) -> list[User]:
+    """Each identifier's user among `candidates` (a User query): by email, or by name if
+    unambiguous; two queries whatever the number. The first identifier that names nobody is
+    NotFound; one that names several is refused with their emails."""
+    emails = [i.lower() for i in identifiers if "@" in i]
+    names = [i.lower() for i in identifiers if "@" not in i]
+    by_email = {}
+    if emails:
+        by_email = {u.email: u for u in candidates.clone().where(User.email.in_(emails))}
+    by_name: dict[str, list[User]] = {}
+    if names:
+        for user in candidates.clone().where(fn.LOWER(User.name).in_(names)):
+            by_name.setdefault(user.name.lower(), []).append(user)
+    found = []
+    for identifier in identifiers:
+        if "@" in identifier:
+            user = by_email.get(identifier.lower())
+            if user is None:
+                raise NotFound(f"No user with email {identifier}.", {"user": identifier})
+            found.append(user)
+            continue
+        matches = by_name.get(identifier.lower(), [])
+        if not matches:
+            raise NotFound(f"No user named {identifier!r}.", {"user": identifier})
+        if len(matches) > 1:
+            emails_of = sorted(u.email for u in matches)
+            raise ValidationFailed(
+                f"{len(matches)} users are named {identifier!r}: {', '.join(emails_of)}. "
+                "Name one by email.",
+                {"user": identifier, "candidates": emails_of},
+            )
+        found.append(matches[0])
+    return found

@@ -59,7 +59,7 @@ def status(json_output: JsonOption = False) -> None:
 @handle_errors
 def upgrade(json_output: JsonOption = False) -> None:
     """Create the schema or upgrade it to this helpdesk's version (safe to run again)."""
-    from helpdesk.db import create_schema
+    from helpdesk.migrations import create_schema
 
     settings, before, _ = _settings_and_version()
     after = create_schema()

@@ -82,8 +82,9 @@ def send(
 ) -> None:
     """Deliver the outbox over SMTP (for cron; --loop to keep running)."""
     from helpdesk.config import load_settings, use_settings
-    from helpdesk.db import database, open_database
+    from helpdesk.db import database
     from helpdesk.mail.sender import DeliveryRefused, deliver_pending
+    from helpdesk.migrations import open_database
 
     settings = use_settings(load_settings())
     open_database(settings.database_url)

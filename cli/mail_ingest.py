@@ -46,8 +46,9 @@ def ingest_command(
 ) -> None:
     """Turn emails into tickets and comments: from stdin, .eml files or a Maildir."""
     from helpdesk.config import load_settings, use_settings
-    from helpdesk.db import database, open_database
+    from helpdesk.db import database
     from helpdesk.mail.ingest import OUTCOMES, ingest_maildir, ingest_message, read_message
+    from helpdesk.migrations import open_database
     from helpdesk.storage import configure_storage
 
     sources = list(files or [])

@@ -87,7 +87,8 @@ def init(
 ) -> None:
     """Create the database and the first admin, and log in as them."""
     from helpdesk.config import load_settings, use_settings
-    from helpdesk.db import create_schema, database, init_database
+    from helpdesk.db import database, init_database
+    from helpdesk.migrations import create_schema
     from helpdesk.services import api_tokens, users
 
     password = read_password(password_stdin, confirm=True)

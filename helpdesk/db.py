@@ -130,28 +130,3 @@ def schema_change() -> Iterator[None]:
             raise RuntimeError(f"schema change broke references: {broken[:5]}")
     finally:
         database.execute_sql("PRAGMA foreign_keys = ON")
-
-
-def create_schema() -> int:
-    """Create every table and index, or upgrade an older schema (safe to run again)."""
-    from helpdesk.migrations import upgrade_schema
-
-    with database.connection_context():
-        return upgrade_schema()
-
-
-def open_database(url: str):
-    """Point the models at `url` and check that its schema is the one this code expects.
-
-    What the server and every local command do at start: reads only, so a read-only
-    database still serves reads. Raises SchemaMismatch naming the command that fixes it.
-    """
-    from helpdesk.migrations import check_schema
-
-    db = init_database(url)
-    try:
-        with database.connection_context():
-            check_schema()
-    except OperationalError as exc:
-        raise (storage_error(exc) or exc) from None
-    return db

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from peewee import BooleanField, CharField
+from peewee import BooleanField, CharField, OperationalError
 from playhouse.migrate import SchemaMigrator, migrate
 
-from helpdesk.db import database, schema_change
-from helpdesk.errors import SchemaMismatch
+from helpdesk.db import database, init_database, schema_change
+from helpdesk.errors import SchemaMismatch, storage_error
 from helpdesk.models import ALL_MODELS, SchemaVersion, User
 
 # Version 1 is the first release's schema. Each later version lists the columns it adds to
@@ -85,3 +85,24 @@ def upgrade_schema() -> int:
         SchemaVersion.delete().execute()
         SchemaVersion.create(version=LATEST)
     return LATEST
+
+
+def create_schema() -> int:
+    """Create every table and index, or upgrade an older schema (safe to run again)."""
+    with database.connection_context():
+        return upgrade_schema()
+
+
+def open_database(url: str):
+    """Point the models at `url` and check that its schema is the one this code expects.
+
+    What the server and every local command do at start: reads only, so a read-only
+    database still serves reads. Raises SchemaMismatch naming the command that fixes it.
+    """
+    db = init_database(url)
+    try:
+        with database.connection_context():
+            check_schema()
+    except OperationalError as exc:
+        raise (storage_error(exc) or exc) from None
+    return db

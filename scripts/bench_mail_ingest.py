@@ -81,8 +81,9 @@ def main() -> None:
     os.environ.pop("HELPDESK_DATABASE", None)
 
     from helpdesk.config import load_settings
-    from helpdesk.db import create_schema, database, init_database
+    from helpdesk.db import database, init_database
     from helpdesk.mail.ingest import ingest_message
+    from helpdesk.migrations import create_schema
     from helpdesk.models import Membership, Organization, User
     from helpdesk.storage import configure_storage
 

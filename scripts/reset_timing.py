@@ -24,7 +24,8 @@ def main(rounds: int) -> None:
     os.environ["HELPDESK_ACCOUNT_EMAILS_PER_RECIPIENT"] = str(rounds * 2 + 10)
 
     from helpdesk.config import load_settings
-    from helpdesk.db import create_schema, database, init_database
+    from helpdesk.db import database, init_database
+    from helpdesk.migrations import create_schema
     from helpdesk.server import create_app
     from helpdesk.services import users
 

@@ -8,7 +8,8 @@ from typing import Any
 from flask import Flask, g
 
 from helpdesk.config import Settings, load_settings, use_settings
-from helpdesk.db import database, open_database
+from helpdesk.db import database
+from helpdesk.migrations import open_database
 from helpdesk.server.errors import register_error_handlers
 from helpdesk.storage import configure_storage
 

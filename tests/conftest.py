@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 from helpdesk.cli.main import app as cli_app
 from helpdesk.config import current_settings, use_settings
-from helpdesk.db import create_schema, database, init_database
-from helpdesk.migrations import LATEST
+from helpdesk.db import database, init_database
+from helpdesk.migrations import LATEST, create_schema
 from helpdesk.models import Membership, Ticket, User
 from helpdesk.server import create_app
 from helpdesk.services import api_tokens, organizations, passwords, tickets

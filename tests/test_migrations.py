@@ -7,8 +7,8 @@ import json
 from conftest import PASSWORD, hold_write_lock, run_bounded
 from playhouse.migrate import SchemaMigrator, migrate
 
-from helpdesk.db import create_schema, database, is_sqlite, schema_change
-from helpdesk.migrations import LATEST, upgrade_schema
+from helpdesk.db import database, is_sqlite, schema_change
+from helpdesk.migrations import LATEST, create_schema, upgrade_schema
 from helpdesk.models import (
     ALL_MODELS,
     AccessLog,

@@ -7,7 +7,7 @@ from peewee import fn
 from helpdesk import permissions, validation
 from helpdesk.models import AccessLog, Membership, User
 from helpdesk.pagination import Page, paginate
-from helpdesk.services.organizations import get_organization
+from helpdesk.services.organization_names import get_organization
 
 
 def access_log(

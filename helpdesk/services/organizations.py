@@ -9,20 +9,9 @@ from helpdesk.db import database
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.models import Membership, Organization, User
 from helpdesk.pagination import Page, paginate
+from helpdesk.services.organization_names import find_organization, get_organization
 from helpdesk.services.users import get_user_by_email
 from helpdesk.vocabulary import MEMBERSHIP_ROLES
-
-
-def find_organization(name: str) -> Organization | None:
-    return Organization.get_or_none(fn.LOWER(Organization.name) == name.strip().lower())
-
-
-def get_organization(name: str) -> Organization:
-    name = validation.text("organization", name, max_length=200)
-    org = find_organization(name)
-    if org is None:
-        raise NotFound(f"No organization named {name!r}.", {"organization": name})
-    return org
 
 
 def create_organization(name: str, *, actor: User) -> Organization:

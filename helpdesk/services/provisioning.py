@@ -18,7 +18,7 @@ from helpdesk.errors import ValidationFailed
 from helpdesk.formats import LANGUAGES
 from helpdesk.models import Membership, Organization, User, utcnow
 from helpdesk.services import users
-from helpdesk.services.organizations import find_organization
+from helpdesk.services.organization_names import find_organization
 from helpdesk.vocabulary import MEMBERSHIP_ROLES
 
 COLUMNS = ("email", "name", "organization", "role", "language", "phone")

@@ -9,7 +9,7 @@ from helpdesk.db import database
 from helpdesk.errors import Conflict, NotFound
 from helpdesk.history import record_event
 from helpdesk.models import SurveyToken, Ticket, User, utcnow
-from helpdesk.services.organizations import get_organization
+from helpdesk.services.organization_names import get_organization
 from helpdesk.services.tickets import get_ticket
 from helpdesk.services.users import get_user_by_email
 from helpdesk.survey_tokens import survey_token_hash

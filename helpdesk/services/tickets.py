@@ -27,7 +27,7 @@ from helpdesk.models import (
 )
 from helpdesk.pagination import Page, paginate
 from helpdesk.priority import priority_for
-from helpdesk.services.organizations import get_organization
+from helpdesk.services.organization_names import get_organization
 from helpdesk.services.users import (
     get_user_by_email,
     memberships_of,

@@ -16,6 +16,7 @@ from helpdesk.models import Membership, Organization, User, utcnow
 from helpdesk.pagination import Page, paginate
 from helpdesk.services.account_tokens import send_invitation
 from helpdesk.services.api_tokens import revoke_all
+from helpdesk.services.organization_names import find_organization, get_organization
 from helpdesk.services.passwords import check_password_policy, hash_password
 from helpdesk.vocabulary import MEMBERSHIP_ROLES, USER_KINDS, UserKind
 
@@ -99,8 +100,6 @@ def register_user(
                 raise ValidationFailed(
                     "Only customers belong to organizations.", {"field": "organization"}
                 )
-            from helpdesk.services.organizations import get_organization
-
             Membership.create(user=user, organization=get_organization(organization), role=role)
     return user
 
@@ -124,19 +123,15 @@ def register_external_customer(email, name, *, organization: str, language: str 
         origin="external",
         language=language,
     )
-    org = _find_organization(org_name)
+    org = find_organization(org_name)
     if org is None:
         try:
             with database.atomic():  # a savepoint: a parallel registration may create it first
                 org = Organization.create(name=org_name)
         except IntegrityError:
-            org = _find_organization(org_name)
+            org = find_organization(org_name)
     Membership.create(user=user, organization=org, role="user")
     return user
-
-
-def _find_organization(name: str) -> Organization | None:
-    return Organization.get_or_none(fn.LOWER(Organization.name) == name.lower())
 
 
 def require_manage(actor: User, user: User) -> None:

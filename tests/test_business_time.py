@@ -156,6 +156,17 @@ def test_a_23_or_25_hour_day_keeps_its_local_working_hours(
     assert business_elapsed(saturday, tuesday, sundays_only) == sunday_length
 
 
+def test_working_hours_inside_the_spring_forward_gap_count_nothing_that_day():
+    # 02:30-03:00 does not exist in Rome on 29 March 2026 (02:00 jumps to 03:00).
+    night_shift = Calendar(
+        timezone="Europe/Rome", weekdays=range(7), start=time(2, 30), end=time(3)
+    )
+    saturday, monday_noon = datetime(2026, 3, 28), datetime(2026, 3, 30, 12)
+    assert business_elapsed(saturday, monday_noon, night_shift) == H  # Saturday's + Monday's
+    after_saturdays = datetime(2026, 3, 28, 2)  # Saturday's slot was 01:30-02:00 UTC
+    assert add_business_time(after_saturdays, H / 2, night_shift) == datetime(2026, 3, 30, 1)
+
+
 def test_a_zone_west_of_utc_works_by_its_own_dates():
     # Monday 02:00 UTC is still Sunday 21:00 in New York: the clock starts at 09:00 EST.
     new_york = Calendar(timezone="America/New_York")

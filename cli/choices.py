@@ -9,7 +9,7 @@ from enum import StrEnum
 
 import typer
 
-from helpdesk.vocabulary import Level, OutboxStatus, Status, TicketType
+from helpdesk.vocabulary import Level, OutboxStatus, Priority, Status, TicketType
 from helpdesk.vocabulary import MembershipRole as Role
 from helpdesk.vocabulary import UserKind as Kind
 from helpdesk.workflow import TARGETS
@@ -18,6 +18,7 @@ __all__ = [
     "Kind",
     "Level",
     "OutboxStatus",
+    "Priority",
     "Role",
     "Status",
     "Switch",

@@ -219,6 +219,9 @@ class ApiClient:
     def post(self, path: str, body: dict | None = None, files=None) -> Any:
         return self.request("POST", path, json_body=body or {}, files=files).body
 
+    def patch(self, path: str, body: dict) -> Any:
+        return self.request("PATCH", path, json_body=body).body
+
 
 def _pep3333_path(app):
     """The Flask app, given PATH_INFO as PEP 3333 has it: the path's bytes read as latin-1.

@@ -9,7 +9,16 @@ from urllib.parse import quote
 
 import typer
 
-from helpdesk.cli.choices import Level, Status, Switch, Target, TicketType, date_option, values
+from helpdesk.cli.choices import (
+    Level,
+    Priority,
+    Status,
+    Switch,
+    Target,
+    TicketType,
+    date_option,
+    values,
+)
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.compat import UsageError
 from helpdesk.cli.errors import handle_errors
@@ -199,6 +208,71 @@ def submit(
     emit(ticket, json_output, _done("Submitted {reference}: {title} ({status}, {priority})."))
 
 
+@app.command("edit")
+@handle_errors
+def edit(
+    reference: Ref,
+    title: Annotated[str | None, typer.Option("--title", help="A new one-line summary.")] = None,
+    description: Annotated[str | None, typer.Option("--description", help="New details.")] = None,
+    description_file: Annotated[
+        str | None,
+        typer.Option("--description-file", help="Read the details from a file, or '-' for stdin."),
+    ] = None,
+    type_: Annotated[
+        TicketType | None, typer.Option("--type", help="Agents: another kind of ticket.")
+    ] = None,
+    impact: Annotated[
+        Level | None, typer.Option("--impact", help="Agents: how many are affected.")
+    ] = None,
+    urgency: Annotated[
+        Level | None, typer.Option("--urgency", help="Agents: how soon it hurts.")
+    ] = None,
+    priority: Annotated[
+        Priority | None,
+        typer.Option("--priority", help="Agents: set the priority instead of computing it."),
+    ] = None,
+    private: Annotated[
+        bool | None,
+        typer.Option(
+            "--private/--public",
+            help="Hide it from, or show it to, your organization's power users.",
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Change a ticket's fields (customers: title, description and privacy while it is new)."""
+    body: dict = {
+        "title": title,
+        "description": _text_or_file(description, description_file, "description", False),
+        "type": type_.value if type_ else None,
+        "impact": impact.value if impact else None,
+        "urgency": urgency.value if urgency else None,
+        "priority": priority.value if priority else None,
+        "private": private,
+    }
+    body = {k: v for k, v in body.items() if v is not None}
+    if not body:
+        raise UsageError(
+            "Say what to change: --title, --description, --type, --impact, --urgency, "
+            "--priority, --private or --public."
+        )
+    result = ApiClient.from_environment().patch(_ticket_path(reference), body)
+
+    def render(tk):
+        if tk["changed"]:
+            typer.echo(
+                t(
+                    "Updated {reference}: {fields}.",
+                    reference=tk["reference"],
+                    fields=", ".join(tk["changed"]),
+                )
+            )
+        else:
+            typer.echo(t("Nothing to change on {reference}.", reference=tk["reference"]))
+
+    emit(result, json_output, render)
+
+
 @app.command("list")
 @handle_errors
 def list_(
@@ -314,6 +388,30 @@ def share(
             typer.echo(t("{reference} was already shared with them.", reference=tk["reference"]))
 
     emit(result, json_output, render)
+
+
+@app.command("unshare")
+@handle_errors
+def unshare(
+    reference: Ref,
+    users: Annotated[list[str], typer.Argument(help="People it is shared with, by email or name.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Stop sharing a ticket with people (the requester or an agent)."""
+    result = ApiClient.from_environment().post(
+        _ticket_path(reference, "/unshare"), {"users": users}
+    )
+    emit(
+        result,
+        json_output,
+        lambda tk: typer.echo(
+            t(
+                "Stopped sharing {reference} with {users}.",
+                reference=tk["reference"],
+                users=", ".join(tk["removed"]),
+            )
+        ),
+    )
 
 
 @app.command("assign")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from helpdesk.errors import NotFound, PermissionDenied
 from helpdesk.models import Membership, Organization, Share, Ticket, User
-from helpdesk.vocabulary import MembershipRole, UserKind
+from helpdesk.vocabulary import MembershipRole, Status, UserKind
 
 # Sets of plain words (not enum members): they are also sent to the database.
 STAFF = frozenset({UserKind.agent.value, UserKind.admin.value})
@@ -85,6 +85,18 @@ def _can_share(actor: User, ticket: Ticket) -> bool:
     return not ticket.private and is_power_member(actor, ticket.organization_id)
 
 
+def _requester_or_staff(actor: User, ticket: Ticket) -> bool:
+    return _is_staff(actor) or _is_requester(actor, ticket)
+
+
+# While a ticket is new nobody has worked on it yet: its requester may still correct it.
+REQUESTER_EDITS_WHILE = frozenset({Status.new.value})
+
+
+def _edits_own(actor: User, ticket: Ticket) -> bool:
+    return _is_requester(actor, ticket) and ticket.status in REQUESTER_EDITS_WHILE
+
+
 def _org_insider(actor: User, org: Organization) -> bool:
     if _is_staff(actor):
         return True
@@ -114,6 +126,21 @@ RULES: dict[str, tuple[Rule, str]] = {
     "ticket.view_internal": (_kind_in(STAFF), "Only agents see internal notes."),
     "ticket.comment_internal": (_kind_in(STAFF), "Only agents may write internal notes."),
     "ticket.share": (_can_share, "Only the requester or a power user may share this ticket."),
+    "ticket.unshare": (
+        _requester_or_staff,
+        "Only the requester or an agent may unshare this ticket.",
+    ),
+    # Change any field of a ticket (type, impact, urgency, priority too).
+    "ticket.edit": (
+        _kind_in(STAFF),
+        "Only agents may change a ticket's type, impact, urgency or priority.",
+    ),
+    # Change the title, description and privacy of one's own ticket.
+    "ticket.edit_own": (
+        _edits_own,
+        "Only the requester may edit this ticket, and only while it is new; "
+        "after that, ask an agent to change it.",
+    ),
     "ticket.assign": (_kind_in(STAFF), "Only agents may assign tickets."),
     "ticket.rate": (_is_requester, "Only the requester may rate this ticket."),
     "user.list": (_kind_in(STAFF), "Only agents may list users."),

@@ -19,6 +19,7 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "status": ("Ticket {status}: {title}", "{actor} changed the status of {ref} to {status}."),
         "reopened": ("Ticket reopened: {title}", "{actor} reopened ticket {ref}:"),
         "shared": ("Ticket shared with you: {title}", "{actor} shared ticket {ref} with you."),
+        "updated": ("Ticket updated: {title}", "{actor} changed ticket {ref}:"),
         "survey": (
             "How did we do? {title}",
             "Ticket {ref} is closed. Please tell us how satisfied you are, from 1 (poor) "
@@ -45,6 +46,7 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
             "Ticket partagé avec vous : {title}",
             "{actor} a partagé le ticket {ref} avec vous.",
         ),
+        "updated": ("Ticket modifié : {title}", "{actor} a modifié le ticket {ref} :"),
         "survey": (
             "Votre avis nous intéresse : {title}",
             "Le ticket {ref} est clos. Dites-nous votre satisfaction, de 1 (mauvaise) "
@@ -68,6 +70,7 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
             "Ticket condiviso con te: {title}",
             "{actor} ha condiviso con te il ticket {ref}.",
         ),
+        "updated": ("Ticket modificato: {title}", "{actor} ha modificato il ticket {ref}:"),
         "survey": (
             "Com'è andata? {title}",
             "Il ticket {ref} è chiuso. Dicci quanto sei soddisfatto, da 1 (per niente) "
@@ -91,6 +94,7 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
             "{actor} znovu otevřel(a) požadavek {ref}:",
         ),
         "shared": ("Požadavek sdílen s vámi: {title}", "{actor} s vámi sdílel(a) požadavek {ref}."),
+        "updated": ("Požadavek upraven: {title}", "{actor} upravil(a) požadavek {ref}:"),
         "survey": (
             "Jak jsme si vedli? {title}",
             "Požadavek {ref} je uzavřen. Ohodnoťte prosím naši pomoc od 1 (špatná) do 5 (výborná).",

@@ -86,6 +86,26 @@ def public_reply(ticket: Ticket, actor: User, body: str) -> None:
         _send(agents_for(ticket, settings), "reply", ticket, actor, settings, body=body)
 
 
+def _shown(field: str, value) -> str:
+    if field == "description":
+        return "…"  # too long for a line: the email's link leads to it
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def ticket_edited(ticket: Ticket, actor: User, changes: list[tuple[str, object, object]]) -> None:
+    """Fields of the ticket changed (every editable field is one customers see): the followers
+    are told, the agents too when a customer made the change."""
+    settings = current_settings().mail
+    body = "\n".join(
+        f"{field}: {_shown(field, old)} → {_shown(field, new)}" for field, old, new in changes
+    )
+    _send(followers(ticket), "updated", ticket, actor, settings, body=body)
+    if not permissions.can(actor, "ticket.work"):
+        _send(agents_for(ticket, settings), "updated", ticket, actor, settings, body=body)
+
+
 def status_changed(ticket: Ticket, actor: User, previous: str, comment: str | None) -> None:
     settings = current_settings().mail
     body = comment or ""

@@ -1,4 +1,4 @@
-"""Tickets: submit, find, comment, share, assign, move through the workflow."""
+"""Tickets: submit, find, edit, comment, share, assign, move through the workflow."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from helpdesk.services.users import (
     resolve_users,
 )
 from helpdesk.storage import Staging, Upload, blob_store, guess_content_type, sanitize_filename
-from helpdesk.vocabulary import LEVELS, STATUSES, TICKET_TYPES
+from helpdesk.vocabulary import LEVELS, PRIORITIES, STATUSES, TICKET_TYPES
 
 REFERENCE_PREFIX = "HD"
 REFERENCE_RE = re.compile(r"^(?:HD-)?(\d{1,18})$", re.IGNORECASE)
@@ -444,6 +444,119 @@ def share_ticket(reference: str, users: list[str], *, actor: User) -> list[User]
             notifications.ticket_shared(ticket, actor, added)
             _touch(ticket)
     return added
+
+
+def unshare_ticket(reference: str, users: list[str], *, actor: User) -> list[User]:
+    """Stop sharing a ticket with users it is shared with, named by email or by name.
+
+    A name that matches nobody the ticket is shared with is refused, and then nothing changes.
+    """
+    if not isinstance(users, list) or not users:
+        raise ValidationFailed(
+            "users must be a list naming at least one user (email or name).", {"field": "users"}
+        )
+    distinct = validation.items("users", users, max_items=MAX_SHARES, key=_identifier_key)
+    identifiers = [validation.text("user", u, max_length=254) for u in distinct]
+    with database.atomic():
+        ticket = get_ticket(reference, actor=actor)
+        # No require_changeable: sharing is not refused on a closed ticket (share_ticket), and
+        # taking someone's access away must stay possible after it is closed.
+        permissions.require(actor, "ticket.unshare", ticket)
+        sharing = (
+            User.select().join(Share, on=(Share.user == User.id)).where(Share.ticket == ticket)
+        )
+        try:
+            removed = {u.id: u for u in resolve_users(identifiers, sharing)}
+        except NotFound as exc:
+            # Among the people it is shared with only: no hint whether such a user exists.
+            who = exc.details.get("user")
+            raise ValidationFailed(
+                f"Ticket {ticket.reference} is not shared with {who}.",
+                {"user": who, "shared_with": [u.email for u in shared_with(ticket)]},
+            ) from None
+        Share.delete().where((Share.ticket == ticket) & Share.user.in_(list(removed))).execute()
+        for user in removed.values():
+            record_event(ticket, actor, "unshared", user.email, None)
+        _touch(ticket)
+    return list(removed.values())
+
+
+# The fields `edit_ticket` changes, in the order their history rows are written.
+EDITABLE_FIELDS = ("title", "description", "type", "impact", "urgency", "priority", "private")
+# What the requester may change of their own ticket while it is new (ticket.edit_own).
+REQUESTER_FIELDS = frozenset({"title", "description", "private"})
+
+
+def _edited_value(field: str, value):
+    if field == "title":
+        return validation.text("title", value, max_length=MAX_TITLE, one_line=True)
+    if field == "description":
+        return validation.text("description", value, max_length=MAX_BODY, required=False)
+    if field == "type":
+        return validation.choice("type", value, TICKET_TYPES)
+    if field in ("impact", "urgency"):
+        return validation.choice(field, value, LEVELS)
+    if field == "priority":
+        return validation.choice("priority", value, PRIORITIES)
+    if field == "private":
+        return validation.boolean("private", value)
+    raise ValidationFailed(
+        f"Unknown field: {field}.", {"unknown": [field], "allowed": list(EDITABLE_FIELDS)}
+    )
+
+
+def _history_value(value):
+    return ("true" if value else "false") if isinstance(value, bool) else value
+
+
+@dataclass
+class Edit:
+    """What `edit_ticket` did: the ticket as it is now and the fields that changed."""
+
+    ticket: Ticket
+    changed: list[str]
+
+
+def edit_ticket(reference: str, changes: dict, *, actor: User) -> Edit:
+    """Change a ticket's fields; each change is one history event with old and new values.
+
+    Agents change every field; the requester changes title, description and private while
+    the ticket is new. A new impact or urgency recomputes the priority unless the same edit
+    sets it (an override, recorded as such). Values equal to the current ones change nothing
+    and notify nobody. Raises NotFound, PermissionDenied, Conflict (closed), ValidationFailed.
+    """
+    if not isinstance(changes, dict) or not changes:
+        raise ValidationFailed(
+            f"Give at least one field to change: {', '.join(EDITABLE_FIELDS)}.",
+            {"allowed": list(EDITABLE_FIELDS)},
+        )
+    wanted = {field: _edited_value(field, value) for field, value in changes.items()}
+    with database.atomic():
+        ticket = get_ticket(reference, actor=actor)
+        if not permissions.can(actor, "ticket.edit", ticket):
+            if set(wanted) - REQUESTER_FIELDS:
+                permissions.require(actor, "ticket.edit", ticket)
+            permissions.require(actor, "ticket.edit_own", ticket)
+        workflow.require_changeable(ticket)
+        if "priority" not in wanted and ({"impact", "urgency"} & set(wanted)):
+            wanted["priority"] = priority_for(
+                wanted.get("impact", ticket.impact), wanted.get("urgency", ticket.urgency)
+            )
+        overridden = "priority" in changes
+        changed: list[tuple[str, object, object]] = []
+        for field in EDITABLE_FIELDS:
+            if field not in wanted or getattr(ticket, field) == wanted[field]:
+                continue
+            old, new = getattr(ticket, field), wanted[field]
+            setattr(ticket, field, new)
+            kind = "priority_override" if field == "priority" and overridden else field
+            record_event(ticket, actor, kind, _history_value(old), _history_value(new))
+            changed.append((field, old, new))
+        if changed:
+            ticket.updated_at = utcnow()
+            ticket.save()
+            notifications.ticket_edited(ticket, actor, changed)
+    return Edit(get_ticket(ticket.reference, actor=actor), [field for field, _, _ in changed])
 
 
 def assign(reference: str, assignee: str, *, actor: User) -> Ticket:

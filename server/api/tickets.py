@@ -74,6 +74,17 @@ def show_ticket(reference: str):
     return _detail(tickets.get_ticket(reference, actor=actor), actor)
 
 
+@api.patch("/tickets/<reference>")
+def edit_ticket(reference: str):
+    """Change fields of the ticket; answers the ticket and the fields that changed."""
+    actor = current_user()
+    body = json_body(set(tickets.EDITABLE_FIELDS))
+    edit = tickets.edit_ticket(reference, body, actor=actor)
+    data = ticket_detail(edit.ticket, actor)
+    data["changed"] = edit.changed
+    return data
+
+
 @api.get("/tickets/<reference>/comments")
 def list_comments(reference: str):
     """The comments the caller may see, oldest first."""
@@ -140,6 +151,17 @@ def share_ticket(reference: str):
     ticket = tickets.get_ticket(reference, actor=actor)
     data = ticket_detail(ticket, actor)
     data["added"] = [u.email for u in added]
+    return data
+
+
+@api.post("/tickets/<reference>/unshare")
+def unshare_ticket(reference: str):
+    """Stop sharing with users the ticket is shared with, by email or name."""
+    actor = current_user()
+    body = json_body({"users"}, {"users"})
+    removed = tickets.unshare_ticket(reference, body["users"], actor=actor)
+    data = ticket_detail(tickets.get_ticket(reference, actor=actor), actor)
+    data["removed"] = [u.email for u in removed]
     return data
 
 

@@ -165,6 +165,8 @@ def test_a_bad_priority_is_a_usage_error(run_as, world):
     ticket = world.ticket()
     result = run_as(world.agent, "ticket", "edit", ticket.reference, "--priority", "urgent")
     assert result.exit_code == 2
+    assert "'urgent' is not one of" in result.stderr
+    assert "critical" in result.stderr
 
 
 def test_unshare_hides_the_ticket(run_as, world):

@@ -165,6 +165,20 @@ def _done(message: str):
     return render
 
 
+def _say_what_changed(key: str, done: str, nothing: str, *, placeholder: str):
+    """Render an answer that lists what it changed under `key` (`placeholder` in `done`),
+    or says that nothing changed."""
+
+    def render(answer: dict) -> None:
+        reference = answer["reference"]
+        if answer[key]:
+            typer.echo(t(done, reference=reference, **{placeholder: ", ".join(answer[key])}))
+        else:
+            typer.echo(t(nothing, reference=reference))
+
+    return render
+
+
 @app.command("submit")
 @handle_errors
 def submit(
@@ -258,19 +272,16 @@ def edit(
         )
     result = ApiClient.from_environment().patch(_ticket_path(reference), body)
 
-    def render(tk):
-        if tk["changed"]:
-            typer.echo(
-                t(
-                    "Updated {reference}: {fields}.",
-                    reference=tk["reference"],
-                    fields=", ".join(tk["changed"]),
-                )
-            )
-        else:
-            typer.echo(t("Nothing to change on {reference}.", reference=tk["reference"]))
-
-    emit(result, json_output, render)
+    emit(
+        result,
+        json_output,
+        _say_what_changed(
+            "changed",
+            "Updated {reference}: {fields}.",
+            "Nothing to change on {reference}.",
+            placeholder="fields",
+        ),
+    )
 
 
 @app.command("list")
@@ -375,19 +386,16 @@ def share(
     """Share a ticket with colleagues of its organization."""
     result = ApiClient.from_environment().post(_ticket_path(reference, "/shares"), {"users": users})
 
-    def render(tk):
-        if tk["added"]:
-            typer.echo(
-                t(
-                    "Shared {reference} with {users}.",
-                    reference=tk["reference"],
-                    users=", ".join(tk["added"]),
-                )
-            )
-        else:
-            typer.echo(t("{reference} was already shared with them.", reference=tk["reference"]))
-
-    emit(result, json_output, render)
+    emit(
+        result,
+        json_output,
+        _say_what_changed(
+            "added",
+            "Shared {reference} with {users}.",
+            "{reference} was already shared with them.",
+            placeholder="users",
+        ),
+    )
 
 
 @app.command("unshare")

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from peewee import BooleanField, CharField, OperationalError
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, OperationalError
 from playhouse.migrate import SchemaMigrator, migrate
 
 from helpdesk.db import database, init_database, schema_change
 from helpdesk.errors import SchemaMismatch, storage_error
-from helpdesk.models import ALL_MODELS, SchemaVersion, User
+from helpdesk.models import ALL_MODELS, SchemaVersion, Service, SlaPolicy, Subcategory, User
 
-# Version 1 is the first release's schema. Each later version lists the columns it adds to
-# tables that existed before it; new tables are created by create_tables(safe=True), so a new
+SLA_TICKET_TIMES = (
+    "response_due_at",
+    "first_response_at",
+    "resolution_due_at",
+    "sla_paused_at",
+    "response_breached_at",
+    "resolution_breached_at",
+)
+
+# Version 1 is the first release's schema. Each later version lists the columns (and their
+# indexes) it adds to tables that existed before it; new tables are created whole, so a new
 # table needs a new version too (with an empty list when it adds no column).
 MIGRATIONS: dict[int, Callable[[SchemaMigrator], list]] = {
     2: lambda m: [m.add_column("user", "origin", CharField(max_length=16, default="internal"))],
@@ -22,6 +31,21 @@ MIGRATIONS: dict[int, Callable[[SchemaMigrator], list]] = {
         m.add_column("user", "auth_source", CharField(max_length=32, default="local")),
         m.add_column("user", "can_manage_customers", BooleanField(default=False)),
         m.add_column("apitoken", "read_only", BooleanField(default=False)),
+    ],
+    # The catalogue, contracts and SLA (their tables are new) and what a ticket keeps of them.
+    4: lambda m: [
+        m.add_column("ticket", "service_id", ForeignKeyField(Service, null=True, field=Service.id)),
+        m.add_column(
+            "ticket",
+            "subcategory_id",
+            ForeignKeyField(Subcategory, null=True, field=Subcategory.id),
+        ),
+        m.add_column("ticket", "priority_overridden", BooleanField(default=False)),
+        m.add_column("ticket", "dedupe_key", CharField(max_length=200, null=True)),
+        m.add_column(
+            "ticket", "sla_policy_id", ForeignKeyField(SlaPolicy, null=True, field=SlaPolicy.id)
+        ),
+        *(m.add_column("ticket", column, DateTimeField(null=True)) for column in SLA_TICKET_TIMES),
     ],
 }
 LATEST = max(MIGRATIONS, default=1)
@@ -77,7 +101,9 @@ def upgrade_schema() -> int:
             check_schema()  # raises: never downgrade
         if version == LATEST:
             return LATEST
-        database.create_tables(ALL_MODELS, safe=True)
+        # Only the tables that are missing: an existing table's indexes may name columns
+        # that its migration below adds (which then adds their indexes too).
+        database.create_tables([m for m in ALL_MODELS if not m.table_exists()], safe=True)
         if version is not None:
             migrator = SchemaMigrator.from_database(database.obj)
             for target in range(version + 1, LATEST + 1):

@@ -8,6 +8,7 @@ from peewee import (
     BigIntegerField,
     BooleanField,
     CharField,
+    DateField,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
@@ -68,6 +69,81 @@ class Membership(BaseModel):
         indexes = ((("user", "organization"), True),)
 
 
+class Service(BaseModel):
+    """A service of the catalogue that customers raise requests against."""
+
+    name = CharField(max_length=200, unique=True)
+    # The request types (TicketType words) it accepts, comma-separated, in vocabulary order.
+    types = CharField(max_length=64, default="incident,feature,question")
+    retired_at = DateTimeField(null=True)  # retired: kept for history, not chosen any more
+    created_at = DateTimeField(default=utcnow)
+
+
+class Subcategory(BaseModel):
+    service = ForeignKeyField(Service, backref="subcategories", on_delete="CASCADE")
+    name = CharField(max_length=200)
+    retired_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("service", "name"), True),)
+
+
+class SlaCalendar(BaseModel):
+    """Business hours: the days and hours an SLA clock runs, in a time zone."""
+
+    name = CharField(max_length=100, unique=True)
+    timezone = CharField(max_length=64, default="UTC")
+    weekdays = CharField(max_length=16, default="0,1,2,3,4")  # Monday is 0
+    day_start = CharField(max_length=5, default="09:00")
+    day_end = CharField(max_length=5, default="17:00")
+    created_at = DateTimeField(default=utcnow)
+
+
+class SlaHoliday(BaseModel):
+    calendar = ForeignKeyField(SlaCalendar, backref="holidays", on_delete="CASCADE")
+    day = DateField()
+    name = CharField(max_length=100, null=True)
+
+    class Meta:
+        indexes = ((("calendar", "day"), True),)
+
+
+class SlaPolicy(BaseModel):
+    name = CharField(max_length=100, unique=True)
+    calendar = ForeignKeyField(SlaCalendar, null=True)  # None: the clock runs around the clock
+    created_at = DateTimeField(default=utcnow)
+
+
+class SlaTarget(BaseModel):
+    """A policy's first-response and resolution targets for one priority (and request type)."""
+
+    policy = ForeignKeyField(SlaPolicy, backref="targets", on_delete="CASCADE")
+    priority = CharField(max_length=8)
+    type = CharField(max_length=16, null=True)  # None: any request type
+    response_minutes = IntegerField()
+    resolution_minutes = IntegerField()
+
+
+class Contract(BaseModel):
+    """An organization's support contract: the services it may use, and their SLA policy."""
+
+    organization = ForeignKeyField(Organization, backref="contracts", on_delete="CASCADE")
+    sla_policy = ForeignKeyField(SlaPolicy, null=True)
+    starts_on = DateField(null=True)  # None: from the beginning
+    ends_on = DateField(null=True)  # the last day it covers; None: open-ended
+    created_at = DateTimeField(default=utcnow)
+
+
+class ContractService(BaseModel):
+    contract = ForeignKeyField(Contract, backref="services", on_delete="CASCADE")
+    service = ForeignKeyField(Service)
+    display_name = CharField(max_length=200, null=True)  # what this customer calls the service
+
+    class Meta:
+        indexes = ((("contract", "service"), True),)
+
+
 class Ticket(BaseModel):
     reference = CharField(max_length=32, unique=True, null=True)  # set right after insert
     type = CharField(max_length=16)
@@ -87,6 +163,19 @@ class Ticket(BaseModel):
     closed_at = DateTimeField(null=True)
     satisfaction_rating = IntegerField(null=True)
     satisfaction_comment = TextField(null=True)
+    # Version 4: the catalogue, priority overrides, deduplication and SLA clocks. Columns added
+    # by a migration carry no index in Meta (create_tables would run before they exist).
+    service = ForeignKeyField(Service, null=True)
+    subcategory = ForeignKeyField(Subcategory, null=True)
+    priority_overridden = BooleanField(default=False)  # set by an agent: kept on later edits
+    dedupe_key = CharField(max_length=200, null=True)
+    sla_policy = ForeignKeyField(SlaPolicy, null=True)  # the contract's, when it was submitted
+    response_due_at = DateTimeField(null=True)
+    first_response_at = DateTimeField(null=True)
+    resolution_due_at = DateTimeField(null=True)
+    sla_paused_at = DateTimeField(null=True)  # the resolution clock is paused since
+    response_breached_at = DateTimeField(null=True)
+    resolution_breached_at = DateTimeField(null=True)
 
     class Meta:
         indexes = (
@@ -247,6 +336,14 @@ ALL_MODELS = [
     User,
     Organization,
     Membership,
+    Service,
+    Subcategory,
+    SlaCalendar,
+    SlaHoliday,
+    SlaPolicy,
+    SlaTarget,
+    Contract,
+    ContractService,
     Ticket,
     Share,
     Comment,

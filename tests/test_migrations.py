@@ -8,17 +8,25 @@ from conftest import PASSWORD, hold_write_lock, run_bounded
 from playhouse.migrate import SchemaMigrator, migrate
 
 from helpdesk.db import database, is_sqlite, schema_change
-from helpdesk.migrations import LATEST, create_schema, upgrade_schema
+from helpdesk.migrations import LATEST, SLA_TICKET_TIMES, create_schema, upgrade_schema
 from helpdesk.models import (
     ALL_MODELS,
     AccessLog,
     AccountToken,
     ApiToken,
     Comment,
+    Contract,
+    ContractService,
     Membership,
     Organization,
     OutboxMessage,
     SchemaVersion,
+    Service,
+    SlaCalendar,
+    SlaHoliday,
+    SlaPolicy,
+    SlaTarget,
+    Subcategory,
     Ticket,
     User,
 )
@@ -40,18 +48,10 @@ def test_first_release_database_is_upgraded_and_keeps_its_data(db):
     )
     Comment.create(ticket=ticket, author=old, body="Still here")
     ApiToken.create(user=old, token_hash="0" * 64)
-    # Make this database look like the first release's: no version table, no later tables
-    # or columns.
-    database.drop_tables([SchemaVersion, OutboxMessage, AccountToken, AccessLog])
-    migrator = SchemaMigrator.from_database(database.obj)
-    later_columns = {
-        "user": ["origin", "phone", "date_format", "auth_source", "can_manage_customers"],
-        "apitoken": ["read_only"],
-    }
-    with schema_change():
-        for table, columns in later_columns.items():
-            migrate(*(migrator.drop_column(table, column) for column in columns))
+    indexes_when_created = _index_names()
+    _make_first_release_schema()
     assert "origin" not in {c.name for c in database.get_columns("user")}
+    assert "service_id" not in {c.name for c in database.get_columns("ticket")}
 
     assert upgrade_schema() == LATEST
 
@@ -65,25 +65,65 @@ def test_first_release_database_is_upgraded_and_keeps_its_data(db):
     assert Comment.get().body == "Still here"
     assert Ticket.get().requester.email == "old@example.test"
     assert ApiToken.get().read_only is False
+    upgraded = Ticket.get()
+    assert (upgraded.service, upgraded.sla_policy, upgraded.priority_overridden) == (
+        None,
+        None,
+        False,
+    )
+    assert Contract.table_exists() and SlaPolicy.table_exists()
+    assert _index_names() == indexes_when_created  # an upgrade indexes what a new one does
     if is_sqlite():  # foreign keys were suspended while SQLite rebuilt the tables
         assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def _index_names() -> dict[str, set[str]]:
+    return {
+        model._meta.table_name: {
+            index.name for index in database.get_indexes(model._meta.table_name)
+        }
+        for model in ALL_MODELS
+    }
 
 
 def _make_first_release_schema() -> None:
     """Turn this test's database into one of the first release: no version table, no later
     tables or columns."""
-    database.drop_tables([SchemaVersion, OutboxMessage, AccountToken, AccessLog])
     migrator = SchemaMigrator.from_database(database.obj)
+    # SQLite's own DROP COLUMN refuses a foreign key column: rebuild the table instead.
+    options = {"legacy": True} if is_sqlite() else {}
     with schema_change():
-        migrate(
-            *(migrator.drop_column("user", column) for column in FIRST_RELEASE_MISSING["user"]),
-            *(migrator.drop_column("apitoken", c) for c in FIRST_RELEASE_MISSING["apitoken"]),
-        )
+        for table, columns in FIRST_RELEASE_MISSING.items():
+            migrate(*(migrator.drop_column(table, column, **options) for column in columns))
+    database.drop_tables(LATER_TABLES)
 
 
+# Tables the first release did not have (dropped after the columns that point at them).
+LATER_TABLES = [
+    SchemaVersion,
+    OutboxMessage,
+    AccountToken,
+    AccessLog,
+    ContractService,
+    Contract,
+    SlaTarget,
+    SlaPolicy,
+    SlaHoliday,
+    SlaCalendar,
+    Subcategory,
+    Service,
+]
 FIRST_RELEASE_MISSING = {
     "user": ["origin", "phone", "date_format", "auth_source", "can_manage_customers"],
     "apitoken": ["read_only"],
+    "ticket": [
+        "service_id",
+        "subcategory_id",
+        "priority_overridden",
+        "dedupe_key",
+        "sla_policy_id",
+        *SLA_TICKET_TIMES,
+    ],
 }
 
 

@@ -155,6 +155,11 @@ RULES: dict[str, tuple[Rule, str]] = {
     "org.view": (_org_insider, "No such organization."),
     "org.join": (_kind_in(CUSTOMERS), "Only customers belong to organizations."),
     "report.view": (_kind_in(STAFF), "Only agents may see reports."),
+    "catalog.manage": (_kind_in(ADMINS), "Only admins may change the service catalogue."),
+    # Files a ticket for any open service, whatever the requester's contracts cover.
+    "catalog.use_any": (_kind_in(STAFF), "Only agents may use services outside a contract."),
+    "contract.view": (_kind_in(STAFF), "Only agents may see contracts."),
+    "contract.manage": (_kind_in(ADMINS), "Only admins may manage contracts."),
     "mail.manage": (_kind_in(ADMINS), "Only admins may manage the mail outbox."),
 }
 

@@ -80,6 +80,12 @@ def ticket_summary(ticket: Ticket) -> dict:
         "private": ticket.private,
         "requester": user_ref(ticket.requester),
         "organization": ticket.organization.name,
+        "service": {"id": ticket.service.id, "name": ticket.service.name}
+        if ticket.service_id
+        else None,
+        "subcategory": {"id": ticket.subcategory.id, "name": ticket.subcategory.name}
+        if ticket.subcategory_id
+        else None,
         "assignee": user_ref(ticket.assignee) if ticket.assignee_id else None,
         "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at),

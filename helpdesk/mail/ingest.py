@@ -220,6 +220,7 @@ def _apply(
         description=_with_notes(text.strip(), content.notes, limit=tickets.MAX_BODY),
         organization=memberships[0].organization.name if memberships else None,
         attachments=content.uploads,
+        unclassified_ok=True,  # an email names no service: agents set it when they triage
     )
     return "created", note, ticket
 

@@ -20,13 +20,16 @@ from helpdesk.models import (
     Membership,
     NotificationPreference,
     Organization,
+    Service,
     Share,
+    Subcategory,
     Ticket,
     User,
     utcnow,
 )
 from helpdesk.pagination import Page, paginate
 from helpdesk.priority import priority_for
+from helpdesk.services.contracts import choose_service
 from helpdesk.services.organization_names import get_organization
 from helpdesk.services.users import (
     get_user_by_email,
@@ -53,12 +56,16 @@ Assignee = User.alias("assignee")
 
 def _ticket_query():
     return (
-        Ticket.select(Ticket, Requester, Organization, Assignee)
+        Ticket.select(Ticket, Requester, Organization, Assignee, Service, Subcategory)
         .join(Requester, on=(Ticket.requester == Requester.id), attr="requester")
         .switch(Ticket)
         .join(Organization, attr="organization")
         .switch(Ticket)
         .join(Assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == Assignee.id), attr="assignee")
+        .switch(Ticket)
+        .join(Service, JOIN.LEFT_OUTER, attr="service")
+        .switch(Ticket)
+        .join(Subcategory, JOIN.LEFT_OUTER, attr="subcategory")
     )
 
 
@@ -306,8 +313,16 @@ def submit_ticket(
     private: bool = False,
     requester: str | None = None,
     attachments: Iterable[Upload] = (),
+    service: str | int | None = None,
+    subcategory: str | int | None = None,
+    unclassified_ok: bool = False,
 ) -> Ticket:
-    """Open a new ticket for the actor (or, for an agent, for the named requester)."""
+    """Open a new ticket for the actor (or, for an agent, for the named requester).
+
+    Once the organization has a contract, the ticket names a service (and a subcategory when
+    the service has some) that the actor may use; its contract's SLA policy then applies.
+    `unclassified_ok` lets a channel that cannot name one (email) file without a service.
+    """
     validation.choice("type", type, TICKET_TYPES)
     title = validation.text("title", title, max_length=MAX_TITLE, one_line=True)
     description = validation.text("description", description, max_length=MAX_BODY, required=False)
@@ -328,6 +343,14 @@ def submit_ticket(
         staged = _stage(staging, attachments)
         with database.atomic():
             org = _organization_for(requester_user, organization)
+            choice = choose_service(
+                actor=actor,
+                organization=org,
+                type=type,
+                service=service,
+                subcategory=subcategory,
+                required=not unclassified_ok,
+            )
             ticket = Ticket.create(
                 type=type,
                 title=title,
@@ -338,6 +361,9 @@ def submit_ticket(
                 requester=requester_user,
                 organization=org,
                 private=private,
+                service=choice.service,
+                subcategory=choice.subcategory,
+                sla_policy=choice.contract.sla_policy_id if choice.contract else None,
             )
             ticket.reference = f"{REFERENCE_PREFIX}-{ticket.id}"
             ticket.save()

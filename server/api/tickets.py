@@ -18,6 +18,8 @@ from helpdesk.storage import blob_store
 TICKET_FIELDS = {
     "type",
     "title",
+    "service",
+    "subcategory",
     "description",
     "impact",
     "urgency",

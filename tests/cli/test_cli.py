@@ -49,6 +49,8 @@ TICKET_KEYS = {
     "private",
     "requester",
     "organization",
+    "service",
+    "subcategory",
     "assignee",
     "created_at",
     "updated_at",

@@ -1,0 +1,374 @@
+"""Support contracts: which services an organization may use, when, and under which SLA policy.
+
+A contract covers the days from `starts_on` to `ends_on` (both included; None is open). A
+customer may use the services of their organization's contracts that cover today; agents file
+for any service that is not retired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from peewee import fn
+
+from helpdesk import permissions, validation
+from helpdesk.clock import clock
+from helpdesk.db import database
+from helpdesk.errors import NotFound, ValidationFailed
+from helpdesk.models import (
+    Contract,
+    ContractService,
+    Organization,
+    Service,
+    SlaPolicy,
+    Subcategory,
+    User,
+)
+from helpdesk.pagination import Page, paginate
+from helpdesk.services import catalog
+from helpdesk.services.organization_names import get_organization
+from helpdesk.services.users import memberships_of
+
+# Services one contract may list (after dropping repeats).
+MAX_CONTRACT_SERVICES = 200
+
+
+def today() -> date:
+    return clock.now().date()
+
+
+def _day(field: str, value) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    bound = validation.date_bound(field, value)
+    return bound.date() if bound is not None else None
+
+
+def covering(day: date | None = None):
+    """The condition: a contract that covers `day` (today by default)."""
+    day = day or today()
+    return (Contract.starts_on.is_null() | (Contract.starts_on <= day)) & (
+        Contract.ends_on.is_null() | (Contract.ends_on >= day)
+    )
+
+
+def active_contracts(organization: Organization, day: date | None = None) -> list[Contract]:
+    return list(
+        Contract.select()
+        .where((Contract.organization == organization) & covering(day))
+        .order_by(Contract.id)
+    )
+
+
+def has_active_contract(organization: Organization) -> bool:
+    return Contract.select().where((Contract.organization == organization) & covering()).exists()
+
+
+@dataclass
+class Offer:
+    """A service one may choose: its name for this customer, and its open subcategories."""
+
+    service: Service
+    display_name: str | None
+    subcategories: list[Subcategory]
+    organization: Organization | None = None  # whose contract offers it (None: an agent's)
+    contract: Contract | None = None
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.service.name
+
+
+def _offer(service: Service, **kwargs) -> Offer:
+    return Offer(service, subcategories=catalog.active_subcategories(service), **kwargs)
+
+
+def contract_offers(organization: Organization) -> list[Offer]:
+    """The open services of the organization's contracts that cover today, by name."""
+    rows = (
+        ContractService.select(ContractService, Contract, Service)
+        .join(Contract)
+        .switch(ContractService)
+        .join(Service)
+        .where((Contract.organization == organization) & covering() & Service.retired_at.is_null())
+        .order_by(Contract.id)
+    )
+    offers: dict[int, Offer] = {}
+    for row in rows:  # the first contract that lists a service decides its name and policy
+        if row.service.id not in offers:
+            offers[row.service.id] = _offer(
+                row.service,
+                display_name=row.display_name,
+                organization=organization,
+                contract=row.contract,
+            )
+    return sorted(offers.values(), key=lambda o: o.label.lower())
+
+
+def catalogue_for(actor: User, organization: str | None = None) -> list[Offer]:
+    """What the actor may choose: agents every open service; a customer their contracts'."""
+    if permissions.can(actor, "catalog.use_any"):
+        services = Service.select().where(Service.retired_at.is_null()).order_by(Service.name)
+        return [_offer(s, display_name=None) for s in services]
+    memberships = memberships_of(actor)
+    if organization:
+        org = get_organization(organization)
+        memberships = [m for m in memberships if m.organization_id == org.id]
+        if not memberships:
+            raise NotFound(
+                f"No organization named {organization!r}.", {"organization": organization}
+            )
+    offers = []
+    for membership in memberships:
+        offers.extend(contract_offers(membership.organization))
+    return offers
+
+
+def contract_for(organization: Organization, service: Service | None) -> Contract | None:
+    """The contract that governs a ticket of this organization for this service today.
+
+    With a service: the first covering contract that lists it. Without one: the organization's
+    only covering contract, if it has exactly one.
+    """
+    if service is not None:
+        return (
+            Contract.select()
+            .join(ContractService)
+            .where(
+                (Contract.organization == organization)
+                & covering()
+                & (ContractService.service == service)
+            )
+            .order_by(Contract.id)
+            .first()
+        )
+    contracts = active_contracts(organization)
+    return contracts[0] if len(contracts) == 1 else None
+
+
+def _service_entries(services) -> list[tuple[str, str | None]]:
+    """Services as (identifier, display name): "Name" or "Name=Customer's name"."""
+    if not isinstance(services, list) or not services:
+        raise ValidationFailed("A contract names at least one service.", {"field": "services"})
+    distinct = validation.items(
+        "services",
+        services,
+        max_items=MAX_CONTRACT_SERVICES,
+        key=lambda v: (
+            (v.get("service") if isinstance(v, dict) else str(v)).strip().lower()
+            if isinstance(v, dict | str)
+            else repr(v)
+        ),
+    )
+    entries = []
+    for entry in distinct:
+        if isinstance(entry, dict):
+            name, display = entry.get("service"), entry.get("display_name")
+        else:
+            name, _, display = str(entry).partition("=")
+        name = validation.text("service", name, max_length=catalog.MAX_NAME, one_line=True)
+        display = validation.text(
+            "display_name",
+            display or None,
+            max_length=catalog.MAX_NAME,
+            one_line=True,
+            required=False,
+        )
+        entries.append((name, display or None))
+    return entries
+
+
+def add_contract(
+    organization,
+    services,
+    *,
+    actor: User,
+    sla: str | None = None,
+    starts_on=None,
+    ends_on=None,
+) -> Contract:
+    """A contract for `organization` over `services` (names or ids, each optionally
+    "Name=Display name" or {"service", "display_name"}), under the SLA policy named `sla`."""
+    permissions.require(actor, "contract.manage")
+    entries = _service_entries(services)
+    start, end = _day("from", starts_on), _day("to", ends_on)
+    if start is not None and end is not None and end < start:
+        raise ValidationFailed(
+            "The contract's last day is before its first.", {"from": str(start), "to": str(end)}
+        )
+    with database.atomic():
+        org = get_organization(organization)
+        policy = None
+        if sla:
+            sla = validation.text("sla", sla, max_length=100)
+            policy = SlaPolicy.get_or_none(fn.LOWER(SlaPolicy.name) == sla.strip().lower())
+            if policy is None:
+                raise NotFound(f"No SLA policy named {sla!r}.", {"sla": sla})
+        chosen = []
+        for name, display in entries:
+            service = catalog.get_service(name)
+            if service.retired_at is not None:
+                raise ValidationFailed(
+                    f"Service {service.name!r} is retired.", {"service": service.name}
+                )
+            chosen.append((service, display))
+        contract = Contract.create(
+            organization=org, sla_policy=policy, starts_on=start, ends_on=end
+        )
+        for service, display in chosen:
+            ContractService.create(contract=contract, service=service, display_name=display)
+    return contract
+
+
+def get_contract(contract_id, *, actor: User) -> Contract:
+    permissions.require(actor, "contract.view")
+    contract_id = validation.integer("contract", contract_id, low=1, high=2**62, from_text=True)
+    contract = Contract.get_or_none(Contract.id == contract_id)
+    if contract is None:
+        raise NotFound(f"No contract {contract_id}.", {"contract": contract_id})
+    return contract
+
+
+def end_contract(contract_id, *, actor: User, on=None) -> Contract:
+    """End a contract on a day (today by default): it covers that day and no later one."""
+    permissions.require(actor, "contract.manage")
+    last_day = _day("on", on) or today()
+    with database.atomic():
+        contract = get_contract(contract_id, actor=actor)
+        if contract.starts_on is not None and last_day < contract.starts_on:
+            raise ValidationFailed(
+                f"Contract {contract.id} starts on {contract.starts_on}, after {last_day}.",
+                {"contract": contract.id, "starts_on": str(contract.starts_on)},
+            )
+        if contract.ends_on is None or contract.ends_on > last_day:
+            contract.ends_on = last_day
+            contract.save()
+    return contract
+
+
+def list_contracts(
+    *, actor: User, organization: str | None = None, active_only: bool = False, page=1, per_page=25
+) -> Page:
+    permissions.require(actor, "contract.view")
+    query = Contract.select(Contract, Organization).join(Organization)
+    if organization:
+        query = query.where(Contract.organization == get_organization(organization))
+    if active_only:
+        query = query.where(covering())
+    return paginate(query.order_by(Organization.name, Contract.id), page, per_page)
+
+
+def contract_services(contract: Contract) -> list[ContractService]:
+    return list(
+        ContractService.select(ContractService, Service)
+        .join(Service)
+        .where(ContractService.contract == contract)
+        .order_by(Service.name)
+    )
+
+
+def is_active(contract: Contract, day: date | None = None) -> bool:
+    day = day or today()
+    return (contract.starts_on is None or contract.starts_on <= day) and (
+        contract.ends_on is None or contract.ends_on >= day
+    )
+
+
+@dataclass
+class Choice:
+    """What a new ticket is filed under, and the contract that governs it."""
+
+    service: Service | None = None
+    subcategory: Subcategory | None = None
+    contract: Contract | None = None
+
+
+def _labels(offers: list[Offer]) -> list[str]:
+    return [offer.label for offer in offers]
+
+
+def _match_offer(offers: list[Offer], identifier: str) -> Offer | None:
+    wanted = identifier.strip().lower()
+    for offer in offers:
+        if wanted in (str(offer.service.id), offer.service.name.lower(), offer.label.lower()):
+            return offer
+    return None
+
+
+def choose_service(
+    *,
+    actor: User,
+    organization: Organization,
+    type: str,
+    service=None,
+    subcategory=None,
+    required: bool = True,
+) -> Choice:
+    """Check the service and subcategory a new ticket names against what `actor` may use.
+
+    A customer uses the services of the organization's covering contracts (by name, id or the
+    contract's name for it); an agent any service that is not retired. Once the organization
+    has a contract, a service is required; with none, a ticket may go without one.
+    """
+    if service is None or service == "":
+        if subcategory not in (None, ""):
+            raise ValidationFailed(
+                "A subcategory needs its service: name the service too.", {"field": "service"}
+            )
+        if required and has_active_contract(organization) and catalog.catalogue_exists():
+            offers = contract_offers(organization)
+            raise ValidationFailed(
+                f"Name a service: {organization.name} has a support contract. "
+                f"You may use: {', '.join(_labels(offers)) or 'none'}.",
+                {"field": "service", "choices": _labels(offers)},
+            )
+        return Choice(contract=contract_for(organization, None))
+    identifier = validation.text("service", str(service), max_length=catalog.MAX_NAME)
+    if permissions.can(actor, "catalog.use_any"):
+        chosen = catalog.get_service(identifier)
+        if chosen.retired_at is not None:
+            raise ValidationFailed(
+                f"Service {chosen.name!r} is retired; new tickets cannot use it.",
+                {"service": chosen.name},
+            )
+    else:
+        offers = contract_offers(organization)
+        offer = _match_offer(offers, identifier)
+        if offer is None:
+            raise ValidationFailed(
+                f"You may not use service {identifier!r}: the contracts of {organization.name} "
+                f"cover {', '.join(_labels(offers)) or 'no service'}.",
+                {"service": identifier, "choices": _labels(offers)},
+            )
+        chosen = offer.service
+    accepted = catalog.service_types(chosen)
+    if type not in accepted:
+        raise ValidationFailed(
+            f"Service {chosen.name!r} does not take {type} requests; it takes: "
+            f"{', '.join(accepted)}.",
+            {"field": "type", "service": chosen.name, "choices": accepted},
+        )
+    open_subcategories = catalog.active_subcategories(chosen)
+    names = [s.name for s in open_subcategories]
+    chosen_sub = None
+    if subcategory not in (None, ""):
+        sub_identifier = validation.text(
+            "subcategory", str(subcategory), max_length=catalog.MAX_NAME
+        )
+        chosen_sub = catalog.find_subcategory(chosen, sub_identifier)
+        if chosen_sub is None or chosen_sub.retired_at is not None:
+            state = "retired" if chosen_sub is not None else "not one of its subcategories"
+            raise ValidationFailed(
+                f"{sub_identifier!r} is {state} for service {chosen.name!r}; choose one of: "
+                f"{', '.join(names) or 'none'}.",
+                {"field": "subcategory", "subcategory": sub_identifier, "choices": names},
+            )
+    elif open_subcategories:
+        raise ValidationFailed(
+            f"Service {chosen.name!r} needs a subcategory: {', '.join(names)}.",
+            {"field": "subcategory", "choices": names},
+        )
+    return Choice(chosen, chosen_sub, contract_for(organization, chosen))

@@ -24,6 +24,7 @@ from helpdesk.cli.organizations import app as org_app
 from helpdesk.cli.output import JsonOption, emit
 from helpdesk.cli.prompts import read_password
 from helpdesk.cli.reports import app as report_app
+from helpdesk.cli.sla import app as sla_app
 from helpdesk.cli.tickets import app as ticket_app
 from helpdesk.cli.tokens import app as token_app
 from helpdesk.cli.users import app as user_app
@@ -44,6 +45,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(mail_app, name="mail")
 app.add_typer(report_app, name="report")
+app.add_typer(sla_app, name="sla")
 app.add_typer(account_app, name="account")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")

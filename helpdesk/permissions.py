@@ -160,6 +160,8 @@ RULES: dict[str, tuple[Rule, str]] = {
     "catalog.use_any": (_kind_in(STAFF), "Only agents may use services outside a contract."),
     "contract.view": (_kind_in(STAFF), "Only agents may see contracts."),
     "contract.manage": (_kind_in(ADMINS), "Only admins may manage contracts."),
+    "sla.view": (_kind_in(STAFF), "Only agents may see SLA policies and due times."),
+    "sla.manage": (_kind_in(ADMINS), "Only admins may manage SLA policies and calendars."),
     "mail.manage": (_kind_in(ADMINS), "Only admins may manage the mail outbox."),
 }
 

@@ -15,10 +15,14 @@ from helpdesk.models import (
     Membership,
     Organization,
     OutboxMessage,
+    SlaCalendar,
+    SlaHoliday,
+    SlaPolicy,
     Ticket,
     User,
     utcnow,
 )
+from helpdesk.services import sla as sla_service
 from helpdesk.services import tickets as ticket_service
 
 
@@ -192,4 +196,36 @@ def access_json(entry: AccessLog) -> dict:
         "outcome": entry.outcome,
         "address": entry.address,
         "user_agent": entry.user_agent,
+    }
+
+
+def sla_holiday_json(holiday: SlaHoliday) -> dict:
+    return {"date": holiday.day.isoformat(), "name": holiday.name}
+
+
+def sla_calendar_json(calendar: SlaCalendar) -> dict:
+    return {
+        "name": calendar.name,
+        "timezone": calendar.timezone,
+        "days": [sla_service.DAY_NAMES[int(d)] for d in calendar.weekdays.split(",") if d],
+        "hours": f"{calendar.day_start}-{calendar.day_end}",
+        "holidays": [sla_holiday_json(h) for h in sla_service.holidays_of(calendar)],
+    }
+
+
+def sla_policy_json(policy: SlaPolicy) -> dict:
+    calendar = policy.calendar if policy.calendar_id else None
+    return {
+        "name": policy.name,
+        "calendar": None if calendar is None else sla_calendar_json(calendar),
+        "targets": [
+            {
+                "priority": t.priority,
+                "type": t.type,
+                "response_minutes": t.response_minutes,
+                "resolution_minutes": t.resolution_minutes,
+            }
+            for t in sla_service.targets_of(policy)
+        ],
+        "created_at": iso(policy.created_at),
     }

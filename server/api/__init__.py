@@ -13,6 +13,7 @@ from helpdesk.server.api import (  # noqa: E402, F401
     mail,
     organizations,
     provisioning,
+    sla,
     tickets,
 )
 

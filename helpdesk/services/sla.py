@@ -1,0 +1,226 @@
+"""SLA policies and calendars (admin verbs), the breach check for cron, and the SLA report."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+
+from helpdesk import permissions, validation
+from helpdesk.business_time import Calendar, parse_duration
+from helpdesk.db import database
+from helpdesk.errors import Conflict, NotFound, ValidationFailed
+from helpdesk.models import SlaCalendar, SlaHoliday, SlaPolicy, SlaTarget, User
+from helpdesk.vocabulary import PRIORITIES, TICKET_TYPES
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOURS_RE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+# TYPE/PRIORITY:RESPONSE:RESOLUTION, the type optional: high:30m:4h, incident/high:30m:4h.
+TARGET_RE = re.compile(
+    r"^(?:(?P<type>[a-z]+)/)?(?P<priority>[a-z]+):(?P<response>[^:]+):(?P<resolution>[^:]+)$"
+)
+MAX_TARGETS = 50
+MAX_NAME = 100
+
+
+def parse_days(value: str) -> list[int]:
+    """Read "mon-fri", "mon,wed,fri", "sat-sun" or "mon-fri,sun" into weekday numbers."""
+    text = validation.text("days", value, max_length=64).lower().replace(" ", "")
+    days: set[int] = set()
+    for part in text.split(","):
+        ends = part.split("-")
+        if len(ends) > 2 or not all(end in DAY_NAMES for end in ends):
+            raise ValidationFailed(
+                f"days must be day names such as mon-fri or mon,wed,fri (got {value!r}).",
+                {"field": "days", "allowed": list(DAY_NAMES)},
+            )
+        first, last = DAY_NAMES.index(ends[0]), DAY_NAMES.index(ends[-1])
+        if last < first:
+            raise ValidationFailed(
+                f"days: a range runs forward through the week, e.g. mon-fri (got {part!r}).",
+                {"field": "days"},
+            )
+        days.update(range(first, last + 1))
+    return sorted(days)
+
+
+def parse_hours(value: str) -> tuple[time, time]:
+    """Read "09:00-17:00" (00:00-00:00 is the whole day)."""
+    text = validation.text("hours", value, max_length=16).replace(" ", "")
+    match = HOURS_RE.match(text)
+    try:
+        if not match:
+            raise ValueError
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        return time(h1, m1), time(h2, m2)
+    except ValueError:
+        raise ValidationFailed(
+            f"hours must be like 09:00-17:00 (got {value!r}).", {"field": "hours"}
+        ) from None
+
+
+def calendar_of(record: SlaCalendar | None) -> Calendar:
+    """The business-time calendar a stored calendar (None: around the clock) stands for."""
+    if record is None:
+        return Calendar.around_the_clock()
+    holidays = SlaHoliday.select(SlaHoliday.day).where(SlaHoliday.calendar == record)
+    return Calendar(
+        timezone=record.timezone,
+        weekdays=frozenset(int(d) for d in record.weekdays.split(",") if d),
+        start=time.fromisoformat(record.day_start),
+        end=time.fromisoformat(record.day_end),
+        holidays=frozenset(h.day for h in holidays),
+    )
+
+
+def get_calendar(name: str) -> SlaCalendar:
+    name = validation.text("calendar", name, max_length=MAX_NAME)
+    record = SlaCalendar.get_or_none(SlaCalendar.name == name)
+    if record is None:
+        known = [c.name for c in SlaCalendar.select().order_by(SlaCalendar.name)]
+        raise NotFound(f"No SLA calendar named {name!r}.", {"calendar": name, "known": known})
+    return record
+
+
+def get_policy(name: str, *, actor: User) -> SlaPolicy:
+    """The policy with this name or id (agents)."""
+    permissions.require(actor, "sla.view")
+    text = validation.text("policy", str(name), max_length=MAX_NAME)
+    policy = SlaPolicy.get_or_none(SlaPolicy.name == text)
+    if policy is None and text.isdigit():
+        policy = SlaPolicy.get_or_none(SlaPolicy.id == int(text))
+    if policy is None:
+        known = [p.name for p in SlaPolicy.select().order_by(SlaPolicy.name)]
+        raise NotFound(f"No SLA policy named {text!r}.", {"policy": text, "known": known})
+    return policy
+
+
+def add_calendar(
+    name: str,
+    *,
+    actor: User,
+    timezone: str = "UTC",
+    days: str = "mon-fri",
+    hours: str = "09:00-17:00",
+) -> SlaCalendar:
+    """Create a business-hours calendar (admins)."""
+    permissions.require(actor, "sla.manage")
+    name = validation.text("name", name, max_length=MAX_NAME, one_line=True)
+    timezone = validation.text("timezone", timezone, max_length=64)
+    weekdays = parse_days(days)
+    start, end = parse_hours(hours)
+    Calendar(timezone=timezone, weekdays=frozenset(weekdays), start=start, end=end)  # validates
+    with database.atomic():
+        if SlaCalendar.select().where(SlaCalendar.name == name).exists():
+            raise Conflict(f"An SLA calendar named {name!r} exists already.", {"name": name})
+        return SlaCalendar.create(
+            name=name,
+            timezone=timezone,
+            weekdays=",".join(str(d) for d in weekdays),
+            day_start=f"{start:%H:%M}",
+            day_end=f"{end:%H:%M}",
+        )
+
+
+def add_holiday(calendar: str, day: str, *, actor: User, name: str | None = None) -> SlaHoliday:
+    """Add a holiday (a date in the calendar's zone) to a calendar (admins).
+
+    Due times already computed keep their value; new and recomputed ones skip the holiday.
+    """
+    permissions.require(actor, "sla.manage")
+    try:
+        parsed = date.fromisoformat(validation.text("date", day, max_length=10))
+    except ValueError:
+        raise ValidationFailed(
+            f"date must be like 2026-12-24 (got {day!r}).", {"field": "date"}
+        ) from None
+    name = validation.text("name", name, max_length=MAX_NAME, required=False, one_line=True)
+    with database.atomic():
+        record = get_calendar(calendar)
+        if (
+            SlaHoliday.select()
+            .where((SlaHoliday.calendar == record) & (SlaHoliday.day == parsed))
+            .exists()
+        ):
+            raise Conflict(
+                f"{parsed.isoformat()} is a holiday of {record.name} already.",
+                {"calendar": record.name, "date": parsed.isoformat()},
+            )
+        return SlaHoliday.create(calendar=record, day=parsed, name=name or None)
+
+
+def parse_target(value: str) -> dict:
+    """Read PRIORITY:RESPONSE:RESOLUTION, optionally TYPE/ first: incident/high:30m:4h."""
+    text = validation.text("target", value, max_length=64).strip().lower()
+    match = TARGET_RE.match(text)
+    if not match:
+        raise ValidationFailed(
+            "A target is PRIORITY:RESPONSE:RESOLUTION, e.g. high:30m:4h, optionally for one "
+            f"request type: incident/high:30m:4h (got {value!r}).",
+            {"field": "target"},
+        )
+    priority = validation.choice("priority", match["priority"], PRIORITIES)
+    type_ = match["type"] and validation.choice("type", match["type"], TICKET_TYPES)
+    response = parse_duration(match["response"], field="response")
+    resolution = parse_duration(match["resolution"], field="resolution")
+    if resolution < response:
+        raise ValidationFailed(
+            f"The resolution target cannot be shorter than the response target (got {value!r}).",
+            {"field": "target"},
+        )
+    return {
+        "priority": priority,
+        "type": type_ or None,
+        "response_minutes": int(response.total_seconds() // 60),
+        "resolution_minutes": int(resolution.total_seconds() // 60),
+    }
+
+
+def add_policy(
+    name: str, targets: list[str], *, actor: User, calendar: str | None = None
+) -> SlaPolicy:
+    """Create a policy with its targets, in a calendar's business hours or around the clock."""
+    permissions.require(actor, "sla.manage")
+    name = validation.text("name", name, max_length=MAX_NAME, one_line=True)
+    if not isinstance(targets, list) or not targets:
+        raise ValidationFailed("Give at least one target, e.g. high:30m:4h.", {"field": "targets"})
+    parsed = [parse_target(t) for t in validation.items("targets", targets, max_items=MAX_TARGETS)]
+    seen: set[tuple] = set()
+    for target in parsed:
+        key = (target["type"], target["priority"])
+        if key in seen:
+            which = f"{target['type']}/{target['priority']}" if target["type"] else key[1]
+            raise ValidationFailed(
+                f"Two targets for {which}: give one per priority (and request type).",
+                {"field": "targets", "duplicate": which},
+            )
+        seen.add(key)
+    with database.atomic():
+        record = get_calendar(calendar) if calendar else None
+        if SlaPolicy.select().where(SlaPolicy.name == name).exists():
+            raise Conflict(f"An SLA policy named {name!r} exists already.", {"name": name})
+        policy = SlaPolicy.create(name=name, calendar=record)
+        for target in parsed:
+            SlaTarget.create(policy=policy, **target)
+    return policy
+
+
+def list_policies(*, actor: User) -> list[SlaPolicy]:
+    """Every policy by name (agents)."""
+    permissions.require(actor, "sla.view")
+    return list(SlaPolicy.select().order_by(SlaPolicy.name))
+
+
+def list_calendars(*, actor: User) -> list[SlaCalendar]:
+    """Every calendar by name (agents)."""
+    permissions.require(actor, "sla.view")
+    return list(SlaCalendar.select().order_by(SlaCalendar.name))
+
+
+def targets_of(policy: SlaPolicy) -> list[SlaTarget]:
+    order = {p: i for i, p in enumerate(PRIORITIES)}
+    rows = list(SlaTarget.select().where(SlaTarget.policy == policy))
+    return sorted(rows, key=lambda t: (t.type or "", -order.get(t.priority, 0)))
+
+
+def holidays_of(record: SlaCalendar) -> list[SlaHoliday]:
+    return list(SlaHoliday.select().where(SlaHoliday.calendar == record).order_by(SlaHoliday.day))

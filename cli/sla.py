@@ -161,3 +161,42 @@ def calendar_list(json_output: JsonOption = False) -> None:
             typer.echo(f"{_calendar_line(c)}; holidays: {holidays}")
 
     emit(result, json_output, render)
+
+
+def span(seconds: int) -> str:
+    """3h 5m, 2d 4h, 45m: a time left or overdue, to the minute."""
+    mins = max(seconds, 0) // 60
+    days, rest = divmod(mins, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {mins}m" if hours else f"{mins}m"
+
+
+def clock_line(name: str, clock: dict | None) -> str | None:
+    """ "Response due: 2026-11-27 10:00 (2h 5m left)": one SLA clock of a ticket, or None."""
+    from helpdesk.cli.output import when
+
+    if clock is None:
+        return None
+    if clock.get("paused"):
+        state = "paused"
+    elif clock["met"] is True:
+        state = "met"
+    elif clock["breached"]:
+        state = f"overdue by {span(clock['overdue_seconds'])}"
+        if clock["met"] is False and clock.get("resolved_at", clock.get("responded_at")):
+            state = f"missed by {span(clock['overdue_seconds'])}"
+    else:
+        state = f"{span(clock['left_seconds'])} left"
+    return f"  {name} due: {when(clock['due_at'])} ({state})"
+
+
+def print_ticket_sla(sla: dict | None) -> None:
+    """The SLA lines of `ticket show` (nothing when no policy applies)."""
+    if not sla:
+        return
+    for name, key in (("Response", "response"), ("Resolution", "resolution")):
+        line = clock_line(name, sla.get(key))
+        if line:
+            typer.echo(line)

@@ -25,6 +25,7 @@ from helpdesk.cli.errors import handle_errors
 from helpdesk.cli.i18n import t
 from helpdesk.cli.organizations import Page, PerPage
 from helpdesk.cli.output import JsonOption, emit, page_footer, person, table, when
+from helpdesk.cli.sla import print_ticket_sla
 
 app = typer.Typer(
     help="Tickets: submit, list, search, comment, share and work them.", no_args_is_help=True
@@ -136,6 +137,7 @@ def _render_ticket(ticket: dict) -> None:
         typer.echo(
             _field("Satisfaction", rating + (f" - {sat['comment']}" if sat["comment"] else ""))
         )
+    print_ticket_sla(tk.get("sla"))
     nxt = ", ".join(tk["allowed_transitions"]) or t("none")
     typer.echo(f"  {t('You can move it to')}: {nxt}")
     if tk["description"]:

@@ -18,6 +18,8 @@ SLA_TICKET_TIMES = (
     "sla_paused_at",
     "response_breached_at",
     "resolution_breached_at",
+    "response_warned_at",
+    "resolution_warned_at",
 )
 
 # Version 1 is the first release's schema. Each later version lists the columns (and their

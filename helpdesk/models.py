@@ -176,6 +176,9 @@ class Ticket(BaseModel):
     sla_paused_at = DateTimeField(null=True)  # the resolution clock is paused since
     response_breached_at = DateTimeField(null=True)
     resolution_breached_at = DateTimeField(null=True)
+    # `sla check` warned of a target about to be missed (once; cleared when the due time moves).
+    response_warned_at = DateTimeField(null=True)
+    resolution_warned_at = DateTimeField(null=True)
 
     class Meta:
         indexes = (

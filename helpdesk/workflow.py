@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from helpdesk import sla_clock
 from helpdesk.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
 from helpdesk.history import record_event
 from helpdesk.models import Ticket, User, utcnow
@@ -181,6 +182,7 @@ def transition(ticket: Ticket, to: str, *, actor: User, comment: str | None = No
     check_transition(ticket, to, actor=actor, comment=comment)
     previous = ticket.status
     now = utcnow()
+    sla_clock.status_changed(ticket, previous, to, actor=actor, now=now)
     ticket.status = to
     ticket.updated_at = now
     if to == "resolved":

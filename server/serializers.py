@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from helpdesk import workflow
+from helpdesk import sla_clock, workflow
 from helpdesk.mail.notifications import notifications_enabled
 from helpdesk.models import (
     AccessLog,
@@ -93,7 +93,27 @@ def ticket_summary(ticket: Ticket) -> dict:
         "assignee": user_ref(ticket.assignee) if ticket.assignee_id else None,
         "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at),
+        "sla": sla_json(ticket),
     }
+
+
+def sla_json(ticket: Ticket) -> dict | None:
+    """The ticket's SLA clocks (null where no policy or no target applies); times in ISO."""
+    state = sla_clock.state(ticket)
+    if state is None:
+        return None
+
+    def clock(values: dict | None) -> dict | None:
+        if values is None:
+            return None
+        values = dict(values)
+        due = values.pop("due")
+        return {
+            "due_at": iso(due),
+            **{k: iso(v) if isinstance(v, datetime) else v for k, v in values.items()},
+        }
+
+    return {"response": clock(state["response"]), "resolution": clock(state["resolution"])}
 
 
 def attachment_json(attachment: Attachment) -> dict:

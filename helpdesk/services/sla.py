@@ -58,20 +58,6 @@ def parse_hours(value: str) -> tuple[time, time]:
         ) from None
 
 
-def calendar_of(record: SlaCalendar | None) -> Calendar:
-    """The business-time calendar a stored calendar (None: around the clock) stands for."""
-    if record is None:
-        return Calendar.around_the_clock()
-    holidays = SlaHoliday.select(SlaHoliday.day).where(SlaHoliday.calendar == record)
-    return Calendar(
-        timezone=record.timezone,
-        weekdays=frozenset(int(d) for d in record.weekdays.split(",") if d),
-        start=time.fromisoformat(record.day_start),
-        end=time.fromisoformat(record.day_end),
-        holidays=frozenset(h.day for h in holidays),
-    )
-
-
 def get_calendar(name: str) -> SlaCalendar:
     name = validation.text("calendar", name, max_length=MAX_NAME)
     record = SlaCalendar.get_or_none(SlaCalendar.name == name)

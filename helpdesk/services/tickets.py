@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from peewee import JOIN, fn
 
-from helpdesk import permissions, validation, workflow
+from helpdesk import permissions, sla_clock, validation, workflow
 from helpdesk.db import database
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.history import record_event
@@ -274,6 +274,8 @@ def _write_comment(ticket: Ticket, actor: User, body: str, *, internal: bool = F
         ticket=ticket, author=actor, body=body, visibility="internal" if internal else "public"
     )
     record_event(ticket, actor, "internal_note" if internal else "comment", None, comment.id)
+    if not internal:
+        sla_clock.replied(ticket, actor, at=comment.created_at)
     return comment
 
 
@@ -367,6 +369,7 @@ def submit_ticket(
             )
             ticket.reference = f"{REFERENCE_PREFIX}-{ticket.id}"
             ticket.save()
+            sla_clock.start(ticket)
             record_event(ticket, actor, "created", None, "new")
             _attach(ticket, staged, actor)
             notifications.ticket_created(ticket, actor)
@@ -569,6 +572,7 @@ def edit_ticket(reference: str, changes: dict, *, actor: User) -> Edit:
                 wanted.get("impact", ticket.impact), wanted.get("urgency", ticket.urgency)
             )
         overridden = "priority" in changes
+        clocked = (ticket.priority, ticket.type)  # what the SLA due times were computed for
         changed: list[tuple[str, object, object]] = []
         for field in EDITABLE_FIELDS:
             if field not in wanted or getattr(ticket, field) == wanted[field]:
@@ -579,6 +583,8 @@ def edit_ticket(reference: str, changes: dict, *, actor: User) -> Edit:
             record_event(ticket, actor, kind, _history_value(old), _history_value(new))
             changed.append((field, old, new))
         if changed:
+            if clocked != (ticket.priority, ticket.type):
+                sla_clock.recompute(ticket, *clocked)
             ticket.updated_at = utcnow()
             ticket.save()
             notifications.ticket_edited(ticket, actor, changed)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Annotated
 
 import typer
 
 from helpdesk.cli.choices import date_option
 from helpdesk.cli.client import ApiClient
+from helpdesk.cli.compat import UsageError
 from helpdesk.cli.errors import handle_errors
 from helpdesk.cli.output import JsonOption, emit, page_footer, table, when
+from helpdesk.cli.sla import REPORT_COLUMNS, render_report, report_rows
 
 app = typer.Typer(help="Reports for agents.", no_args_is_help=True)
 
@@ -87,3 +91,29 @@ def logins(
         page_footer(r, "entries")
 
     emit(result, json_output, render)
+
+
+@app.command("sla")
+@handle_errors
+def sla(
+    from_: Annotated[str | None, date_option("--from", "Created on or after (YYYY-MM-DD).")] = None,
+    to: Annotated[str | None, date_option("--to", "Created on or before (YYYY-MM-DD).")] = None,
+    org: Annotated[str | None, typer.Option("--org", help="Only this organization.")] = None,
+    service: Annotated[str | None, typer.Option("--service", help="Only this service.")] = None,
+    csv_output: Annotated[bool, typer.Option("--csv", help="Print CSV to stdout.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """SLA: tickets, targets met, % met per priority, median and p90 response and resolution."""
+    if csv_output and json_output:
+        raise UsageError("Choose one of --json and --csv.")
+    result = ApiClient.from_environment().get(
+        "/reports/sla", organization=org, service=service, **{"from": from_, "to": to}
+    )
+    if csv_output:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(REPORT_COLUMNS)
+        writer.writerows(report_rows(result))
+        typer.echo(out.getvalue(), nl=False)
+        return
+    emit(result, json_output, render_report)

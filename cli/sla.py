@@ -200,3 +200,155 @@ def print_ticket_sla(sla: dict | None) -> None:
         line = clock_line(name, sla.get(key))
         if line:
             typer.echo(line)
+
+
+Breaching = Annotated[
+    bool,
+    typer.Option(
+        "--breaching", help="Only tickets whose SLA target is missed (or due within --within)."
+    ),
+]
+Within = Annotated[
+    str | None,
+    typer.Option("--within", help="With --breaching: also targets due within this time (2h)."),
+]
+
+
+def _urgent_clock(sla: dict | None) -> tuple[str, dict] | None:
+    """The running clock of a listed ticket that is due first (paused or stopped ones aside)."""
+    running = []
+    for name in ("response", "resolution"):
+        clock = (sla or {}).get(name)
+        if (
+            not clock
+            or clock.get("paused")
+            or clock.get("resolved_at")
+            or clock.get("responded_at")
+        ):
+            continue
+        running.append((name, clock))
+    return min(running, key=lambda item: item[1]["due_at"], default=None)
+
+
+def render_breaching(page: dict) -> None:
+    """`ticket list --breaching`: which target, due when, overdue or time left."""
+    from helpdesk.cli.output import page_footer, when
+
+    rows = []
+    for tk in page["items"]:
+        found = _urgent_clock(tk.get("sla"))
+        if found is None:
+            continue
+        name, clock = found
+        state = (
+            f"overdue {span(clock['overdue_seconds'])}"
+            if clock["breached"]
+            else f"{span(clock['left_seconds'])} left"
+        )
+        assignee = tk["assignee"]["email"] if tk["assignee"] else "-"
+        rows.append(
+            (
+                tk["reference"],
+                tk["priority"],
+                tk["status"],
+                name,
+                when(clock["due_at"]),
+                state,
+                assignee,
+                tk["title"][:40],
+            )
+        )
+    if rows:
+        table(rows, ["Ref", "Priority", "Status", "Target", "Due", "", "Assignee", "Title"])
+    page_footer(page, "tickets")
+
+
+@app.command("check")
+@handle_errors
+def check(
+    within: Annotated[
+        str | None,
+        typer.Option("--within", help="Also warn once of targets due within this time (1h)."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record missed SLA targets once and email the assignee (or all agents); for cron."""
+    body = {"within": within} if within else {}
+    result = ApiClient.from_environment().post("/sla/check", body)
+
+    def render(r):
+        from helpdesk.cli.output import when
+
+        for row in r["breached"]:
+            typer.echo(
+                f"{row['reference']}: {row['clock']} target missed (due {when(row['due_at'])})."
+            )
+        for row in r["warned"]:
+            typer.echo(f"{row['reference']}: {row['clock']} due {when(row['due_at'])} (warned).")
+        typer.echo(f"{len(r['breached'])} new breaches, {len(r['warned'])} warnings.")
+
+    emit(result, json_output, render)
+
+
+REPORT_COLUMNS = (
+    "priority",
+    "tickets",
+    "response_met",
+    "response_measured",
+    "response_percent_met",
+    "response_median_minutes",
+    "response_p90_minutes",
+    "resolution_met",
+    "resolution_measured",
+    "resolution_percent_met",
+    "resolution_median_minutes",
+    "resolution_p90_minutes",
+)
+
+
+def report_rows(result: dict) -> list[tuple]:
+    """One row per priority and a last "all" row, in REPORT_COLUMNS order."""
+    rows = []
+    for name, item in [(i["priority"], i) for i in result["items"]] + [("all", result["total"])]:
+        row = [name, item["tickets"]]
+        for clock in ("response", "resolution"):
+            f = item[clock]
+            row += [
+                f["met"],
+                f["measured"],
+                f["percent_met"],
+                f["median_minutes"],
+                f["p90_minutes"],
+            ]
+        rows.append(tuple(row))
+    return rows
+
+
+def _duration(value: float | None) -> str:
+    return "-" if value is None else span(int(value * 60))
+
+
+def _percent(met: int, measured: int, percent: float | None) -> str:
+    return "-" if percent is None else f"{met}/{measured} ({percent:g}%)"
+
+
+def render_report(result: dict) -> None:
+    """The SLA report as a table for people."""
+    rows = [
+        (
+            r[0],
+            r[1],
+            _percent(*r[2:5]),
+            _duration(r[5]),
+            _duration(r[6]),
+            _percent(*r[7:10]),
+            _duration(r[10]),
+            _duration(r[11]),
+        )
+        for r in report_rows(result)
+    ]
+    table(
+        rows,
+        ["Priority", "Tickets", "Response met", "median", "p90", "Resolution met", "median", "p90"],
+    )
+    typer.echo("Times are business time of each ticket's SLA calendar.")

@@ -25,7 +25,7 @@ from helpdesk.cli.errors import handle_errors
 from helpdesk.cli.i18n import t
 from helpdesk.cli.organizations import Page, PerPage
 from helpdesk.cli.output import JsonOption, emit, page_footer, person, table, when
-from helpdesk.cli.sla import print_ticket_sla
+from helpdesk.cli.sla import Breaching, Within, print_ticket_sla, render_breaching
 
 app = typer.Typer(
     help="Tickets: submit, list, search, comment, share and work them.", no_args_is_help=True
@@ -294,6 +294,8 @@ def list_(
         bool, typer.Option("--mine", help="Only tickets you requested (agents: assigned to you).")
     ] = False,
     org: Annotated[str | None, typer.Option("--org", help="Only this organization's.")] = None,
+    breaching: Breaching = False,
+    within: Within = None,
     page: Page = 1,
     per_page: PerPage = 25,
     json_output: JsonOption = False,
@@ -301,15 +303,18 @@ def list_(
     """List the tickets you can see, newest first."""
     if mine and org:
         raise UsageError("Choose one of --mine and --org.")
+    sla = breaching or within is not None
     result = ApiClient.from_environment().get(
         "/tickets",
         status=values(status),
         scope="mine" if mine else None,
         organization=org,
+        breaching="true" if sla else None,
+        within=within,
         page=page,
         per_page=per_page,
     )
-    emit(result, json_output, _render_list)
+    emit(result, json_output, render_breaching if sla else _render_list)
 
 
 @app.command("search")

@@ -161,6 +161,8 @@ RULES: dict[str, tuple[Rule, str]] = {
     "contract.view": (_kind_in(STAFF), "Only agents may see contracts."),
     "contract.manage": (_kind_in(ADMINS), "Only admins may manage contracts."),
     "sla.view": (_kind_in(STAFF), "Only agents may see SLA policies and due times."),
+    # Run the breach check (cron, with an agent's or admin's token).
+    "sla.check": (_kind_in(STAFF), "Only agents may run the SLA check."),
     "sla.manage": (_kind_in(ADMINS), "Only admins may manage SLA policies and calendars."),
     "mail.manage": (_kind_in(ADMINS), "Only admins may manage the mail outbox."),
 }

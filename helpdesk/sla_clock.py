@@ -133,13 +133,18 @@ def recompute(ticket: Ticket, old_priority: str, old_type: str) -> None:
     business time the resolution clock was stopped so far (the caller saves)."""
     if ticket.sla_policy_id is None:
         return
-    stopped = timedelta(0)
     old = target_for(ticket.sla_policy_id, old_priority, old_type)
-    if old is not None and ticket.resolution_due_at is not None:
-        calendar = calendar_for(ticket.sla_policy_id)
-        running = business_elapsed(ticket.created_at, ticket.resolution_due_at, calendar)
-        stopped = max(running - _minutes(old.resolution_minutes), timedelta(0))
+    stopped = stopped_time(ticket, old, calendar_for(ticket.sla_policy_id))
     _set_due_times(ticket, stopped, utcnow())
+
+
+def stopped_time(ticket: Ticket, target: SlaTarget | None, calendar: Calendar) -> timedelta:
+    """The business time the resolution clock was stopped (pending, resolved before a reopen)
+    so far: what the due time was moved by beyond the target."""
+    if target is None or ticket.resolution_due_at is None:
+        return timedelta(0)
+    running = business_elapsed(ticket.created_at, ticket.resolution_due_at, calendar)
+    return max(running - _minutes(target.resolution_minutes), timedelta(0))
 
 
 # -- what a ticket shows ------------------------------------------------------------------

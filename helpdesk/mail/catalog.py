@@ -25,6 +25,22 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
             "Ticket {ref} is closed. Please tell us how satisfied you are, from 1 (poor) "
             "to 5 (excellent).",
         ),
+        "sla_response_breached": (
+            "SLA missed (first response): {title}",
+            "Ticket {ref} missed its first-response target, due {due}.",
+        ),
+        "sla_resolution_breached": (
+            "SLA missed (resolution): {title}",
+            "Ticket {ref} missed its resolution target, due {due}.",
+        ),
+        "sla_response_due": (
+            "SLA due soon (first response): {title}",
+            "Ticket {ref} needs a first response by {due}.",
+        ),
+        "sla_resolution_due": (
+            "SLA due soon (resolution): {title}",
+            "Ticket {ref} must be resolved by {due}.",
+        ),
     },
     "fr": {
         "received": (
@@ -52,6 +68,22 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
             "Le ticket {ref} est clos. Dites-nous votre satisfaction, de 1 (mauvaise) "
             "à 5 (excellente).",
         ),
+        "sla_response_breached": (
+            "SLA non respecté (première réponse) : {title}",
+            "Le ticket {ref} a dépassé son délai de première réponse, fixé au {due}.",
+        ),
+        "sla_resolution_breached": (
+            "SLA non respecté (résolution) : {title}",
+            "Le ticket {ref} a dépassé son délai de résolution, fixé au {due}.",
+        ),
+        "sla_response_due": (
+            "Échéance SLA proche (première réponse) : {title}",
+            "Le ticket {ref} attend une première réponse avant le {due}.",
+        ),
+        "sla_resolution_due": (
+            "Échéance SLA proche (résolution) : {title}",
+            "Le ticket {ref} doit être résolu avant le {due}.",
+        ),
     },
     "it": {
         "received": (
@@ -76,6 +108,22 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
             "Il ticket {ref} è chiuso. Dicci quanto sei soddisfatto, da 1 (per niente) "
             "a 5 (moltissimo).",
         ),
+        "sla_response_breached": (
+            "SLA mancato (prima risposta): {title}",
+            "Il ticket {ref} ha mancato l'obiettivo di prima risposta, in scadenza il {due}.",
+        ),
+        "sla_resolution_breached": (
+            "SLA mancato (risoluzione): {title}",
+            "Il ticket {ref} ha mancato l'obiettivo di risoluzione, in scadenza il {due}.",
+        ),
+        "sla_response_due": (
+            "Scadenza SLA vicina (prima risposta): {title}",
+            "Il ticket {ref} richiede una prima risposta entro il {due}.",
+        ),
+        "sla_resolution_due": (
+            "Scadenza SLA vicina (risoluzione): {title}",
+            "Il ticket {ref} deve essere risolto entro il {due}.",
+        ),
     },
     "cs": {
         "received": (
@@ -98,6 +146,22 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "survey": (
             "Jak jsme si vedli? {title}",
             "Požadavek {ref} je uzavřen. Ohodnoťte prosím naši pomoc od 1 (špatná) do 5 (výborná).",
+        ),
+        "sla_response_breached": (
+            "SLA nesplněna (první odpověď): {title}",
+            "Požadavek {ref} nedodržel lhůtu pro první odpověď ({due}).",
+        ),
+        "sla_resolution_breached": (
+            "SLA nesplněna (vyřešení): {title}",
+            "Požadavek {ref} nedodržel lhůtu pro vyřešení ({due}).",
+        ),
+        "sla_response_due": (
+            "Blíží se lhůta SLA (první odpověď): {title}",
+            "Požadavek {ref} potřebuje první odpověď do {due}.",
+        ),
+        "sla_resolution_due": (
+            "Blíží se lhůta SLA (vyřešení): {title}",
+            "Požadavek {ref} musí být vyřešen do {due}.",
         ),
     },
 }

@@ -133,3 +133,15 @@ def _send_survey(ticket: Ticket, settings: MailSettings) -> None:
 
 def ticket_shared(ticket: Ticket, actor: User, users: list[User]) -> None:
     _send(users, "shared", ticket, actor, current_settings().mail)
+
+
+def sla_alert(ticket: Ticket, clock: str, due, *, breached: bool) -> None:
+    """An SLA target of the ticket was missed (or is due soon): its assignee is told, or every
+    agent when nobody is assigned (whatever notify_unassigned says: a deadline is at stake)."""
+    settings = current_settings().mail
+    if ticket.assignee_id is not None:
+        agents = [ticket.assignee]
+    else:
+        agents = list(permissions.holders("ticket.work").where(User.active == True))  # noqa: E712
+    kind = f"sla_{clock}_{'breached' if breached else 'due'}"
+    _send(agents, kind, ticket, None, settings, due=f"{due:%Y-%m-%d %H:%M} UTC")

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import math
 import re
-from datetime import date, time
+import statistics
+from datetime import date, datetime, time, timedelta
 
-from helpdesk import permissions, validation
-from helpdesk.business_time import Calendar, parse_duration
+from helpdesk import permissions, sla_clock, validation
+from helpdesk.business_time import Calendar, business_elapsed, parse_duration
 from helpdesk.db import database
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
-from helpdesk.models import SlaCalendar, SlaHoliday, SlaPolicy, SlaTarget, User
+from helpdesk.history import record_event
+from helpdesk.mail import notifications
+from helpdesk.models import (
+    Service,
+    SlaCalendar,
+    SlaHoliday,
+    SlaPolicy,
+    SlaTarget,
+    Ticket,
+    User,
+    utcnow,
+)
+from helpdesk.services.organization_names import get_organization
 from helpdesk.vocabulary import PRIORITIES, TICKET_TYPES
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -210,3 +224,165 @@ def targets_of(policy: SlaPolicy) -> list[SlaTarget]:
 
 def holidays_of(record: SlaCalendar) -> list[SlaHoliday]:
     return list(SlaHoliday.select().where(SlaHoliday.calendar == record).order_by(SlaHoliday.day))
+
+
+# -- the breach check (cron) ----------------------------------------------------------------
+
+CLOCKS = ("response", "resolution")
+
+
+def _claim(ticket: Ticket, clock: str, mark: str, due: datetime, now: datetime) -> bool:
+    """Set the clock's `mark` (breached / warned) unless it is set already: one winner, however
+    many checks run at once (the conditional UPDATE is the lock)."""
+    column = getattr(Ticket, f"{clock}_{mark}_at")
+    claimed = (
+        Ticket.update({column: now})
+        .where(
+            (Ticket.id == ticket.id)
+            & column.is_null()
+            & (getattr(Ticket, f"{clock}_due_at") == due)
+        )
+        .execute()
+    )
+    return claimed == 1
+
+
+def check(*, actor: User, within: str | None = None) -> dict:
+    """Record each missed target once (an `sla_breached` event, an email to the assignee or
+    every agent) and warn once of targets due within `within`. Safe to run twice or at once.
+
+    Answers {"breached": [...], "warned": [...]}, each {"reference", "clock", "due_at"}: what
+    this run recorded (an earlier run's findings are not repeated).
+    """
+    permissions.require(actor, "sla.check")
+    window = parse_duration(within, field="within") if within else timedelta(0)
+    now = utcnow()
+    ids = [t.id for t in sla_clock.breaching(Ticket.select(Ticket.id), window, now)]
+    found: dict[str, list] = {"breached": [], "warned": []}
+    for ticket_id in ids:
+        with database.atomic():
+            ticket = Ticket.get_or_none(Ticket.id == ticket_id)
+            state = sla_clock.state(ticket, now) if ticket is not None else None
+            for clock in CLOCKS:
+                values = (state or {}).get(clock)
+                if values is None or values["met"] is True or values.get("paused"):
+                    continue
+                due = values["due"]
+                if values["breached"]:
+                    if getattr(ticket, f"{clock}_breached_at") is not None:
+                        continue
+                    if not _claim(ticket, clock, "breached", due, now):
+                        continue
+                    record_event(ticket, None, "sla_breached", clock, due.isoformat(" "))
+                    notifications.sla_alert(ticket, clock, due, breached=True)
+                    found["breached"].append((ticket.reference, clock, due))
+                elif values["met"] is None and due <= now + window:
+                    if getattr(ticket, f"{clock}_warned_at") is not None:
+                        continue
+                    if _claim(ticket, clock, "warned", due, now):
+                        notifications.sla_alert(ticket, clock, due, breached=False)
+                        found["warned"].append((ticket.reference, clock, due))
+    return found
+
+
+# -- the SLA report -------------------------------------------------------------------------
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile (p90: the smallest value at least 90% of them do not exceed)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
+
+
+def _figures(met: list[bool], minutes: list[float]) -> dict:
+    return {
+        "measured": len(met),
+        "met": sum(met),
+        "percent_met": round(100 * sum(met) / len(met), 1) if met else None,
+        "median_minutes": round(statistics.median(minutes), 1) if minutes else None,
+        "p90_minutes": round(_percentile(minutes, 0.9), 1) if minutes else None,
+    }
+
+
+def report(
+    *,
+    actor: User,
+    created_from: str | None = None,
+    created_to: str | None = None,
+    organization: str | None = None,
+    service: str | None = None,
+) -> dict:
+    """Per priority, of the tickets created in the period under an SLA policy: how many, how
+    many targets were met (of those decided: stopped, or past due), and the median and p90
+    response and resolution times in business minutes of each ticket's calendar (agents)."""
+    permissions.require(actor, "report.view")
+    start = validation.date_bound("from", created_from)
+    end = validation.date_bound("to", created_to, end=True)
+    query = Ticket.select().where(Ticket.sla_policy.is_null(False))
+    if start is not None:
+        query = query.where(Ticket.created_at >= start)
+    if end is not None:
+        query = query.where(Ticket.created_at < end)
+    if organization:
+        org = get_organization(organization)
+        query = query.where(Ticket.organization == org)
+    if service:
+        name = validation.text("service", service, max_length=200)
+        found = Service.get_or_none(Service.name == name)
+        if found is None:
+            raise NotFound(f"No service named {name!r}.", {"service": name})
+        query = query.where(Ticket.service == found)
+    now = utcnow()
+    calendars: dict[int, Calendar] = {}
+    rows: dict[str, dict] = {}
+    for ticket in query.order_by(Ticket.id):
+        calendar = calendars.get(ticket.sla_policy_id)
+        if calendar is None:
+            calendar = calendars[ticket.sla_policy_id] = sla_clock.calendar_for(
+                ticket.sla_policy_id
+            )
+        row = rows.setdefault(
+            ticket.priority,
+            {"tickets": 0, "response": ([], []), "resolution": ([], [])},
+        )
+        row["tickets"] += 1
+        state = sla_clock.state(ticket, now) or {}
+        response, resolution = state.get("response"), state.get("resolution")
+        if response and response["met"] is not None:
+            row["response"][0].append(response["met"])
+        if ticket.first_response_at is not None:
+            taken = business_elapsed(ticket.created_at, ticket.first_response_at, calendar)
+            row["response"][1].append(taken.total_seconds() / 60)
+        if resolution and resolution["met"] is not None:
+            row["resolution"][0].append(resolution["met"])
+        if ticket.resolved_at is not None:
+            target = sla_clock.target_for(ticket.sla_policy_id, ticket.priority, ticket.type)
+            taken = business_elapsed(ticket.created_at, ticket.resolved_at, calendar)
+            taken -= sla_clock.stopped_time(ticket, target, calendar)
+            row["resolution"][1].append(max(taken.total_seconds(), 0) / 60)
+    order = {p: i for i, p in enumerate(reversed(PRIORITIES))}
+    items = []
+    total = {"tickets": 0, "response": ([], []), "resolution": ([], [])}
+    for priority in sorted(rows, key=lambda p: order.get(p, len(order))):
+        row = rows[priority]
+        total["tickets"] += row["tickets"]
+        for clock in CLOCKS:
+            total[clock][0].extend(row[clock][0])
+            total[clock][1].extend(row[clock][1])
+        items.append(
+            {
+                "priority": priority,
+                "tickets": row["tickets"],
+                **{clock: _figures(*row[clock]) for clock in CLOCKS},
+            }
+        )
+    return {
+        "items": items,
+        "total": {"tickets": total["tickets"], **{c: _figures(*total[c]) for c in CLOCKS}},
+        "from": created_from,
+        "to": created_to,
+        "organization": organization,
+        "service": service,
+    }

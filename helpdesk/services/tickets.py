@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from peewee import JOIN, fn
 
 from helpdesk import permissions, sla_clock, validation, workflow
+from helpdesk.business_time import parse_duration
 from helpdesk.db import database
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.history import record_event
@@ -91,6 +93,8 @@ class TicketFilter:
     created_to: str | None = None
     requester: str | None = None
     assignee: str | None = None
+    breaching: bool = False  # SLA: past due, or due within `within` (agents)
+    within: str | None = None
     page: int = 1
     per_page: int = 25
 
@@ -131,6 +135,10 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
         query = query.where(Requester.email == filters.requester.strip().lower())
     if filters.assignee:
         query = query.where(Assignee.email == filters.assignee.strip().lower())
+    if filters.breaching or filters.within:
+        permissions.require(actor, "sla.view")
+        within = parse_duration(filters.within, field="within") if filters.within else None
+        query = sla_clock.breaching(query, within or timedelta(0))
     newest_first = query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
     return paginate(newest_first, filters.page, filters.per_page)
 

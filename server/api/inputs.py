@@ -131,3 +131,16 @@ def payload_with_uploads(
 
 def paging() -> tuple[Any, Any]:
     return request.args.get("page", 1), request.args.get("per_page", 25)
+
+
+FLAG_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def flag(name: str) -> bool:
+    """A true/false query argument (true, 1, yes / false, 0, no); absent is false."""
+    value = request.args.get(name)
+    if value is None or value == "":
+        return False
+    if value.strip().lower() not in FLAG_WORDS:
+        raise ValidationFailed(f"{name} must be true or false (got {value!r}).", {"field": name})
+    return FLAG_WORDS[value.strip().lower()]

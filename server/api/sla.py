@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import request, url_for
 
 from helpdesk.server.api import api
 from helpdesk.server.api.inputs import current_user, json_body
-from helpdesk.server.serializers import sla_calendar_json, sla_holiday_json, sla_policy_json
+from helpdesk.server.serializers import (
+    iso,
+    sla_calendar_json,
+    sla_holiday_json,
+    sla_policy_json,
+)
 from helpdesk.services import sla
 
 
@@ -57,3 +62,28 @@ def add_sla_holiday(name: str):
     body = json_body({"date", "name"}, {"date"})
     holiday = sla.add_holiday(name, body["date"], actor=actor, name=body.get("name"))
     return sla_holiday_json(holiday), 201
+
+
+@api.post("/sla/check")
+def run_sla_check():
+    """Record missed targets once and warn of those due within `within` (agents; for cron)."""
+    body = json_body({"within"})
+    found = sla.check(actor=current_user(), within=body.get("within"))
+    return {
+        what: [{"reference": ref, "clock": clock, "due_at": iso(due)} for ref, clock, due in rows]
+        for what, rows in found.items()
+    }
+
+
+@api.get("/reports/sla")
+def sla_report():
+    """Per priority: tickets, targets met, % met, median and p90 response and resolution times
+    (business minutes); filters from, to (created), organization, service (agents)."""
+    args = request.args
+    return sla.report(
+        actor=current_user(),
+        created_from=args.get("from"),
+        created_to=args.get("to"),
+        organization=args.get("organization"),
+        service=args.get("service"),
+    )

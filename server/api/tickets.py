@@ -5,7 +5,13 @@ from __future__ import annotations
 from flask import request, send_file, url_for
 
 from helpdesk.server.api import MAX_ID, api
-from helpdesk.server.api.inputs import current_user, json_body, paging, payload_with_uploads
+from helpdesk.server.api.inputs import (
+    current_user,
+    flag,
+    json_body,
+    paging,
+    payload_with_uploads,
+)
 from helpdesk.server.serializers import (
     comment_json,
     page_json,
@@ -36,7 +42,8 @@ def _detail(ticket, actor, status=200, headers=None):
 @api.get("/tickets")
 def list_tickets():
     """Tickets the caller may see, newest first; filters: status (repeatable), scope=mine,
-    organization, q (text in title or description), type, from, to, requester, assignee."""
+    organization, q (text in title or description), type, from, to, requester, assignee,
+    breaching=true [within=2h] (SLA target missed or due within the window; agents)."""
     args = request.args
     page, per_page = paging()
     result = tickets.list_tickets(
@@ -50,6 +57,8 @@ def list_tickets():
             created_to=args.get("to"),
             requester=args.get("requester"),
             assignee=args.get("assignee"),
+            breaching=flag("breaching"),
+            within=args.get("within"),
             page=page,
             per_page=per_page,
         ),

@@ -255,3 +255,17 @@ def test_report_figures_on_a_small_known_set(client, gold, clock):
     assert (
         client.get("/api/v1/reports/sla", headers=gold.headers(gold.requester)).status_code == 403
     )
+
+
+def test_two_checks_that_both_saw_the_breach_record_it_once(gold, clock):
+    """Two `sla check` runs at once may both read the ticket before either writes: the
+    conditional UPDATE (breached_at IS NULL) lets exactly one of them record it."""
+    clock.freeze(FRIDAY_1530)
+    ticket = submit(gold)
+    at(clock, "2026-11-30 11:00")
+    due = datetime(2026, 11, 30, 10, 30)
+    seen_by_both = Ticket.get_by_id(ticket.id)
+    assert sla._claim(seen_by_both, "response", "breached", due, clock.now()) is True
+    assert sla._claim(seen_by_both, "response", "breached", due, clock.now()) is False
+    # A due time that moved since it was read is not recorded against the old one either.
+    assert sla._claim(seen_by_both, "resolution", "breached", due, clock.now()) is False

@@ -51,6 +51,7 @@ TICKET_KEYS = {
     "organization",
     "service",
     "subcategory",
+    "sla",
     "assignee",
     "created_at",
     "updated_at",

@@ -25,6 +25,9 @@ from helpdesk.errors import HelpdeskError
 log = logging.getLogger("helpdesk.cli")
 
 EXIT_CODES = {401: 4, 429: 5}
+# Error codes whose exit code is not their HTTP status's: an option the server says this
+# request does not take is a usage error, as Click's own (exit 2).
+EXIT_CODES_BY_CODE = {"not_asked": 2}
 # A large upload or a busy server may take a while; a server that does not even accept the
 # connection should not keep the user waiting.
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -39,7 +42,7 @@ class ApiError(HelpdeskError):
         super().__init__(message, details)
         self.http_status = status
         self.code = code
-        self.exit_code = EXIT_CODES.get(status, 1)
+        self.exit_code = EXIT_CODES_BY_CODE.get(code) or EXIT_CODES.get(status, 1)
 
 
 class ServerUnreachable(HelpdeskError):

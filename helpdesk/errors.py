@@ -29,6 +29,13 @@ class ValidationFailed(HelpdeskError):
     http_status = 422
 
 
+class OptionNotAsked(ValidationFailed):
+    """A field the request type's priority policy does not ask for (the CLI: a usage error)."""
+
+    code = "not_asked"
+    exit_code = 2
+
+
 class BadRequest(HelpdeskError):
     """The request itself is malformed (not JSON, wrong content type)."""
 

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, OperationalError
+from peewee import SQL, BooleanField, CharField, DateTimeField, ForeignKeyField, OperationalError
 from playhouse.migrate import SchemaMigrator, migrate
 
 from helpdesk.db import database, init_database, schema_change
 from helpdesk.errors import SchemaMismatch, storage_error
-from helpdesk.models import ALL_MODELS, SchemaVersion, Service, SlaPolicy, Subcategory, User
+from helpdesk.models import (
+    ALL_MODELS,
+    DEDUPE_INDEX,
+    SchemaVersion,
+    Service,
+    SlaPolicy,
+    Subcategory,
+    User,
+)
 
 SLA_TICKET_TIMES = (
     "response_due_at",
@@ -48,6 +56,14 @@ MIGRATIONS: dict[int, Callable[[SchemaMigrator], list]] = {
             "ticket", "sla_policy_id", ForeignKeyField(SlaPolicy, null=True, field=SlaPolicy.id)
         ),
         *(m.add_column("ticket", column, DateTimeField(null=True)) for column in SLA_TICKET_TIMES),
+        # The same partial unique index as the model's (helpdesk/models.py, DEDUPE_INDEX).
+        m.add_index(
+            "ticket",
+            ["requester_id", "dedupe_key"],
+            unique=True,
+            where=SQL("status <> 'closed'"),
+            name=DEDUPE_INDEX,
+        ),
     ],
 }
 LATEST = max(MIGRATIONS, default=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from peewee import (
+    SQL,
     BigIntegerField,
     BooleanField,
     CharField,
@@ -144,6 +145,27 @@ class ContractService(BaseModel):
         indexes = ((("contract", "service"), True),)
 
 
+class PriorityCell(BaseModel):
+    """One configured cell of the impact x urgency matrix (cells without a row: the default)."""
+
+    impact = CharField(max_length=8)
+    urgency = CharField(max_length=8)
+    priority = CharField(max_length=8)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("impact", "urgency"), True),)
+
+
+class PriorityPolicy(BaseModel):
+    """What a request type asks the customer for: impact and urgency, a priority, or nothing."""
+
+    type = CharField(max_length=16, unique=True)
+    asks = CharField(max_length=16)  # a PriorityInput word
+    default_priority = CharField(max_length=8)  # when the customer gives no priority
+    updated_at = DateTimeField(default=utcnow)
+
+
 class Ticket(BaseModel):
     reference = CharField(max_length=32, unique=True, null=True)  # set right after insert
     type = CharField(max_length=16)
@@ -185,6 +207,21 @@ class Ticket(BaseModel):
             (("organization", "status", "created_at"), False),
             (("requester", "status", "created_at"), False),
         )
+
+
+# One open ticket per requester and dedupe key: two racing submits with one key make one ticket
+# (the loser adds a comment instead). Partial: a closed ticket frees its key. MIGRATIONS[4]
+# creates the same index on an upgraded database.
+DEDUPE_INDEX = "ticket_requester_dedupe_key_open"
+Ticket.add_index(
+    Ticket.index(
+        Ticket.requester,
+        Ticket.dedupe_key,
+        unique=True,
+        where=SQL("status <> 'closed'"),
+        name=DEDUPE_INDEX,
+    )
+)
 
 
 class Share(BaseModel):
@@ -347,6 +384,8 @@ ALL_MODELS = [
     SlaTarget,
     Contract,
     ContractService,
+    PriorityCell,
+    PriorityPolicy,
     Ticket,
     Share,
     Comment,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from helpdesk.errors import NotFound, PermissionDenied
 from helpdesk.models import Membership, Organization, Share, Ticket, User
-from helpdesk.vocabulary import MembershipRole, Status, UserKind
+from helpdesk.vocabulary import USER_KINDS, MembershipRole, Status, UserKind
 
 # Sets of plain words (not enum members): they are also sent to the database.
 STAFF = frozenset({UserKind.agent.value, UserKind.admin.value})
@@ -164,6 +164,9 @@ RULES: dict[str, tuple[Rule, str]] = {
     # Run the breach check (cron, with an agent's or admin's token).
     "sla.check": (_kind_in(STAFF), "Only agents may run the SLA check."),
     "sla.manage": (_kind_in(ADMINS), "Only admins may manage SLA policies and calendars."),
+    # The priority policy: everyone may read what each request type asks for; admins set it.
+    "priority.view": (_kind_in(frozenset(USER_KINDS)), "You may not see the priority policy."),
+    "priority.manage": (_kind_in(ADMINS), "Only admins may change the priority policy."),
     "mail.manage": (_kind_in(ADMINS), "Only admins may manage the mail outbox."),
 }
 

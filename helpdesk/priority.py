@@ -1,8 +1,15 @@
-"""Ticket priority, derived from impact and urgency by one matrix."""
+"""Ticket priority: one impact x urgency matrix, and per request type what the customer gives.
+
+The defaults live here; what admins configure is stored in the database
+(helpdesk/services/priorities.py reads it over these defaults), so every server and the CLI agree.
+"""
 
 from __future__ import annotations
 
-# impact x urgency -> priority (the ITIL-style matrix; rows are impact).
+from helpdesk.vocabulary import Priority, PriorityInput
+
+# impact x urgency -> priority (the ITIL-style matrix; rows are impact): the default, used for
+# every cell an admin has not configured.
 PRIORITY_MATRIX = {
     ("high", "high"): "critical",
     ("high", "medium"): "high",
@@ -15,6 +22,11 @@ PRIORITY_MATRIX = {
     ("low", "low"): "low",
 }
 
+# A request type with no configured policy asks for impact and urgency, as before policies.
+DEFAULT_INPUT = PriorityInput.impact_urgency.value
+DEFAULT_PRIORITY = Priority.medium.value
 
-def priority_for(impact: str, urgency: str) -> str:
-    return PRIORITY_MATRIX[(impact, urgency)]
+
+def priority_for(impact: str, urgency: str, matrix: dict | None = None) -> str:
+    """The priority of this impact and urgency in `matrix` (the default matrix if None)."""
+    return (matrix or PRIORITY_MATRIX)[(impact, urgency)]

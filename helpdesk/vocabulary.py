@@ -44,6 +44,14 @@ class Priority(StrEnum):
     critical = "critical"
 
 
+class PriorityInput(StrEnum):
+    """What a request type's priority policy asks the customer for (helpdesk/priority.py)."""
+
+    impact_urgency = "impact-urgency"  # the matrix turns them into the priority
+    priority = "priority"  # the priority itself
+    nothing = "nothing"  # neither: the policy's default priority
+
+
 class UserKind(StrEnum):
     """What a user is; what each kind may do is in helpdesk/permissions.py."""
 
@@ -89,6 +97,7 @@ STATUSES = words(Status)
 TICKET_TYPES = words(TicketType)
 LEVELS = words(Level)
 PRIORITIES = words(Priority)
+PRIORITY_INPUTS = words(PriorityInput)
 USER_KINDS = words(UserKind)
 MEMBERSHIP_ROLES = words(MembershipRole)
 VISIBILITIES = words(Visibility)
@@ -101,6 +110,7 @@ VOCABULARY: dict[str, type[StrEnum]] = {
     "ticket type": TicketType,
     "level": Level,
     "priority": Priority,
+    "priority input": PriorityInput,
     "user kind": UserKind,
     "membership role": MembershipRole,
     "visibility": Visibility,

@@ -79,6 +79,7 @@ def ticket_summary(ticket: Ticket) -> dict:
         "title": ticket.title,
         "status": ticket.status,
         "priority": ticket.priority,
+        "priority_overridden": ticket.priority_overridden,
         "impact": ticket.impact,
         "urgency": ticket.urgency,
         "private": ticket.private,

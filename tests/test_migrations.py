@@ -20,6 +20,8 @@ from helpdesk.models import (
     Membership,
     Organization,
     OutboxMessage,
+    PriorityCell,
+    PriorityPolicy,
     SchemaVersion,
     Service,
     SlaCalendar,
@@ -101,6 +103,8 @@ def _make_first_release_schema() -> None:
 # Tables the first release did not have (dropped after the columns that point at them).
 LATER_TABLES = [
     SchemaVersion,
+    PriorityCell,
+    PriorityPolicy,
     OutboxMessage,
     AccountToken,
     AccessLog,

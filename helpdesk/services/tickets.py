@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from peewee import JOIN, fn
+from peewee import JOIN, IntegrityError, fn
 
 from helpdesk import permissions, sla_clock, validation, workflow
 from helpdesk.business_time import parse_duration
@@ -30,7 +30,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.pagination import Page, paginate
-from helpdesk.priority import priority_for
+from helpdesk.services import priorities
 from helpdesk.services.contracts import choose_service
 from helpdesk.services.organization_names import get_organization
 from helpdesk.services.users import (
@@ -40,7 +40,7 @@ from helpdesk.services.users import (
     resolve_users,
 )
 from helpdesk.storage import Staging, Upload, blob_store, guess_content_type, sanitize_filename
-from helpdesk.vocabulary import LEVELS, PRIORITIES, STATUSES, TICKET_TYPES
+from helpdesk.vocabulary import LEVELS, PRIORITIES, STATUSES, TICKET_TYPES, PriorityInput, Status
 
 REFERENCE_PREFIX = "HD"
 REFERENCE_RE = re.compile(r"^(?:HD-)?(\d{1,18})$", re.IGNORECASE)
@@ -311,34 +311,73 @@ def _organization_for(requester: User, organization: str | None) -> Organization
     )
 
 
-def submit_ticket(
+@dataclass
+class Submitted:
+    """What `submit` did: the ticket, and whether it was an open one with the same dedupe key."""
+
+    ticket: Ticket
+    deduplicated: bool
+
+
+HAPPENED_AGAIN = "Happened again."
+
+
+def _open_twin(requester: User, dedupe_key: str) -> Ticket | None:
+    """The requester's ticket with this dedupe key that is not closed, if any."""
+    return (
+        Ticket.select()
+        .where(
+            (Ticket.requester == requester)
+            & (Ticket.dedupe_key == dedupe_key)
+            & (Ticket.status != Status.closed.value)
+        )
+        .first()
+    )
+
+
+def _happened_again(ticket: Ticket, actor: User, description: str, staged: list[Staged]) -> None:
+    """A repeated submit: a public comment on the open ticket, with the new description."""
+    body = f"{HAPPENED_AGAIN}\n\n{description}" if description else HAPPENED_AGAIN
+    comment = _write_comment(ticket, actor, body)
+    notifications.public_reply(ticket, actor, body)
+    _attach(ticket, staged, actor, comment=comment)
+    if not workflow.follow("public_reply", ticket, actor=actor, comment=body):
+        _touch(ticket)
+
+
+def submit(
     *,
     actor: User,
     type: str,
     title: str,
     description: str = "",
-    impact: str = "medium",
-    urgency: str = "medium",
+    impact: str | None = None,
+    urgency: str | None = None,
+    priority: str | None = None,
     organization: str | None = None,
     private: bool = False,
     requester: str | None = None,
+    dedupe_key: str | None = None,
     attachments: Iterable[Upload] = (),
     service: str | int | None = None,
     subcategory: str | int | None = None,
     unclassified_ok: bool = False,
-) -> Ticket:
+) -> Submitted:
     """Open a new ticket for the actor (or, for an agent, for the named requester).
 
     Once the organization has a contract, the ticket names a service (and a subcategory when
     the service has some) that the actor may use; its contract's SLA policy then applies.
     `unclassified_ok` lets a channel that cannot name one (email) file without a service.
+    Impact, urgency and priority follow the type's priority policy (OptionNotAsked for one it
+    does not ask for). With a dedupe key, while the requester has a ticket with that key that
+    is not closed, the submit becomes a "happened again" comment on it instead.
     """
     validation.choice("type", type, TICKET_TYPES)
     title = validation.text("title", title, max_length=MAX_TITLE, one_line=True)
     description = validation.text("description", description, max_length=MAX_BODY, required=False)
-    validation.choice("impact", impact, LEVELS)
-    validation.choice("urgency", urgency, LEVELS)
     validation.boolean("private", private)
+    if dedupe_key is not None:
+        dedupe_key = validation.text("dedupe_key", dedupe_key, max_length=200, one_line=True)
     if requester:
         permissions.require(actor, "ticket.submit_on_behalf")
         requester_user = get_user_by_email(requester)
@@ -352,6 +391,9 @@ def submit_ticket(
     with blob_store.staging() as staging:
         staged = _stage(staging, attachments)
         with database.atomic():
+            impact, urgency, priority = priorities.priority_at_submit(
+                type, impact, urgency, priority
+            )
             org = _organization_for(requester_user, organization)
             choice = choose_service(
                 actor=actor,
@@ -361,20 +403,34 @@ def submit_ticket(
                 subcategory=subcategory,
                 required=not unclassified_ok,
             )
-            ticket = Ticket.create(
-                type=type,
-                title=title,
-                description=description,
-                impact=impact,
-                urgency=urgency,
-                priority=priority_for(impact, urgency),
-                requester=requester_user,
-                organization=org,
-                private=private,
-                service=choice.service,
-                subcategory=choice.subcategory,
-                sla_policy=choice.contract.sla_policy_id if choice.contract else None,
-            )
+            twin = _open_twin(requester_user, dedupe_key) if dedupe_key else None
+            if twin is None:
+                try:
+                    with database.atomic():  # a savepoint: a racing twin may win the index
+                        ticket = Ticket.create(
+                            type=type,
+                            title=title,
+                            description=description,
+                            impact=impact,
+                            urgency=urgency,
+                            priority=priority,
+                            requester=requester_user,
+                            organization=org,
+                            private=private,
+                            service=choice.service,
+                            subcategory=choice.subcategory,
+                            sla_policy=choice.contract.sla_policy_id if choice.contract else None,
+                            dedupe_key=dedupe_key,
+                        )
+                except IntegrityError:
+                    # Another submit with this key committed first: it is ours to repeat.
+                    twin = _open_twin(requester_user, dedupe_key) if dedupe_key else None
+                    if twin is None:
+                        raise
+            if twin is not None:
+                _happened_again(twin, actor, description, staged)
+                staging.publish()
+                return Submitted(get_ticket(twin.reference, actor=actor), True)
             ticket.reference = f"{REFERENCE_PREFIX}-{ticket.id}"
             ticket.save()
             sla_clock.start(ticket)
@@ -382,7 +438,12 @@ def submit_ticket(
             _attach(ticket, staged, actor)
             notifications.ticket_created(ticket, actor)
             staging.publish()  # last: a file that cannot be stored rolls the ticket back
-    return get_ticket(ticket.reference, actor=actor)
+    return Submitted(get_ticket(ticket.reference, actor=actor), False)
+
+
+def submit_ticket(**fields) -> Ticket:
+    """Open a new ticket (see `submit`); the ticket only."""
+    return submit(**fields).ticket
 
 
 def _touch(ticket: Ticket) -> None:
@@ -559,8 +620,9 @@ def edit_ticket(reference: str, changes: dict, *, actor: User) -> Edit:
 
     Agents change every field; the requester changes title, description and private while
     the ticket is new. A new impact or urgency recomputes the priority unless the same edit
-    sets it (an override, recorded as such). Values equal to the current ones change nothing
-    and notify nobody. Raises NotFound, PermissionDenied, Conflict (closed), ValidationFailed.
+    sets it or an earlier one did (an override, recorded as such and kept). Values equal to
+    the current ones change nothing and notify nobody. Raises NotFound, PermissionDenied,
+    Conflict (closed), ValidationFailed.
     """
     if not isinstance(changes, dict) or not changes:
         raise ValidationFailed(
@@ -575,11 +637,18 @@ def edit_ticket(reference: str, changes: dict, *, actor: User) -> Edit:
                 permissions.require(actor, "ticket.edit", ticket)
             permissions.require(actor, "ticket.edit_own", ticket)
         workflow.require_changeable(ticket)
-        if "priority" not in wanted and ({"impact", "urgency"} & set(wanted)):
-            wanted["priority"] = priority_for(
+        overridden = "priority" in changes
+        # The matrix recomputes the priority only of a type that asks for impact and urgency,
+        # and never one an agent has set (the override stands until an agent changes it).
+        recomputes = (
+            not ticket.priority_overridden
+            and priorities.type_policy(wanted.get("type", ticket.type)).asks
+            == PriorityInput.impact_urgency.value
+        )
+        if not overridden and recomputes and ({"impact", "urgency"} & set(wanted)):
+            wanted["priority"] = priorities.priority_for(
                 wanted.get("impact", ticket.impact), wanted.get("urgency", ticket.urgency)
             )
-        overridden = "priority" in changes
         clocked = (ticket.priority, ticket.type)  # what the SLA due times were computed for
         changed: list[tuple[str, object, object]] = []
         for field in EDITABLE_FIELDS:
@@ -588,6 +657,8 @@ def edit_ticket(reference: str, changes: dict, *, actor: User) -> Edit:
             old, new = getattr(ticket, field), wanted[field]
             setattr(ticket, field, new)
             kind = "priority_override" if field == "priority" and overridden else field
+            if kind == "priority_override":
+                ticket.priority_overridden = True
             record_event(ticket, actor, kind, _history_value(old), _history_value(new))
             changed.append((field, old, new))
         if changed:

@@ -12,6 +12,7 @@ from helpdesk.server.api import (  # noqa: E402, F401
     inputs,
     mail,
     organizations,
+    priorities,
     provisioning,
     sla,
     tickets,

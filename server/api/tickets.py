@@ -29,9 +29,11 @@ TICKET_FIELDS = {
     "description",
     "impact",
     "urgency",
+    "priority",
     "organization",
     "private",
     "requester",
+    "dedupe_key",
 }
 
 
@@ -70,12 +72,18 @@ def list_tickets():
 
 @api.post("/tickets")
 def submit_ticket():
-    """Submit a ticket: JSON, or multipart with a JSON `data` field and `attachments` files."""
+    """Submit a ticket: JSON, or multipart with a JSON `data` field and `attachments` files.
+
+    201 and the new ticket; 200 and the open ticket with the same `dedupe_key`, which the
+    submit became a comment on (`"deduplicated": true`)."""
     actor = current_user()
     body, uploads = payload_with_uploads(TICKET_FIELDS, {"type", "title"})
-    ticket = tickets.submit_ticket(actor=actor, attachments=uploads, **body)
+    submitted = tickets.submit(actor=actor, attachments=uploads, **body)
+    ticket = submitted.ticket
     location = url_for("api.show_ticket", reference=ticket.reference)
-    return _detail(ticket, actor, 201, {"Location": location})
+    data = ticket_detail(ticket, actor)
+    data["deduplicated"] = submitted.deduplicated
+    return data, 200 if submitted.deduplicated else 201, {"Location": location}
 
 
 @api.get("/tickets/<reference>")

@@ -622,8 +622,8 @@ def test_attachments_endpoint_without_files_is_422(client, world):
         (
             "requester",
             "/tickets",
-            {"type": "incident", "title": "x", "priority": "high"},
-            ["priority"],
+            {"type": "incident", "title": "x", "severity": "high"},
+            ["severity"],
         ),
         ("requester", "/tickets", {"type": "incident", "title": "x", "status": "open"}, ["status"]),
         (

@@ -80,6 +80,7 @@ def test_submit_returns_201_and_a_location_that_shows_the_ticket(client, world):
     assert created["requester"] == {"email": "req@acme.test", "name": "Rita Requester"}
     assert created["allowed_transitions"] == ["closed"]
     assert [(e["kind"], e["to"]) for e in created["events"]] == [("created", "new")]
+    assert created.pop("deduplicated") is False  # the submit's answer only: a new ticket
 
     shown = client.get(resp.headers["Location"], headers=headers)
     assert shown.status_code == 200

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 import typer
 
-from helpdesk.vocabulary import Level, OutboxStatus, Priority, Status, TicketType
+from helpdesk.vocabulary import Level, OutboxStatus, Priority, PriorityInput, Status, TicketType
 from helpdesk.vocabulary import MembershipRole as Role
 from helpdesk.vocabulary import UserKind as Kind
 from helpdesk.workflow import TARGETS
@@ -19,6 +19,7 @@ __all__ = [
     "Level",
     "OutboxStatus",
     "Priority",
+    "PriorityInput",
     "Role",
     "Status",
     "Switch",

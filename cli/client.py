@@ -225,6 +225,9 @@ class ApiClient:
     def patch(self, path: str, body: dict) -> Any:
         return self.request("PATCH", path, json_body=body).body
 
+    def put(self, path: str, body: dict) -> Any:
+        return self.request("PUT", path, json_body=body).body
+
 
 def _pep3333_path(app):
     """The Flask app, given PATH_INFO as PEP 3333 has it: the path's bytes read as latin-1.

@@ -22,6 +22,7 @@ from helpdesk.cli.i18n import t
 from helpdesk.cli.mail import app as mail_app
 from helpdesk.cli.organizations import app as org_app
 from helpdesk.cli.output import JsonOption, emit
+from helpdesk.cli.priorities import app as priority_app
 from helpdesk.cli.prompts import read_password
 from helpdesk.cli.reports import app as report_app
 from helpdesk.cli.sla import app as sla_app
@@ -43,6 +44,7 @@ app = typer.Typer(
 app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(ticket_app, name="ticket")
+app.add_typer(priority_app, name="priority")
 app.add_typer(mail_app, name="mail")
 app.add_typer(report_app, name="report")
 app.add_typer(sla_app, name="sla")

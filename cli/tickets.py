@@ -192,9 +192,27 @@ def submit(
         typer.Option("--description-file", help="Read the details from a file, or '-' for stdin."),
     ] = None,
     impact: Annotated[
-        Level, typer.Option("--impact", help="How many are affected.")
-    ] = Level.medium,
-    urgency: Annotated[Level, typer.Option("--urgency", help="How soon it hurts.")] = Level.medium,
+        Level | None,
+        typer.Option("--impact", help="How many are affected (types that ask for it; medium)."),
+    ] = None,
+    urgency: Annotated[
+        Level | None,
+        typer.Option("--urgency", help="How soon it hurts (types that ask for it; medium)."),
+    ] = None,
+    priority: Annotated[
+        Priority | None,
+        typer.Option(
+            "--priority", help="The priority, for types that ask for one (helpdesk priority show)."
+        ),
+    ] = None,
+    dedupe_key: Annotated[
+        str | None,
+        typer.Option(
+            "--dedupe-key",
+            help="While your ticket with this key is not closed, add 'happened again' to it "
+            "instead of opening another.",
+        ),
+    ] = None,
     org: Annotated[
         str | None, typer.Option("--org", help="Your organization, if you belong to several.")
     ] = None,
@@ -207,21 +225,27 @@ def submit(
     attach: Attach = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Submit a new ticket."""
+    """Submit a new ticket (with --dedupe-key, or comment on the open one with that key)."""
     body = {
         "type": type_.value,
         "title": title,
         "description": _text_or_file(description, description_file, "description", False) or "",
-        "impact": impact.value,
-        "urgency": urgency.value,
         "private": private,
     }
+    given = {"impact": impact, "urgency": urgency, "priority": priority}
+    body.update({field: value.value for field, value in given.items() if value is not None})
+    if dedupe_key is not None:
+        body["dedupe_key"] = dedupe_key
     if org:
         body["organization"] = org
     if requester:
         body["requester"] = requester
     ticket = ApiClient.from_environment().post("/tickets", body, files=_files(attach))
-    emit(ticket, json_output, _done("Submitted {reference}: {title} ({status}, {priority})."))
+    if ticket["deduplicated"]:
+        done = _done("{reference} is still open: added 'happened again' ({status}, {priority}).")
+    else:
+        done = _done("Submitted {reference}: {title} ({status}, {priority}).")
+    emit(ticket, json_output, done)
 
 
 @app.command("edit")

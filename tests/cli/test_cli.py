@@ -44,6 +44,7 @@ TICKET_KEYS = {
     "title",
     "status",
     "priority",
+    "priority_overridden",
     "impact",
     "urgency",
     "private",
@@ -444,7 +445,7 @@ def test_submit_with_a_description_file_stdin_and_an_attachment(desk, tmp_path):
             input="How do I change it?\n",
         )
     )
-    assert set(ticket) == DETAIL_KEYS
+    assert set(ticket) == DETAIL_KEYS | {"deduplicated"}
     assert ticket["reference"] == "HD-2"
     assert ticket["description"] == "How do I change it?"
     assert (ticket["type"], ticket["status"], ticket["priority"]) == ("question", "new", "medium")

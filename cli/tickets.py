@@ -411,22 +411,35 @@ def comment(
 @handle_errors
 def share(
     reference: Ref,
-    users: Annotated[list[str], typer.Argument(help="Colleagues, by email or by name.")],
+    users: Annotated[
+        list[str],
+        typer.Argument(
+            help="Colleagues, by email or by name; or the email of someone outside, "
+            "who is invited to this ticket."
+        ),
+    ],
     json_output: JsonOption = False,
 ) -> None:
-    """Share a ticket with colleagues of its organization."""
+    """Share a ticket with colleagues, or invite someone from outside to see it."""
     result = ApiClient.from_environment().post(_ticket_path(reference, "/shares"), {"users": users})
-
-    emit(
-        result,
-        json_output,
-        _say_what_changed(
-            "added",
-            "Shared {reference} with {users}.",
-            "{reference} was already shared with them.",
-            placeholder="users",
-        ),
+    said = _say_what_changed(
+        "added",
+        "Shared {reference} with {users}.",
+        "{reference} was already shared with them.",
+        placeholder="users",
     )
+
+    def render(answer: dict) -> None:
+        said(answer)
+        if answer["invited"]:
+            typer.echo(
+                t(
+                    "Invited {users}: they are emailed a link to activate their account.",
+                    users=", ".join(answer["invited"]),
+                )
+            )
+
+    emit(result, json_output, render)
 
 
 @app.command("unshare")

@@ -126,6 +126,15 @@ RULES: dict[str, tuple[Rule, str]] = {
     "ticket.view_internal": (_kind_in(STAFF), "Only agents see internal notes."),
     "ticket.comment_internal": (_kind_in(STAFF), "Only agents may write internal notes."),
     "ticket.share": (_can_share, "Only the requester or a power user may share this ticket."),
+    # Invite an address nobody registered (or a customer of no organization) to one ticket.
+    "ticket.invite": (
+        _requester_or_staff,
+        "Only the requester or an agent may invite someone from outside the organization.",
+    ),
+    "ticket.share_outside": (
+        _kind_in(STAFF),
+        "Only agents may share a ticket with a user of another organization.",
+    ),
     "ticket.unshare": (
         _requester_or_staff,
         "Only the requester or an agent may unshare this ticket.",

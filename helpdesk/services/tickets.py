@@ -12,7 +12,7 @@ from peewee import JOIN, IntegrityError, fn
 from helpdesk import permissions, sla_clock, validation, workflow
 from helpdesk.business_time import parse_duration
 from helpdesk.db import database
-from helpdesk.errors import NotFound, ValidationFailed
+from helpdesk.errors import NotFound, PermissionDenied, ValidationFailed
 from helpdesk.history import record_event
 from helpdesk.mail import notifications
 from helpdesk.models import (
@@ -31,11 +31,14 @@ from helpdesk.models import (
 )
 from helpdesk.pagination import Page, paginate
 from helpdesk.services import priorities
+from helpdesk.services.account_tokens import send_invitation
 from helpdesk.services.contracts import choose_service
 from helpdesk.services.organization_names import get_organization
 from helpdesk.services.users import (
+    find_user_by_email,
     get_user_by_email,
     memberships_of,
+    register_external_customer,
     resolve_user,
     resolve_users,
 )
@@ -502,11 +505,52 @@ def _identifier_key(value):
     return value.strip().lower() if isinstance(value, str) else repr(value)
 
 
-def share_ticket(reference: str, users: list[str], *, actor: User) -> list[User]:
-    """Share a ticket with members of its organization, named by email or by name.
+@dataclass
+class Sharing:
+    """What `share_ticket` did: the people it now shares with, and those of them invited."""
 
-    At most MAX_SHARES distinct names a request; all are resolved before the write
-    transaction, which then only adds the shares.
+    added: list[User]
+    invited: list[User]
+
+
+def _outsider(email: str, ticket: Ticket, actor: User) -> User | None:
+    """The registered user named by an email outside the ticket's organization, if they may be
+    shared with; None for an address to invite. Refusals say why."""
+    user = find_user_by_email(email)
+    if user is not None and not user.active:
+        raise ValidationFailed(f"{email} is deactivated.", {"user": email})
+    if user is not None and permissions.can(user, "ticket.work"):
+        raise ValidationFailed(
+            f"{email} is an agent: agents see every ticket already.", {"user": email}
+        )
+    if user is not None and memberships_of(user):
+        # A registered customer of another organization: agents only.
+        if not permissions.can(actor, "ticket.share_outside", ticket):
+            raise PermissionDenied(
+                f"{email} belongs to another organization than {ticket.organization.name}: "
+                "only agents may share a ticket with them.",
+                {"action": "ticket.share_outside", "user": email},
+            )
+        return user
+    # Not registered, or a customer of no organization (someone invited before): the requester
+    # or an agent may invite them to this ticket.
+    if not permissions.can(actor, "ticket.invite", ticket):
+        raise PermissionDenied(
+            f"{email} is not a member of {ticket.organization.name}: only the requester or an "
+            "agent may invite them to this ticket.",
+            {"action": "ticket.invite", "user": email},
+        )
+    return user
+
+
+def share_ticket(reference: str, users: list[str], *, actor: User) -> Sharing:
+    """Share a ticket with people, named by email or by name.
+
+    Members of its organization, by email or name; by email also someone outside it: an
+    address nobody registered is invited as an external customer of no organization, who then
+    sees the tickets shared with them only (the requester or an agent may invite); a registered
+    user of another organization is for agents only. At most MAX_SHARES distinct names a
+    request; all are resolved before the write transaction.
     """
     if not isinstance(users, list) or not users:
         raise ValidationFailed(
@@ -523,11 +567,28 @@ def share_ticket(reference: str, users: list[str], *, actor: User) -> list[User]
             (Membership.organization == ticket.organization_id) & (User.active == True)  # noqa: E712
         )
     )
-    wanted = {
-        u.id: u for u in resolve_users(identifiers, colleagues) if u.id != ticket.requester_id
-    }
+    emails = [i.lower() for i in identifiers if "@" in i]
+    inside = (
+        {u.email for u in colleagues.clone().where(User.email.in_(emails))} if emails else set()
+    )
+    outside = [validation.email(e) for e in emails if e not in inside]
+    known = [i for i in identifiers if "@" not in i or i.lower() in inside]
+    wanted = {u.id: u for u in resolve_users(known, colleagues) if u.id != ticket.requester_id}
+    to_invite = []
+    for email in outside:
+        user = _outsider(email, ticket, actor)
+        if user is None:
+            to_invite.append(email)
+        elif user.id != ticket.requester_id:
+            wanted[user.id] = user
     with database.atomic():
         ticket = get_ticket(reference, actor=actor)  # as it is now, inside the transaction
+        invited = []
+        for email in to_invite:
+            guest = register_external_customer(email, email.split("@", 1)[0], organization=None)
+            send_invitation(guest, actor=actor)
+            invited.append(guest)
+            wanted[guest.id] = guest
         already = {
             s.user_id
             for s in Share.select(Share.user).where(
@@ -541,7 +602,7 @@ def share_ticket(reference: str, users: list[str], *, actor: User) -> list[User]
         if added:
             notifications.ticket_shared(ticket, actor, added)
             _touch(ticket)
-    return added
+    return Sharing(added, invited)
 
 
 def unshare_ticket(reference: str, users: list[str], *, actor: User) -> list[User]:

@@ -104,16 +104,18 @@ def register_user(
     return user
 
 
-def register_external_customer(email, name, *, organization: str, language: str = "en") -> User:
+def register_external_customer(
+    email, name, *, organization: str | None, language: str = "en"
+) -> User:
     """A customer who registered themselves (sign-up, or an email from an unknown sender).
 
-    They join the external customers' organization `organization`, created on first use.
+    They join the external customers' organization `organization`, created on first use;
+    with None, no organization (someone invited to the tickets shared with them only).
     Inside the caller's transaction; Conflict if the address already has an account.
     """
     email = validation.email(email)
     name = validation.text("name", name, max_length=200, one_line=True)
     validation.choice("language", language, LANGUAGES)
-    org_name = organization.strip()[:200]  # from the settings, not from the visitor
     if find_user_by_email(email) is not None:
         raise Conflict(f"A user with email {email} already exists.", {"email": email})
     user = User.create(
@@ -123,6 +125,9 @@ def register_external_customer(email, name, *, organization: str, language: str 
         origin="external",
         language=language,
     )
+    if organization is None:
+        return user
+    org_name = organization.strip()[:200]  # from the settings, not from the visitor
     org = find_organization(org_name)
     if org is None:
         try:

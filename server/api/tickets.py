@@ -163,13 +163,15 @@ def download_attachment(reference: str, filename: str):
 
 @api.post("/tickets/<reference>/shares")
 def share_ticket(reference: str):
-    """Share with colleagues of the ticket's organization, by email or name."""
+    """Share with colleagues of the ticket's organization, by email or name, or invite an
+    email from outside it; answers the ticket, `added` and `invited` (emails)."""
     actor = current_user()
     body = json_body({"users"}, {"users"})
-    added = tickets.share_ticket(reference, body["users"], actor=actor)
+    sharing = tickets.share_ticket(reference, body["users"], actor=actor)
     ticket = tickets.get_ticket(reference, actor=actor)
     data = ticket_detail(ticket, actor)
-    data["added"] = [u.email for u in added]
+    data["added"] = [u.email for u in sharing.added]
+    data["invited"] = [u.email for u in sharing.invited]
     return data
 
 

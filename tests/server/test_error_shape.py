@@ -950,7 +950,9 @@ def test_partly_valid_share_list_shares_with_nobody(client, world):
         json={"users": ["col@acme.test", "power@globex.test"]},
         headers=headers,
     )
-    assert_error(resp, 404, "not_found")
+    # A registered user of another organization: agents only, and the refusal says so.
+    error = assert_error(resp, 403, "permission_denied")
+    assert "another organization" in error["message"]
     assert row_counts() == before
 
 

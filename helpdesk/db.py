@@ -25,6 +25,9 @@ SQLITE_PRAGMAS = {
 class BaseModel(Model):
     class Meta:
         database = database
+        # save() writes only the fields this object changed: a row read before another
+        # writer's change (an SLA breach recorded by `sla check`) does not write it away.
+        only_save_dirty = True
 
 
 def sqlite_file(url: str) -> Path | None:

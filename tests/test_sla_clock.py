@@ -12,6 +12,7 @@ from datetime import datetime
 
 import pytest
 
+from helpdesk import workflow
 from helpdesk.models import Event, OutboxMessage, Ticket
 from helpdesk.services import catalog, contracts, sla, tickets
 
@@ -269,3 +270,20 @@ def test_two_checks_that_both_saw_the_breach_record_it_once(gold, clock):
     assert sla._claim(seen_by_both, "response", "breached", due, clock.now()) is False
     # A due time that moved since it was read is not recorded against the old one either.
     assert sla._claim(seen_by_both, "resolution", "breached", due, clock.now()) is False
+
+
+def test_a_change_saved_from_a_ticket_read_before_a_breach_keeps_the_breach(gold, clock):
+    """A request that read the ticket before `sla check` recorded a breach, and saves it
+    after, must not write the breach away (it saves only the fields it changed)."""
+    clock.freeze(FRIDAY_1530)
+    ticket = submit(gold)
+    at(clock, "2026-11-30 11:00")
+    read_by_a_request = Ticket.get_by_id(ticket.id)
+    assert [r for r, *_ in sla.check(actor=gold.agent)["breached"]] == [ticket.reference]
+
+    workflow.transition(read_by_a_request, "open", actor=gold.agent)
+
+    saved = Ticket.get_by_id(ticket.id)
+    assert saved.status == "open"
+    assert saved.response_breached_at == datetime(2026, 11, 30, 11, 0)
+    assert sla.check(actor=gold.agent) == {"breached": [], "warned": []}

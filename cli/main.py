@@ -15,7 +15,9 @@ from helpdesk.cli import (
 )
 from helpdesk.cli.account import app as account_app
 from helpdesk.cli.account import signup
+from helpdesk.cli.catalog import app as catalog_app
 from helpdesk.cli.client import ApiClient, ServerUnreachable
+from helpdesk.cli.contracts import app as contract_app
 from helpdesk.cli.db import app as db_app
 from helpdesk.cli.errors import handle_errors
 from helpdesk.cli.i18n import t
@@ -45,6 +47,8 @@ app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(priority_app, name="priority")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(contract_app, name="contract")
 app.add_typer(mail_app, name="mail")
 app.add_typer(report_app, name="report")
 app.add_typer(sla_app, name="sla")

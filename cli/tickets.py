@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import typer
 
+from helpdesk.cli import wizard
 from helpdesk.cli.choices import (
     Level,
     Priority,
@@ -19,7 +20,7 @@ from helpdesk.cli.choices import (
     date_option,
     values,
 )
-from helpdesk.cli.client import ApiClient
+from helpdesk.cli.client import ApiClient, ApiError
 from helpdesk.cli.compat import UsageError
 from helpdesk.cli.errors import handle_errors
 from helpdesk.cli.i18n import t
@@ -84,6 +85,7 @@ def _render_list(result: dict) -> None:
                     t["status"],
                     t["priority"],
                     t["type"],
+                    service_label(t),
                     t["title"][:60],
                     t["requester"]["email"],
                     t["organization"],
@@ -97,6 +99,7 @@ def _render_list(result: dict) -> None:
                 "Status",
                 "Priority",
                 "Type",
+                "Service",
                 "Title",
                 "Requester",
                 "Organization",
@@ -105,6 +108,17 @@ def _render_list(result: dict) -> None:
             ],
         )
     page_footer(result, "tickets")
+
+
+def service_label(ticket: dict) -> str:
+    """The ticket's service as the caller calls it (a customer: their contract's name), with
+    its subcategory: "Matching / Data delivery"."""
+    service = ticket.get("service")
+    if not service:
+        return "-"
+    name = service.get("display_name") or service["name"]
+    sub = ticket.get("subcategory")
+    return f"{name} / {sub['name']}" if sub else name
 
 
 def _field(label: str, value: str) -> str:
@@ -124,6 +138,8 @@ def _render_ticket(ticket: dict) -> None:
         + ("    (private)" if tk["private"] else "")
     )
     typer.echo(_field("Assignee", person(tk["assignee"])))
+    if tk.get("service"):
+        typer.echo(_field("Service", service_label(tk)))
     typer.echo(
         _field("Created", when(tk["created_at"])) + f"    {t('Updated')}: {when(tk['updated_at'])}"
     )
@@ -181,11 +197,27 @@ def _say_what_changed(key: str, done: str, nothing: str, *, placeholder: str):
     return render
 
 
+ServiceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--service", help="The service it is about, by name or id (helpdesk catalog list)."
+    ),
+]
+SubcategoryOption = Annotated[
+    str | None,
+    typer.Option("--subcategory", help="The part of the service, by name or id."),
+]
+
+
 @app.command("submit")
 @handle_errors
 def submit(
-    type_: Annotated[TicketType, typer.Option("--type", help="What kind of ticket.")],
-    title: Annotated[str, typer.Option("--title", help="A one-line summary.")],
+    type_: Annotated[
+        TicketType | None, typer.Option("--type", help="What kind of ticket (asked on a terminal).")
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="A one-line summary (asked on a terminal).")
+    ] = None,
     description: Annotated[str | None, typer.Option("--description", help="The details.")] = None,
     description_file: Annotated[
         str | None,
@@ -213,6 +245,8 @@ def submit(
             "instead of opening another.",
         ),
     ] = None,
+    service: ServiceOption = None,
+    subcategory: SubcategoryOption = None,
     org: Annotated[
         str | None, typer.Option("--org", help="Your organization, if you belong to several.")
     ] = None,
@@ -225,22 +259,46 @@ def submit(
     attach: Attach = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Submit a new ticket (with --dedupe-key, or comment on the open one with that key)."""
-    body = {
-        "type": type_.value,
+    """Submit a new ticket; on a terminal, without --service, it asks step by step. With
+    --dedupe-key, while your ticket with that key is open, it comments on it instead."""
+    client = ApiClient.from_environment()
+    draft = {
+        "type": type_.value if type_ else None,
         "title": title,
-        "description": _text_or_file(description, description_file, "description", False) or "",
+        "description": _text_or_file(description, description_file, "description", False),
+        "impact": impact.value if impact else None,
+        "urgency": urgency.value if urgency else None,
+        "priority": priority.value if priority else None,
+        "service": service,
+        "subcategory": subcategory,
+    }
+    if service is None and wizard.on_terminal():
+        catalogue = client.get("/catalog", organization=None if requester else org)["items"]
+        # Nothing to choose and nothing missing: submit as given, without questions.
+        if catalogue or not (draft["type"] and draft["title"]):
+            wizard.walk(draft, catalogue)
+    for option, key in (("--type", "type"), ("--title", "title")):
+        if not draft[key]:
+            raise UsageError(f"Missing option '{option}' (asked only on a terminal).")
+    body = {
+        **{k: v for k, v in draft.items() if v is not None},
+        "description": draft["description"] or "",
         "private": private,
     }
-    given = {"impact": impact, "urgency": urgency, "priority": priority}
-    body.update({field: value.value for field, value in given.items() if value is not None})
     if dedupe_key is not None:
         body["dedupe_key"] = dedupe_key
     if org:
         body["organization"] = org
     if requester:
         body["requester"] = requester
-    ticket = ApiClient.from_environment().post("/tickets", body, files=_files(attach))
+    try:
+        ticket = client.post("/tickets", body, files=_files(attach))
+    except ApiError as exc:
+        if service is None and (exc.details or {}).get("field") == "service":
+            raise UsageError(
+                f"Missing option '--service'. {exc.message} (helpdesk catalog list shows them.)"
+            ) from None
+        raise
     if ticket["deduplicated"]:
         done = _done("{reference} is still open: added 'happened again' ({status}, {priority}).")
     else:
@@ -260,6 +318,13 @@ def edit(
     ] = None,
     type_: Annotated[
         TicketType | None, typer.Option("--type", help="Agents: another kind of ticket.")
+    ] = None,
+    service: Annotated[
+        str | None, typer.Option("--service", help="Agents: another service (name or id).")
+    ] = None,
+    subcategory: Annotated[
+        str | None,
+        typer.Option("--subcategory", help="Agents: another subcategory of its service."),
     ] = None,
     impact: Annotated[
         Level | None, typer.Option("--impact", help="Agents: how many are affected.")
@@ -285,6 +350,8 @@ def edit(
         "title": title,
         "description": _text_or_file(description, description_file, "description", False),
         "type": type_.value if type_ else None,
+        "service": service,
+        "subcategory": subcategory,
         "impact": impact.value if impact else None,
         "urgency": urgency.value if urgency else None,
         "priority": priority.value if priority else None,
@@ -293,8 +360,8 @@ def edit(
     body = {k: v for k, v in body.items() if v is not None}
     if not body:
         raise UsageError(
-            "Say what to change: --title, --description, --type, --impact, --urgency, "
-            "--priority, --private or --public."
+            "Say what to change: --title, --description, --type, --service, --subcategory, "
+            "--impact, --urgency, --priority, --private or --public."
         )
     result = ApiClient.from_environment().patch(_ticket_path(reference), body)
 
@@ -320,6 +387,9 @@ def list_(
     org: Annotated[str | None, typer.Option("--org", help="Only this organization's.")] = None,
     breaching: Breaching = False,
     within: Within = None,
+    service: Annotated[
+        str | None, typer.Option("--service", help="Only tickets about this service (name or id).")
+    ] = None,
     page: Page = 1,
     per_page: PerPage = 25,
     json_output: JsonOption = False,
@@ -335,6 +405,7 @@ def list_(
         organization=org,
         breaching="true" if sla else None,
         within=within,
+        service=service,
         page=page,
         per_page=per_page,
     )

@@ -11,19 +11,25 @@ from helpdesk.models import (
     ApiToken,
     Attachment,
     Comment,
+    Contract,
+    ContractService,
     Event,
     Membership,
     Organization,
     OutboxMessage,
+    Service,
     SlaCalendar,
     SlaHoliday,
     SlaPolicy,
+    Subcategory,
     Ticket,
     User,
     utcnow,
 )
+from helpdesk.services import contracts as contract_service
 from helpdesk.services import sla as sla_service
 from helpdesk.services import tickets as ticket_service
+from helpdesk.services.contracts import Offer
 
 
 def iso(value: datetime | None) -> str | None:
@@ -72,7 +78,7 @@ def organization_json(org: Organization, members: list[Membership] | None = None
     return data
 
 
-def ticket_summary(ticket: Ticket) -> dict:
+def ticket_summary(ticket: Ticket, display_name: str | None = None) -> dict:
     return {
         "reference": ticket.reference,
         "type": ticket.type,
@@ -85,7 +91,12 @@ def ticket_summary(ticket: Ticket) -> dict:
         "private": ticket.private,
         "requester": user_ref(ticket.requester),
         "organization": ticket.organization.name,
-        "service": {"id": ticket.service.id, "name": ticket.service.name}
+        # display_name: what the ticket's organization calls the service (its contract's name).
+        "service": {
+            "id": ticket.service.id,
+            "name": ticket.service.name,
+            "display_name": display_name,
+        }
         if ticket.service_id
         else None,
         "subcategory": {"id": ticket.subcategory.id, "name": ticket.subcategory.name}
@@ -151,7 +162,7 @@ def event_json(event: Event) -> dict:
 
 def ticket_detail(ticket: Ticket, actor: User) -> dict:
     """Everything the actor may see of one ticket."""
-    data = ticket_summary(ticket)
+    data = ticket_summary(ticket, contract_service.display_names([ticket]).get(ticket.id))
     attachments = ticket_service.visible_attachments(ticket, actor)
     for attachment in attachments:
         attachment.ticket = ticket  # already loaded: no query per attachment for the URL
@@ -172,6 +183,12 @@ def ticket_detail(ticket: Ticket, actor: User) -> dict:
         }
     )
     return data
+
+
+def ticket_summaries(tickets: list[Ticket]) -> list[dict]:
+    """A page of tickets; their services' display names come in one query for the page."""
+    names = contract_service.display_names(tickets)
+    return [ticket_summary(t, names.get(t.id)) for t in tickets]
 
 
 def page_json(items: list[dict], page: int, per_page: int, total: int) -> dict:
@@ -249,4 +266,58 @@ def sla_policy_json(policy: SlaPolicy) -> dict:
             for t in sla_service.targets_of(policy)
         ],
         "created_at": iso(policy.created_at),
+    }
+
+
+def service_json(service: Service) -> dict:
+    return {
+        "id": service.id,
+        "name": service.name,
+        "types": service.types.split(","),
+        "retired": service.retired_at is not None,
+        "retired_at": iso(service.retired_at),
+        "created_at": iso(service.created_at),
+    }
+
+
+def subcategory_json(subcategory: Subcategory) -> dict:
+    return {
+        "id": subcategory.id,
+        "name": subcategory.name,
+        "service": {"id": subcategory.service.id, "name": subcategory.service.name},
+        "retired": subcategory.retired_at is not None,
+        "retired_at": iso(subcategory.retired_at),
+    }
+
+
+def offer_json(offer: Offer) -> dict:
+    """A service as the caller may choose it: their name for it, its open subcategories."""
+    return {
+        "id": offer.service.id,
+        "name": offer.service.name,
+        "display_name": offer.display_name,
+        "label": offer.label,
+        "types": offer.service.types.split(","),
+        "retired": offer.service.retired_at is not None,
+        "organization": offer.organization.name if offer.organization else None,
+        "subcategories": [
+            {"id": s.id, "name": s.name, "retired": s.retired_at is not None}
+            for s in offer.subcategories
+        ],
+    }
+
+
+def contract_json(contract: Contract, services: list[ContractService]) -> dict:
+    return {
+        "id": contract.id,
+        "organization": contract.organization.name,
+        "sla": contract.sla_policy.name if contract.sla_policy_id else None,
+        "from": contract.starts_on.isoformat() if contract.starts_on else None,
+        "to": contract.ends_on.isoformat() if contract.ends_on else None,
+        "active": contract_service.is_active(contract),
+        "services": [
+            {"id": s.service.id, "name": s.service.name, "display_name": s.display_name}
+            for s in services
+        ],
+        "created_at": iso(contract.created_at),
     }

@@ -91,7 +91,9 @@ def _shown(field: str, value) -> str:
         return "…"  # too long for a line: the email's link leads to it
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value)
+    if value is None:
+        return "-"
+    return str(getattr(value, "name", value))  # a service or subcategory: its name
 
 
 def ticket_edited(ticket: Ticket, actor: User, changes: list[tuple[str, object, object]]) -> None:

@@ -96,12 +96,11 @@ def catalogue_exists() -> bool:
     return Service.select().where(Service.retired_at.is_null()).exists()
 
 
-def active_subcategories(service: Service) -> list[Subcategory]:
-    return list(
-        Subcategory.select()
-        .where((Subcategory.service == service) & Subcategory.retired_at.is_null())
-        .order_by(Subcategory.name)
-    )
+def active_subcategories(service: Service, *, include_retired: bool = False) -> list[Subcategory]:
+    query = Subcategory.select().where(Subcategory.service == service)
+    if not include_retired:
+        query = query.where(Subcategory.retired_at.is_null())
+    return list(query.order_by(Subcategory.name))
 
 
 def add_service(name, *, actor: User, types=None) -> Service:
@@ -126,6 +125,22 @@ def rename_service(identifier, new_name, *, actor: User) -> Service:
             raise Conflict(f"A service named {new_name!r} already exists.", {"service": new_name})
         service.name = new_name
         service.save()
+    return service
+
+
+def change_service(identifier, *, actor: User, name=None, types=None) -> Service:
+    """Rename a service and/or change the request types it takes, in one transaction."""
+    permissions.require(actor, "catalog.manage")
+    if name is None and types is None:
+        raise ValidationFailed(
+            "Give a new name or types to change.", {"allowed": ["name", "types"]}
+        )
+    with database.atomic():
+        service = get_service(identifier)
+        if types is not None:
+            service = set_service_types(service.id, types, actor=actor)
+        if name is not None:
+            service = rename_service(service.id, name, actor=actor)
     return service
 
 

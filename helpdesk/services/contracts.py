@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from peewee import fn
+from peewee import JOIN, fn
 
 from helpdesk import permissions, validation
 from helpdesk.clock import clock
@@ -82,8 +82,9 @@ class Offer:
         return self.display_name or self.service.name
 
 
-def _offer(service: Service, **kwargs) -> Offer:
-    return Offer(service, subcategories=catalog.active_subcategories(service), **kwargs)
+def _offer(service: Service, include_retired: bool = False, **kwargs) -> Offer:
+    subcategories = catalog.active_subcategories(service, include_retired=include_retired)
+    return Offer(service, subcategories=subcategories, **kwargs)
 
 
 def contract_offers(organization: Organization) -> list[Offer]:
@@ -108,11 +109,16 @@ def contract_offers(organization: Organization) -> list[Offer]:
     return sorted(offers.values(), key=lambda o: o.label.lower())
 
 
-def catalogue_for(actor: User, organization: str | None = None) -> list[Offer]:
-    """What the actor may choose: agents every open service; a customer their contracts'."""
+def catalogue_for(
+    actor: User, organization: str | None = None, *, include_retired: bool = False
+) -> list[Offer]:
+    """What the actor may choose: agents every open service (`include_retired`: the retired
+    ones and retired subcategories too, for them to see); a customer their contracts'."""
     if permissions.can(actor, "catalog.use_any"):
-        services = Service.select().where(Service.retired_at.is_null()).order_by(Service.name)
-        return [_offer(s, display_name=None) for s in services]
+        services = Service.select().order_by(Service.name)
+        if not include_retired:
+            services = services.where(Service.retired_at.is_null())
+        return [_offer(s, include_retired, display_name=None) for s in services]
     memberships = memberships_of(actor)
     if organization:
         org = get_organization(organization)
@@ -125,6 +131,30 @@ def catalogue_for(actor: User, organization: str | None = None) -> list[Offer]:
     for membership in memberships:
         offers.extend(contract_offers(membership.organization))
     return offers
+
+
+def service_named(identifier, *, actor: User) -> Service:
+    """A service by id or name, retired ones too (to find old tickets); for a customer also by
+    their contracts' name for it. ValidationFailed names the unknown one."""
+    identifier = validation.text("service", str(identifier), max_length=catalog.MAX_NAME)
+    service = catalog.find_service(identifier)
+    if service is None and not permissions.can(actor, "catalog.use_any"):
+        orgs = [m.organization_id for m in memberships_of(actor)]
+        row = (
+            ContractService.select(ContractService, Service)
+            .join(Service)
+            .switch(ContractService)
+            .join(Contract)
+            .where(
+                Contract.organization.in_(orgs)
+                & (fn.LOWER(ContractService.display_name) == identifier.lower())
+            )
+            .first()
+        )
+        service = row.service if row is not None else None
+    if service is None:
+        raise ValidationFailed(f"No service named {identifier!r}.", {"field": "service"})
+    return service
 
 
 def contract_for(organization: Organization, service: Service | None) -> Contract | None:
@@ -253,7 +283,12 @@ def list_contracts(
     *, actor: User, organization: str | None = None, active_only: bool = False, page=1, per_page=25
 ) -> Page:
     permissions.require(actor, "contract.view")
-    query = Contract.select(Contract, Organization).join(Organization)
+    query = (
+        Contract.select(Contract, Organization, SlaPolicy)
+        .join(Organization)
+        .switch(Contract)
+        .join(SlaPolicy, JOIN.LEFT_OUTER)
+    )
     if organization:
         query = query.where(Contract.organization == get_organization(organization))
     if active_only:
@@ -268,6 +303,56 @@ def contract_services(contract: Contract) -> list[ContractService]:
         .where(ContractService.contract == contract)
         .order_by(Service.name)
     )
+
+
+def services_of(contracts: list[Contract]) -> dict[int, list[ContractService]]:
+    """The services of several contracts, in one query: contract id -> its services by name."""
+    found: dict[int, list[ContractService]] = {}
+    if not contracts:
+        return found
+    rows = (
+        ContractService.select(ContractService, Service)
+        .join(Service)
+        .where(ContractService.contract.in_([c.id for c in contracts]))
+        .order_by(Service.name)
+    )
+    for row in rows:
+        found.setdefault(row.contract_id, []).append(row)
+    return found
+
+
+def display_names(tickets) -> dict[int, str]:
+    """What each ticket's organization calls its service (their contracts' display name), in
+    one query for a whole page: ticket id -> name, for the tickets whose contract sets one.
+
+    A contract covering today wins over one that has ended; among those, the oldest.
+    """
+    wanted = {(t.organization_id, t.service_id) for t in tickets if t.service_id}
+    if not wanted:
+        return {}
+    orgs = sorted({org for org, _ in wanted})
+    services = sorted({service for _, service in wanted})
+    rows = (
+        ContractService.select(ContractService.service, ContractService.display_name, Contract)
+        .join(Contract)
+        .where(
+            Contract.organization.in_(orgs)
+            & ContractService.service.in_(services)
+            & ContractService.display_name.is_null(False)
+        )
+        .order_by(Contract.id)
+    )
+    best: dict[tuple[int, int], tuple[bool, str]] = {}
+    for row in rows:
+        key = (row.contract.organization_id, row.service_id)
+        current = is_active(row.contract)
+        if key not in best or (current and not best[key][0]):
+            best[key] = (current, row.display_name)
+    return {
+        t.id: best[(t.organization_id, t.service_id)][1]
+        for t in tickets
+        if (t.organization_id, t.service_id) in best
+    }
 
 
 def is_active(contract: Contract, day: date | None = None) -> bool:

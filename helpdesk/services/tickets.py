@@ -32,7 +32,8 @@ from helpdesk.models import (
 from helpdesk.pagination import Page, paginate
 from helpdesk.services import priorities
 from helpdesk.services.account_tokens import send_invitation
-from helpdesk.services.contracts import choose_service
+from helpdesk.services.catalog import service_types
+from helpdesk.services.contracts import choose_service, service_named
 from helpdesk.services.organization_names import get_organization
 from helpdesk.services.users import (
     find_user_by_email,
@@ -98,6 +99,7 @@ class TicketFilter:
     assignee: str | None = None
     breaching: bool = False  # SLA: past due, or due within `within` (agents)
     within: str | None = None
+    service: str | None = None  # by id, name, or (customers) their contract's name for it
     page: int = 1
     per_page: int = 25
 
@@ -142,6 +144,8 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
         permissions.require(actor, "sla.view")
         within = parse_duration(filters.within, field="within") if filters.within else None
         query = sla_clock.breaching(query, within or timedelta(0))
+    if filters.service:
+        query = query.where(Ticket.service == service_named(filters.service, actor=actor))
     newest_first = query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
     return paginate(newest_first, filters.page, filters.per_page)
 
@@ -641,7 +645,17 @@ def unshare_ticket(reference: str, users: list[str], *, actor: User) -> list[Use
 
 
 # The fields `edit_ticket` changes, in the order their history rows are written.
-EDITABLE_FIELDS = ("title", "description", "type", "impact", "urgency", "priority", "private")
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "type",
+    "service",
+    "subcategory",
+    "impact",
+    "urgency",
+    "priority",
+    "private",
+)
 # What the requester may change of their own ticket while it is new (ticket.edit_own).
 REQUESTER_FIELDS = frozenset({"title", "description", "private"})
 
@@ -659,13 +673,49 @@ def _edited_value(field: str, value):
         return validation.choice("priority", value, PRIORITIES)
     if field == "private":
         return validation.boolean("private", value)
+    if field in ("service", "subcategory"):  # by id or name; checked against the catalogue later
+        return validation.text(
+            field, None if value is None else str(value), max_length=200, required=False
+        )
     raise ValidationFailed(
         f"Unknown field: {field}.", {"unknown": [field], "allowed": list(EDITABLE_FIELDS)}
     )
 
 
 def _history_value(value):
+    if isinstance(value, Service | Subcategory):
+        return value.name
     return ("true" if value else "false") if isinstance(value, bool) else value
+
+
+def _classify(ticket: Ticket, wanted: dict, actor: User) -> None:
+    """Turn an edit's service and subcategory into catalogue rows, checked as on submit (an
+    agent: any open service; the subcategory one of the service's). A new type alone must be
+    one the ticket's service takes."""
+    if "service" not in wanted and "subcategory" not in wanted:
+        new_type = wanted.get("type")
+        if new_type and ticket.service_id and new_type not in service_types(ticket.service):
+            accepted = service_types(ticket.service)
+            raise ValidationFailed(
+                f"Service {ticket.service.name!r} does not take {new_type} requests; it takes: "
+                f"{', '.join(accepted)}.",
+                {"field": "type", "service": ticket.service.name, "choices": accepted},
+            )
+        return
+    if "service" in wanted:
+        service = wanted["service"]
+        subcategory = wanted.get("subcategory")
+    else:
+        service = str(ticket.service_id) if ticket.service_id else None
+        subcategory = wanted["subcategory"]
+    choice = choose_service(
+        actor=actor,
+        organization=ticket.organization,
+        type=wanted.get("type", ticket.type),
+        service=service,
+        subcategory=subcategory,
+    )
+    wanted["service"], wanted["subcategory"] = choice.service, choice.subcategory
 
 
 @dataclass
@@ -698,6 +748,7 @@ def edit_ticket(reference: str, changes: dict, *, actor: User) -> Edit:
                 permissions.require(actor, "ticket.edit", ticket)
             permissions.require(actor, "ticket.edit_own", ticket)
         workflow.require_changeable(ticket)
+        _classify(ticket, wanted, actor)
         overridden = "priority" in changes
         # The matrix recomputes the priority only of a type that asks for impact and urgency,
         # and never one an agent has set (the override stands until an agent changes it).

@@ -9,6 +9,8 @@ MAX_ID = 2**63 - 1
 
 from helpdesk.server.api import (  # noqa: E402, F401
     accounts,
+    catalog,
+    contracts,
     inputs,
     mail,
     organizations,

@@ -16,7 +16,7 @@ from helpdesk.server.serializers import (
     comment_json,
     page_json,
     ticket_detail,
-    ticket_summary,
+    ticket_summaries,
 )
 from helpdesk.services import tickets
 from helpdesk.storage import blob_store
@@ -61,12 +61,13 @@ def list_tickets():
             assignee=args.get("assignee"),
             breaching=flag("breaching"),
             within=args.get("within"),
+            service=args.get("service"),
             page=page,
             per_page=per_page,
         ),
         actor=current_user(),
     )
-    items = [ticket_summary(t) for t in result.items]
+    items = ticket_summaries(result.items)
     return page_json(items, result.page, result.per_page, result.total)
 
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-import click
 import typer
 
+from helpdesk.cli.compat import UsageError
 from helpdesk.cli.i18n import t
 from helpdesk.vocabulary import LEVELS, TICKET_TYPES
+
+# Wrong answers to one question before giving up (a terminal left to a script, say).
+ATTEMPTS = 5
 
 
 def on_terminal() -> bool:
@@ -28,12 +31,14 @@ def choose(question: str, labels: Sequence[str], default: int | None = None) -> 
     typer.echo(t(question))
     for number, label in enumerate(labels, start=1):
         typer.echo(f"  {number}) {label}")
-    answer = typer.prompt(
-        t("Number"),
-        type=click.IntRange(1, len(labels)),
-        default=default + 1 if default is not None else None,
-    )
-    return answer - 1
+    for _ in range(ATTEMPTS):
+        answer = typer.prompt(
+            t("Number"), default=str(default + 1) if default is not None else None
+        ).strip()
+        if answer.isdigit() and 1 <= int(answer) <= len(labels):
+            return int(answer) - 1
+        typer.echo(t("Answer a number from 1 to {last}.", last=len(labels)))
+    raise UsageError(f"No choice made after {ATTEMPTS} answers.")
 
 
 def _offer_label(offer: dict) -> str:
@@ -55,7 +60,7 @@ def ask_service(draft: dict, catalogue: list[dict]) -> None:
         return
     offers = [o for o in catalogue if draft["type"] in o["types"]]
     if not offers:
-        raise click.UsageError(t("No service you may use takes {type} requests.", **draft))
+        raise UsageError(t("No service you may use takes {type} requests.", **draft))
     offer = offers[choose("Which service is it about?", [_offer_label(o) for o in offers])]
     draft["service"] = str(offer["id"])
     draft["_offer"] = offer

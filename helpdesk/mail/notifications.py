@@ -10,6 +10,7 @@ from helpdesk import permissions, workflow
 from helpdesk.config import MailSettings, current_settings
 from helpdesk.mail.outbox import queue_email
 from helpdesk.models import NotificationPreference, Share, Ticket, User
+from helpdesk.services.contracts import display_names
 from helpdesk.survey_tokens import issue_survey_token
 from helpdesk.vocabulary import STATUSES, Status
 
@@ -48,19 +49,33 @@ def _context(ticket: Ticket, actor: User | None, settings: MailSettings, **extra
         "url": f"{settings.base_url}/api/v1/tickets/{ticket.reference}",
         "body": "",
         "survey_links": [],
+        "service": _service_line(ticket),
         **extra,
     }
 
 
+def _service_line(ticket: Ticket, display_name: str | None = None) -> str:
+    """The ticket's service (and subcategory) for a mail: "Matching / Data delivery"."""
+    if ticket.service_id is None:
+        return ""
+    name = display_name or ticket.service.name
+    return f"{name} / {ticket.subcategory.name}" if ticket.subcategory_id else name
+
+
 def _send(recipients, kind, ticket, actor, settings, **extra) -> None:
     seen = set()
+    # Customers read the service under their contract's name for it; agents the catalogue's.
+    display_name = display_names([ticket]).get(ticket.id) if ticket.service_id else None
     for user in recipients:
         if user.id in seen or (actor is not None and user.id == actor.id):
             continue  # nobody is told of their own change, nor told twice
         seen.add(user.id)
         if not user.active or not notifications_enabled(ticket, user):
             continue
-        queue_email(user, kind, ticket, _context(ticket, actor, settings, **extra), settings)
+        context = _context(ticket, actor, settings, **extra)
+        if display_name and not permissions.can(user, "ticket.work"):
+            context["service"] = _service_line(ticket, display_name)
+        queue_email(user, kind, ticket, context, settings)
 
 
 def ticket_created(ticket: Ticket, actor: User) -> None:

@@ -453,3 +453,21 @@ def test_customers_cannot_change_the_service(client, desk, who, status):
     )
     assert resp.status_code == status
     assert Ticket.get().subcategory.name == "Data delivery"
+
+
+@pytest.mark.parametrize(
+    "language,label", [("en", "Service"), ("fr", "Service"), ("it", "Servizio"), ("cs", "Služba")]
+)
+def test_mails_name_the_service_as_each_reader_calls_it(
+    client, desk, mailbox, monkeypatch, language, label
+):
+    monkeypatch.setenv("HELPDESK_NOTIFY_UNASSIGNED", "all")
+    desk.requester.language = language
+    desk.requester.save()
+    submit(client, desk, desk.requester, service="Matching", subcategory="Data delivery")
+    deliver()
+    [received] = mailbox.by_recipient(desk.requester.email)
+    assert f"{label}: Matching / Data delivery" in received.get_body(("plain",)).get_content()
+    assert f"{label}: Matching / Data delivery" in received.get_body(("html",)).get_content()
+    [to_agent] = mailbox.by_recipient(desk.agent.email)
+    assert "Service: Audio matching / Data delivery" in to_agent.get_body(("plain",)).get_content()

@@ -498,17 +498,19 @@ def test_list_filters_by_status_and_mine(desk):
         "Status",
         "Priority",
         "Type",
+        "Service",
         "Title",
         "Requester",
         "Organization",
         "Assignee",
         "Updated",
     ]
-    assert table[1][:8] == [
+    assert table[1][:9] == [
         second,
         "open",
         "medium",
         "incident",
+        "-",  # no catalogue: no service
         "VPN drops every hour",
         "req@acme.test",
         "Acme",

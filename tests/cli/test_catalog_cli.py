@@ -412,6 +412,7 @@ def test_on_a_terminal_submit_walks_the_customer_through_the_catalogue(offered):
         token = api_tokens.issue_token(offered.requester)
     env = {**os.environ, "HELPDESK_TOKEN": token}
     answers = [
+        "9",  # not a choice: asked again
         "1",  # incident (Matching takes every type; Billing is not theirs)
         "1",  # Matching, their only service
         "2",  # Portal access
@@ -422,6 +423,7 @@ def test_on_a_terminal_submit_walks_the_customer_through_the_catalogue(offered):
     ]
     code, screen = on_a_terminal(["ticket", "submit"], answers, env)
     assert code == 0, screen
+    assert "Answer a number from 1 to 3." in screen
     assert "1) Matching" in screen and "Billing" not in screen
     assert "Submitted HD-1: Cannot log in to the portal" in screen
     [ticket] = offered.tickets()

@@ -471,3 +471,21 @@ def test_mails_name_the_service_as_each_reader_calls_it(
     assert f"{label}: Matching / Data delivery" in received.get_body(("html",)).get_content()
     [to_agent] = mailbox.by_recipient(desk.agent.email)
     assert "Service: Audio matching / Data delivery" in to_agent.get_body(("plain",)).get_content()
+
+
+def test_a_new_type_must_be_one_the_tickets_service_takes(client, desk):
+    resp = submit(
+        client,
+        desk,
+        desk.agent,
+        type="question",
+        service="Billing",
+        requester=desk.requester.email,
+    )
+    ref = resp.get_json()["reference"]
+    resp = client.patch(
+        f"{API}/tickets/{ref}", json={"type": "incident"}, headers=as_(desk, desk.agent)
+    )
+    error = assert_error(resp, 422, "validation_failed")
+    assert error["details"]["choices"] == ["question"]
+    assert Ticket.get().type == "question"

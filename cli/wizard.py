@@ -15,7 +15,7 @@ import typer
 
 from helpdesk.cli.compat import UsageError
 from helpdesk.cli.i18n import t
-from helpdesk.vocabulary import LEVELS, TICKET_TYPES
+from helpdesk.vocabulary import LEVELS, PRIORITIES, TICKET_TYPES, PriorityInput
 
 # Wrong answers to one question before giving up (a terminal left to a script, say).
 ATTEMPTS = 5
@@ -89,7 +89,15 @@ def ask_description(draft: dict, catalogue: list[dict]) -> None:
 
 
 def ask_levels(draft: dict, catalogue: list[dict]) -> None:
-    """Impact and urgency, each low/medium/high (medium by default)."""
+    """What the type's priority policy asks: impact and urgency (each low/medium/high, medium
+    by default), the priority itself, or nothing."""
+    asks = draft.get("_asks", {}).get(draft["type"], PriorityInput.impact_urgency.value)
+    if asks == PriorityInput.nothing.value:
+        return
+    if asks == PriorityInput.priority.value:
+        if not draft.get("priority"):
+            draft["priority"] = PRIORITIES[choose("How urgent is it for you?", list(PRIORITIES))]
+        return
     for field, question in (
         ("impact", "How many are affected?"),
         ("urgency", "How soon does it hurt?"),
@@ -102,9 +110,14 @@ Step = Callable[[dict, list[dict]], None]
 STEPS: list[Step] = [ask_type, ask_service, ask_subcategory, ask_title, ask_description, ask_levels]
 
 
-def walk(draft: dict, catalogue: list[dict], steps: Sequence[Step] = STEPS) -> dict:
-    """Fill in what the draft lacks, one step after the other; answers the draft."""
+def walk(
+    draft: dict, catalogue: list[dict], asks: dict[str, str], steps: Sequence[Step] = STEPS
+) -> dict:
+    """Fill in what the draft lacks, one step after the other; answers the draft. `asks` is
+    what each request type's priority policy asks for (GET /priority)."""
+    draft["_asks"] = asks
     for step in steps:
         step(draft, catalogue)
     draft.pop("_offer", None)
+    draft.pop("_asks", None)
     return draft

@@ -17,7 +17,7 @@ from conftest import World
 
 from helpdesk.db import database
 from helpdesk.models import Event, Service, SlaPolicy, Ticket
-from helpdesk.services import api_tokens, catalog, contracts
+from helpdesk.services import api_tokens, catalog, contracts, priorities
 
 
 def fails(result, code: int) -> str:
@@ -439,3 +439,18 @@ def test_on_a_terminal_submit_walks_the_customer_through_the_catalogue(offered):
             "high",
             "medium",
         )
+
+
+@pytest.mark.skipif(not HELPDESK.exists(), reason="the console script is not installed")
+def test_on_a_terminal_a_type_that_asks_a_priority_is_asked_the_priority(offered):
+    with database.connection_context():
+        priorities.set_type_policy("incident", "priority", actor=offered.admin)
+        token = api_tokens.issue_token(offered.requester)
+    env = {**os.environ, "HELPDESK_TOKEN": token}
+    answers = ["1", "1", "1", "Portal down", "", "3"]  # incident, Matching, Data delivery, high
+    code, screen = on_a_terminal(["ticket", "submit"], answers, env)
+    assert code == 0, screen
+    assert "How urgent is it for you?" in screen and "How many are affected?" not in screen
+    with database.connection_context():
+        [ticket] = Ticket.select()
+        assert (ticket.priority, ticket.subcategory.name) == ("high", "Data delivery")

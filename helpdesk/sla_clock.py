@@ -1,7 +1,7 @@
 """A ticket's two SLA clocks: first response and resolution. The one module that moves them.
 
 Hooked in one place each: `start` at submit, `replied` at a public agent reply,
-`status_changed` in workflow.transition, `recompute` when an edit changes priority or type.
+`status_changed` in workflow.transition, `recompute` when an edit changes policy, priority or type.
 Due times are stored (so lists and `sla check` filter in SQL); the calendar is read only when
 a due time is computed or moved.
 
@@ -128,13 +128,12 @@ def status_changed(ticket: Ticket, previous: str, to: str, *, actor: User, now: 
         ticket.sla_paused_at = now
 
 
-def recompute(ticket: Ticket, old_priority: str, old_type: str) -> None:
-    """After an edit changed priority or type: new due times from the new target, keeping the
-    business time the resolution clock was stopped so far (the caller saves)."""
-    if ticket.sla_policy_id is None:
-        return
-    old = target_for(ticket.sla_policy_id, old_priority, old_type)
-    stopped = stopped_time(ticket, old, calendar_for(ticket.sla_policy_id))
+def recompute(ticket: Ticket, old_policy_id: int | None, old_priority: str, old_type: str) -> None:
+    """After an edit changed the policy (a new service), priority or type: new due times from
+    the new target, keeping the business time the resolution clock was stopped so far (the
+    caller saves). No target now: no due times."""
+    old = target_for(old_policy_id, old_priority, old_type)
+    stopped = stopped_time(ticket, old, calendar_for(old_policy_id))
     _set_due_times(ticket, stopped, utcnow())
 
 

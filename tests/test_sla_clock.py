@@ -287,3 +287,25 @@ def test_a_change_saved_from_a_ticket_read_before_a_breach_keeps_the_breach(gold
     assert saved.status == "open"
     assert saved.response_breached_at == datetime(2026, 11, 30, 11, 0)
     assert sla.check(actor=gold.agent) == {"breached": [], "warned": []}
+
+
+def test_moving_a_ticket_to_another_service_follows_that_services_contract(client, gold, clock):
+    clock.freeze(FRIDAY_1530)
+    catalog.add_service("Billing", actor=gold.admin)
+    contracts.add_contract("Acme", ["Billing"], actor=gold.admin, sla="Basic")
+    ticket = submit(gold)  # Audio matching: Gold, business hours
+    assert sla_of(client, gold, ticket)["response"]["due_at"] == z("2026-11-30 10:30")
+    at(clock, "2026-11-27 15:00")
+
+    tickets.edit_ticket(ticket.reference, {"service": "Billing"}, actor=gold.agent)
+
+    # Basic runs around the clock from when the ticket was submitted: 1h response, 4h resolution.
+    moved = sla_of(client, gold, ticket)
+    assert moved["response"]["due_at"] == z("2026-11-27 15:30")
+    assert moved["resolution"]["due_at"] == z("2026-11-27 18:30")
+    events = Event.select().where((Event.ticket == ticket.id) & (Event.kind == "sla_policy"))
+    assert [(e.from_value, e.to_value) for e in events] == [("Gold", "Basic")]
+
+    # A service no contract of Acme covers (an agent may file there): no SLA at all.
+    tickets.edit_ticket(ticket.reference, {"service": "Data delivery"}, actor=gold.agent)
+    assert sla_of(client, gold, ticket) is None

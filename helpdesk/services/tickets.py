@@ -24,6 +24,7 @@ from helpdesk.models import (
     Organization,
     Service,
     Share,
+    SlaPolicy,
     Subcategory,
     Ticket,
     User,
@@ -33,7 +34,7 @@ from helpdesk.pagination import Page, paginate
 from helpdesk.services import priorities
 from helpdesk.services.account_tokens import send_invitation
 from helpdesk.services.catalog import service_types
-from helpdesk.services.contracts import choose_service, service_named
+from helpdesk.services.contracts import Choice, choose_service, service_named
 from helpdesk.services.organization_names import get_organization
 from helpdesk.services.users import (
     find_user_by_email,
@@ -688,10 +689,10 @@ def _history_value(value):
     return ("true" if value else "false") if isinstance(value, bool) else value
 
 
-def _classify(ticket: Ticket, wanted: dict, actor: User) -> None:
+def _classify(ticket: Ticket, wanted: dict, actor: User) -> Choice | None:
     """Turn an edit's service and subcategory into catalogue rows, checked as on submit (an
     agent: any open service; the subcategory one of the service's). A new type alone must be
-    one the ticket's service takes."""
+    one the ticket's service takes. Returns the choice (and its contract) when one is made."""
     if "service" not in wanted and "subcategory" not in wanted:
         new_type = wanted.get("type")
         if new_type and ticket.service_id and new_type not in service_types(ticket.service):
@@ -701,7 +702,7 @@ def _classify(ticket: Ticket, wanted: dict, actor: User) -> None:
                 f"{', '.join(accepted)}.",
                 {"field": "type", "service": ticket.service.name, "choices": accepted},
             )
-        return
+        return None
     if "service" in wanted:
         service = wanted["service"]
         subcategory = wanted.get("subcategory")
@@ -716,6 +717,24 @@ def _classify(ticket: Ticket, wanted: dict, actor: User) -> None:
         subcategory=subcategory,
     )
     wanted["service"], wanted["subcategory"] = choice.service, choice.subcategory
+    return choice
+
+
+def _follow_contract(ticket: Ticket, choice: Choice, actor: User) -> None:
+    """A ticket moved to another service falls under the SLA policy of the contract that
+    covers that service (none when no contract does), as if it had been filed there."""
+    policy_id = choice.contract.sla_policy_id if choice.contract else None
+    if policy_id == ticket.sla_policy_id:
+        return
+    names = dict(
+        SlaPolicy.select(SlaPolicy.id, SlaPolicy.name)
+        .where(SlaPolicy.id.in_([ticket.sla_policy_id, policy_id]))
+        .tuples()
+    )
+    record_event(
+        ticket, actor, "sla_policy", names.get(ticket.sla_policy_id), names.get(policy_id)
+    )
+    ticket.sla_policy = policy_id
 
 
 @dataclass
@@ -748,7 +767,7 @@ def edit_ticket(reference: str, changes: dict, *, actor: User) -> Edit:
                 permissions.require(actor, "ticket.edit", ticket)
             permissions.require(actor, "ticket.edit_own", ticket)
         workflow.require_changeable(ticket)
-        _classify(ticket, wanted, actor)
+        choice = _classify(ticket, wanted, actor)
         overridden = "priority" in changes
         # The matrix recomputes the priority only of a type that asks for impact and urgency,
         # and never one an agent has set (the override stands until an agent changes it).
@@ -761,7 +780,8 @@ def edit_ticket(reference: str, changes: dict, *, actor: User) -> Edit:
             wanted["priority"] = priorities.priority_for(
                 wanted.get("impact", ticket.impact), wanted.get("urgency", ticket.urgency)
             )
-        clocked = (ticket.priority, ticket.type)  # what the SLA due times were computed for
+        # What the SLA due times were computed for.
+        clocked = (ticket.sla_policy_id, ticket.priority, ticket.type)
         changed: list[tuple[str, object, object]] = []
         for field in EDITABLE_FIELDS:
             if field not in wanted or getattr(ticket, field) == wanted[field]:
@@ -774,7 +794,9 @@ def edit_ticket(reference: str, changes: dict, *, actor: User) -> Edit:
             record_event(ticket, actor, kind, _history_value(old), _history_value(new))
             changed.append((field, old, new))
         if changed:
-            if clocked != (ticket.priority, ticket.type):
+            if choice is not None and "service" in [field for field, _, _ in changed]:
+                _follow_contract(ticket, choice, actor)
+            if clocked != (ticket.sla_policy_id, ticket.priority, ticket.type):
                 sla_clock.recompute(ticket, *clocked)
             ticket.updated_at = utcnow()
             ticket.save()

@@ -27,7 +27,14 @@ def _services(contract: dict) -> str:
 
 
 def _period(contract: dict) -> str:
-    return f"{contract['from'] or '…'} – {contract['to'] or '…'}"
+    start, end = contract["from"], contract["to"]
+    if start and end:
+        return t("{start} to {end}", start=start, end=end)
+    if start:
+        return t("from {start}", start=start)
+    if end:
+        return t("until {end}", end=end)
+    return t("open-ended")
 
 
 def _render_list(result: dict) -> None:
@@ -83,10 +90,11 @@ def add(
         json_output,
         lambda c: typer.echo(
             t(
-                "Added contract {id} for {organization}: {services} ({period}).",
+                "Added contract {id} for {organization}: {services}; SLA {sla}; {period}.",
                 id=c["id"],
                 organization=c["organization"],
                 services=_services(c),
+                sla=c["sla"] or t("none"),
                 period=_period(c),
             )
         ),

@@ -77,6 +77,13 @@ CATALOG: dict[str, dict[str, str]] = {
         "Subcategories": "Sous-catégories",
         "Services": "Services",
         "Period": "Période",
+        "{start} to {end}": "du {start} au {end}",
+        "from {start}": "à partir du {start}",
+        "until {end}": "jusqu'au {end}",
+        "open-ended": "sans limite de durée",
+        "Added contract {id} for {organization}: {services}; SLA {sla}; {period}.": (
+            "Contrat {id} ajouté pour {organization} : {services} ; SLA {sla} ; {period}."
+        ),
         "Active": "En vigueur",
         "retired": "retiré",
         "yes": "oui",
@@ -159,6 +166,13 @@ CATALOG: dict[str, dict[str, str]] = {
         "Subcategories": "Sottocategorie",
         "Services": "Servizi",
         "Period": "Periodo",
+        "{start} to {end}": "dal {start} al {end}",
+        "from {start}": "dal {start}",
+        "until {end}": "fino al {end}",
+        "open-ended": "senza scadenza",
+        "Added contract {id} for {organization}: {services}; SLA {sla}; {period}.": (
+            "Aggiunto il contratto {id} per {organization}: {services}; SLA {sla}; {period}."
+        ),
         "Active": "Attivo",
         "retired": "ritirato",
         "yes": "sì",
@@ -239,6 +253,13 @@ CATALOG: dict[str, dict[str, str]] = {
         "Subcategories": "Podkategorie",
         "Services": "Služby",
         "Period": "Období",
+        "{start} to {end}": "od {start} do {end}",
+        "from {start}": "od {start}",
+        "until {end}": "do {end}",
+        "open-ended": "na dobu neurčitou",
+        "Added contract {id} for {organization}: {services}; SLA {sla}; {period}.": (
+            "Přidána smlouva {id} pro {organization}: {services}; SLA {sla}; {period}."
+        ),
         "Active": "Platná",
         "retired": "vyřazeno",
         "yes": "ano",

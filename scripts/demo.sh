@@ -32,10 +32,20 @@ printf 'pat-password-42\n' | as admin helpdesk user register pat@acme.test --nam
 printf 'ann-password-42\n' | as admin helpdesk user register ann@example.test --name "Ann Agent" --agent --password-stdin
 as admin helpdesk user list
 
-say "Sam (a customer) logs in, submits an incident with a log file and shares it with Pat."
+say "The admin sets up what Acme's contract covers: a service of the catalogue and its SLA."
+as admin helpdesk sla calendar add Office --timezone Europe/Prague --days mon-fri --hours 09:00-17:00
+as admin helpdesk sla policy add Standard --calendar Office \
+  --target critical:1h:8h --target high:2h:16h --target medium:4h:3d --target low:1d:5d
+as admin helpdesk catalog service add "Office IT" --types incident,question
+as admin helpdesk catalog subcategory add "Office IT" Printing
+as admin helpdesk contract add "Acme Corp" --service "Office IT" --sla Standard
+
+say "Sam (a customer) logs in, looks at what Acme may ask for, submits an incident with a log file and shares it with Pat."
 printf 'sam-password-42\n' | as sam helpdesk login sam@acme.test --password-stdin
+as sam helpdesk catalog list
 printf 'Printer on floor 3 prints blank pages since this morning.\n' > printer.log
-as sam helpdesk ticket submit --type incident --title "Printer prints blank pages" \
+as sam helpdesk ticket submit --type incident --service "Office IT" --subcategory Printing \
+  --title "Printer prints blank pages" \
   --description "Every job comes out blank." --impact high --urgency medium --attach printer.log
 as sam helpdesk ticket share HD-1 "Pat Lee"
 
@@ -65,3 +75,6 @@ else
   echo "# (exit code $?, as expected)"
 fi
 as sam helpdesk logout
+
+say "Ann checks how the team kept Acme's SLA."
+as ann helpdesk report sla --org "Acme Corp"

@@ -731,9 +731,7 @@ def _follow_contract(ticket: Ticket, choice: Choice, actor: User) -> None:
         .where(SlaPolicy.id.in_([ticket.sla_policy_id, policy_id]))
         .tuples()
     )
-    record_event(
-        ticket, actor, "sla_policy", names.get(ticket.sla_policy_id), names.get(policy_id)
-    )
+    record_event(ticket, actor, "sla_policy", names.get(ticket.sla_policy_id), names.get(policy_id))
     ticket.sla_policy = policy_id
 
 

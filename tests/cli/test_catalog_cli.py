@@ -192,7 +192,8 @@ def test_contracts_are_added_listed_and_ended(run_as, offered):
         )
     )
     assert out.strip() == (
-        "Added contract 2 for Globex: Audio matching, Billing=Invoices (2026-01-01 – 2026-12-31)."
+        "Added contract 2 for Globex: Audio matching, Billing=Invoices; SLA Gold; "
+        "2026-01-01 to 2026-12-31."
     )
     listed = json.loads(ok(run_as(offered.agent, "contract", "list", "--org", "Globex", "--json")))
     assert [(c["id"], c["sla"]) for c in listed["items"]] == [(2, "Gold")]

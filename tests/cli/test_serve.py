@@ -282,5 +282,9 @@ def test_the_demo_runs_the_readme_walkthrough_and_announces_its_failure(tmp_path
         "Error: Ticket HD-1 is closed; a closed ticket can never be reopened. "
         "Submit a new ticket instead.\n"
     )
-    assert lines[-2:] == ["$ helpdesk logout", "Logged out."]
+    logout = lines.index("$ helpdesk logout")
+    assert lines[logout + 1] == "Logged out."
+    # Last, the agent's SLA report: the one ticket's targets were met.
+    [everything] = [line for line in lines[logout:] if line.startswith("all ")]
+    assert everything.count("1/1 (100%)") == 2
     assert (data_dir / "printer-copy.log").read_bytes() == (data_dir / "printer.log").read_bytes()

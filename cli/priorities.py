@@ -29,10 +29,15 @@ def _render(policy: dict) -> None:
     typer.echo("\nRequest types:")
     table(
         [
-            (p["type"], p["asks"], p["default"] + (" *" if p["configured"] else ""))
+            (
+                p["type"],
+                p["asks"],
+                p["default"] + (" *" if p["configured"] else ""),
+                ", ".join(p["choices"]) if p["asks"] == "priority" else "-",
+            )
             for p in policy["types"]
         ],
-        ["Type", "Asks for", "Default"],
+        ["Type", "Asks for", "Default", "Choices"],
     )
 
 
@@ -76,12 +81,22 @@ def type_(
         Priority | None,
         typer.Option("--default", help="The priority when the customer gives none."),
     ] = None,
+    choices: Annotated[
+        str | None,
+        typer.Option(
+            "--choices",
+            help="Where it asks for a priority, those the submitter may pick, comma-separated "
+            "(default: low,medium,high).",
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Say what a request type asks the customer for (admins)."""
     body = {"asks": asks.value}
     if default is not None:
         body["default"] = default.value
+    if choices is not None:
+        body["choices"] = choices
     policy = ApiClient.from_environment().put(f"/priority/types/{type_.value}", body)
 
     def render(result: dict) -> None:

@@ -276,7 +276,7 @@ def submit(
         catalogue = client.get("/catalog", organization=None if requester else org)["items"]
         # Nothing to choose and nothing missing: submit as given, without questions.
         if catalogue or not (draft["type"] and draft["title"]):
-            asks = {p["type"]: p["asks"] for p in client.get("/priority")["types"]}
+            asks = {p["type"]: p for p in client.get("/priority")["types"]}
             wizard.walk(draft, catalogue, asks)
     for option, key in (("--type", "type"), ("--title", "title")):
         if not draft[key]:

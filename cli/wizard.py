@@ -91,12 +91,14 @@ def ask_description(draft: dict, catalogue: list[dict]) -> None:
 def ask_levels(draft: dict, catalogue: list[dict]) -> None:
     """What the type's priority policy asks: impact and urgency (each low/medium/high, medium
     by default), the priority itself, or nothing."""
-    asks = draft.get("_asks", {}).get(draft["type"], PriorityInput.impact_urgency.value)
+    policy = draft.get("_asks", {}).get(draft["type"], {})
+    asks = policy.get("asks", PriorityInput.impact_urgency.value)
     if asks == PriorityInput.nothing.value:
         return
     if asks == PriorityInput.priority.value:
         if not draft.get("priority"):
-            draft["priority"] = PRIORITIES[choose("How urgent is it for you?", list(PRIORITIES))]
+            choices = policy.get("choices") or list(PRIORITIES)
+            draft["priority"] = choices[choose("How urgent is it for you?", choices)]
         return
     for field, question in (
         ("impact", "How many are affected?"),
@@ -111,10 +113,10 @@ STEPS: list[Step] = [ask_type, ask_service, ask_subcategory, ask_title, ask_desc
 
 
 def walk(
-    draft: dict, catalogue: list[dict], asks: dict[str, str], steps: Sequence[Step] = STEPS
+    draft: dict, catalogue: list[dict], asks: dict[str, dict], steps: Sequence[Step] = STEPS
 ) -> dict:
     """Fill in what the draft lacks, one step after the other; answers the draft. `asks` is
-    what each request type's priority policy asks for (GET /priority)."""
+    each request type's priority policy (GET /priority: asks, choices), by type."""
     draft["_asks"] = asks
     for step in steps:
         step(draft, catalogue)

@@ -163,6 +163,8 @@ class PriorityPolicy(BaseModel):
     type = CharField(max_length=16, unique=True)
     asks = CharField(max_length=16)  # a PriorityInput word
     default_priority = CharField(max_length=8)  # when the customer gives no priority
+    # The priorities a submitter may pick where the type asks for one, comma-separated.
+    choices = CharField(max_length=64, default="low,medium,high")
     updated_at = DateTimeField(default=utcnow)
 
 

@@ -25,6 +25,9 @@ PRIORITY_MATRIX = {
 # A request type with no configured policy asks for impact and urgency, as before policies.
 DEFAULT_INPUT = PriorityInput.impact_urgency.value
 DEFAULT_PRIORITY = Priority.medium.value
+# Where a type asks for a priority, the submitter picks among these unless configured otherwise:
+# the guides offer low, medium and high; critical is the matrix's (or an agent's) to give.
+DEFAULT_CHOICES = tuple(p.value for p in Priority if p is not Priority.critical)
 
 
 def priority_for(impact: str, urgency: str, matrix: dict | None = None) -> str:

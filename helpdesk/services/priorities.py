@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from helpdesk import permissions, validation
 from helpdesk.db import database
-from helpdesk.errors import OptionNotAsked
+from helpdesk.errors import OptionNotAsked, ValidationFailed
 from helpdesk.models import PriorityCell, PriorityPolicy, User, utcnow
-from helpdesk.priority import DEFAULT_INPUT, DEFAULT_PRIORITY, PRIORITY_MATRIX
+from helpdesk.priority import DEFAULT_CHOICES, DEFAULT_INPUT, DEFAULT_PRIORITY, PRIORITY_MATRIX
 from helpdesk.vocabulary import LEVELS, PRIORITIES, PRIORITY_INPUTS, TICKET_TYPES, PriorityInput
 
 
@@ -22,6 +22,7 @@ class TypePolicy:
     asks: str  # a PriorityInput word
     default: str  # the priority when the customer gives none
     configured: bool
+    choices: tuple[str, ...] = DEFAULT_CHOICES  # what a submitter may pick, where asked
 
 
 def matrix() -> dict[tuple[str, str], str]:
@@ -47,7 +48,20 @@ def type_policy(type: str) -> TypePolicy:
     row = PriorityPolicy.select().where(PriorityPolicy.type == type).first()
     if row is None:
         return TypePolicy(type, DEFAULT_INPUT, DEFAULT_PRIORITY, False)
-    return TypePolicy(type, row.asks, row.default_priority, True)
+    return TypePolicy(type, row.asks, row.default_priority, True, tuple(row.choices.split(",")))
+
+
+def parse_choices(value) -> str:
+    """Priorities a submitter may pick, as stored: a list or a comma-separated text."""
+    if isinstance(value, str):
+        value = [v for v in value.split(",") if v.strip()]
+    if not isinstance(value, list) or not value:
+        raise ValidationFailed(
+            f"choices must name at least one of: {', '.join(PRIORITIES)}.",
+            {"field": "choices", "allowed": list(PRIORITIES)},
+        )
+    chosen = {validation.choice("choices", str(v).strip().lower(), PRIORITIES) for v in value}
+    return ",".join(p for p in PRIORITIES if p in chosen)
 
 
 def describe(policy: TypePolicy) -> str:
@@ -83,7 +97,7 @@ def priority_at_submit(
     if asks == PriorityInput.impact_urgency.value:
         return impact, urgency, priority_for(impact, urgency)
     if asks == PriorityInput.priority.value and priority is not None:
-        return impact, urgency, validation.choice("priority", priority, PRIORITIES)
+        return impact, urgency, validation.choice("priority", priority, policy.choices)
     return impact, urgency, policy.default
 
 
@@ -105,7 +119,13 @@ def show_policy(*, actor: User) -> dict:
     return {
         "matrix": cells,
         "types": [
-            {"type": p.type, "asks": p.asks, "default": p.default, "configured": p.configured}
+            {
+                "type": p.type,
+                "asks": p.asks,
+                "default": p.default,
+                "choices": list(p.choices),
+                "configured": p.configured,
+            }
             for p in types
         ],
     }
@@ -128,20 +148,30 @@ def set_matrix_cell(impact: str, urgency: str, priority: str, *, actor: User) ->
     return show_policy(actor=actor)
 
 
-def set_type_policy(type: str, asks: str, default: str | None = None, *, actor: User) -> dict:
-    """Say what a request type asks the customer for, and its default priority."""
+def set_type_policy(
+    type: str, asks: str, default: str | None = None, *, actor: User, choices=None
+) -> dict:
+    """Say what a request type asks the customer for, its default priority and, where it asks
+    for a priority, which ones the submitter may pick."""
     permissions.require(actor, "priority.manage")
     validation.choice("type", type, TICKET_TYPES)
     validation.choice("asks", asks, PRIORITY_INPUTS)
     if default is not None:
         validation.choice("default", default, PRIORITIES)
+    stored_choices = parse_choices(choices) if choices is not None else None
     with database.atomic():
-        default = default or type_policy(type).default
+        current = type_policy(type)
+        default = default or current.default
+        stored_choices = stored_choices or ",".join(current.choices)
         updated = (
-            PriorityPolicy.update(asks=asks, default_priority=default, updated_at=utcnow())
+            PriorityPolicy.update(
+                asks=asks, default_priority=default, choices=stored_choices, updated_at=utcnow()
+            )
             .where(PriorityPolicy.type == type)
             .execute()
         )
         if not updated:
-            PriorityPolicy.create(type=type, asks=asks, default_priority=default)
+            PriorityPolicy.create(
+                type=type, asks=asks, default_priority=default, choices=stored_choices
+            )
     return show_policy(actor=actor)

@@ -23,7 +23,7 @@ def set_priority_cell(impact: str, urgency: str):
 @api.put("/priority/types/<type_>")
 def set_priority_type(type_: str):
     """Admins: what a request type asks the customer for, and its default priority."""
-    body = json_body({"asks", "default"}, {"asks"})
+    body = json_body({"asks", "default", "choices"}, {"asks"})
     return priorities.set_type_policy(
-        type_, body["asks"], body.get("default"), actor=current_user()
+        type_, body["asks"], body.get("default"), actor=current_user(), choices=body.get("choices")
     )

@@ -53,12 +53,14 @@ def submit(run_as, user, *args):
 
 def test_priority_show_matrix_and_type(run_as, world):
     shown = ok(run_as(world.requester, "priority", "show")).stdout
-    assert "incident  impact-urgency  medium\n" in shown
+    assert "incident  impact-urgency  medium     -\n" in shown
     assert "high      high       critical\n" in shown  # the default matrix, nothing marked *
     result = run_as(world.admin, "priority", "matrix", "low", "low", "medium")
     assert ok(result).stdout == "Impact low x urgency low now gives medium.\n"
     assert "low       low        medium *\n" in ok(run_as(world.agent, "priority", "show")).stdout
-    result = run_as(world.admin, "priority", "type", "incident", "--asks", "priority")
+    result = run_as(
+        world.admin, "priority", "type", "incident", "--asks", "priority", "--choices", "low,high"
+    )
     assert ok(result).stdout == "incident tickets ask for priority (default priority medium).\n"
     policy = json.loads(ok(run_as(world.agent, "priority", "show", "--json")).stdout)
     [cell] = [c for c in policy["matrix"] if (c["impact"], c["urgency"]) == ("low", "low")]
@@ -67,6 +69,7 @@ def test_priority_show_matrix_and_type(run_as, world):
         "type": "incident",
         "asks": "priority",
         "default": "medium",
+        "choices": ["low", "high"],
         "configured": True,
     }
     refused = run_as(world.agent, "priority", "type", "question", "--asks", "nothing")

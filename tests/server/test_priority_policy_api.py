@@ -74,6 +74,8 @@ def test_only_admins_change_the_policy(client, world, who):
         ("/priority/types/incident", {"asks": "everything"}, "asks"),
         ("/priority/types/incident", {"asks": "nothing", "default": "now"}, "default"),
         ("/priority/types/outage", {"asks": "nothing"}, "type"),
+        ("/priority/types/incident", {"asks": "priority", "choices": "low,asap"}, "choices"),
+        ("/priority/types/incident", {"asks": "priority", "choices": []}, "choices"),
     ],
 )
 def test_bad_policy_values_are_422(client, world, path, body, field):
@@ -110,6 +112,36 @@ def test_a_type_that_asks_for_a_priority_takes_it_and_refuses_impact(client, wor
     # Other types still ask for impact and urgency.
     question = submit(client, world, type="question", impact="high", urgency="high")
     assert question.get_json()["priority"] == "critical"
+
+
+def test_a_submitter_picks_among_the_types_choices_low_medium_high_unless_configured(client, world):
+    """The guide offers low, medium and high for "something is broken": critical is not the
+    customer's to pick, unless an admin says otherwise."""
+    policy = set_type(client, world, "incident", "priority")
+    [incident] = [p for p in policy["types"] if p["type"] == "incident"]
+    assert incident["choices"] == ["low", "medium", "high"]
+    refused = submit(client, world, priority="critical")
+    assert refused.status_code == 422
+    error = refused.get_json()["error"]
+    assert error["details"]["field"] == "priority"
+    assert "low, medium, high" in error["message"]
+    assert Ticket.select().count() == 0
+
+    policy = client.put(
+        f"{API}/priority/types/incident",
+        json={"asks": "priority", "choices": ["critical", "high"]},
+        headers=world.headers(world.admin),
+    ).get_json()
+    assert [p["choices"] for p in policy["types"] if p["type"] == "incident"] == [
+        ["high", "critical"]
+    ]
+    assert submit(client, world, priority="critical").get_json()["priority"] == "critical"
+    assert submit(client, world, priority="low").status_code == 422
+    # Changing what the type asks keeps the choices an admin gave.
+    policy = set_type(client, world, "incident", "priority", default="high")
+    assert [p["choices"] for p in policy["types"] if p["type"] == "incident"] == [
+        ["high", "critical"]
+    ]
 
 
 def test_a_type_that_asks_nothing_gets_the_default(client, world):

@@ -311,6 +311,18 @@ def cli(env):
 
 
 @pytest.fixture
+def run_as(cli, world):
+    """Run `helpdesk ...` with a fresh API token of one of the world's users."""
+
+    def run(user, *args, input=None):
+        with database.connection_context():
+            token = api_tokens.issue_token(user)
+        return cli(*args, input=input, env={"HELPDESK_TOKEN": token})
+
+    return run
+
+
+@pytest.fixture
 def installed(cli):
     """An initialised help desk: the admin is logged in through the CLI."""
     result = cli(

@@ -63,18 +63,6 @@ def world(app):
 
 
 @pytest.fixture
-def run_as(cli, world):
-    """Run `helpdesk ...` with the token of one of the world's users."""
-
-    def run(user, *args, input=None):
-        with database.connection_context():
-            token = api_tokens.issue_token(user)
-        return cli(*args, input=input, env={"HELPDESK_TOKEN": token})
-
-    return run
-
-
-@pytest.fixture
 def offered(world):
     """Acme's contract covers "Audio matching" (Acme: "Matching") with two subcategories;
     "Billing" (questions only) is in no contract; Globex has no contract."""

@@ -10,25 +10,12 @@ from conftest import World
 
 from helpdesk.db import database
 from helpdesk.models import Comment, Ticket, User
-from helpdesk.services import api_tokens
 
 
 @pytest.fixture
 def world(app):
     with database.connection_context():
         return World()
-
-
-@pytest.fixture
-def run_as(cli, world):
-    """Run `helpdesk ...` with the token of one of the world's users."""
-
-    def run(user, *args, input=None):
-        with database.connection_context():
-            token = api_tokens.issue_token(user)
-        return cli(*args, input=input, env={"HELPDESK_TOKEN": token})
-
-    return run
 
 
 def ok(result):

@@ -9,7 +9,6 @@ from conftest import World
 
 from helpdesk.db import database
 from helpdesk.models import Event, Share, Ticket
-from helpdesk.services import api_tokens
 
 
 class Desk:
@@ -46,18 +45,6 @@ class Desk:
 @pytest.fixture
 def world(app):
     return Desk()
-
-
-@pytest.fixture
-def run_as(cli, world):
-    """Run `helpdesk ...` with the token of one of the world's users."""
-
-    def run(user, *args, input=None):
-        with database.connection_context():
-            token = api_tokens.issue_token(user)
-        return cli(*args, input=input, env={"HELPDESK_TOKEN": token})
-
-    return run
 
 
 def test_agent_edits_every_field(run_as, world):

@@ -200,6 +200,28 @@ def state(ticket: Ticket, now: datetime | None = None) -> dict | None:
     return {"response": response, "resolution": resolution}
 
 
+def unrecorded(query, within: timedelta = timedelta(0), now: datetime | None = None):
+    """Restrict a Ticket query to what `sla check` has still to look at: `breaching` tickets
+    with a clock whose breach is not recorded yet (those recorded stay breaching, and would
+    otherwise be read again by every run)."""
+    limit = (now or utcnow()) + within
+    return query.where(
+        Ticket.status.not_in(STOPPED)
+        & (
+            (
+                Ticket.first_response_at.is_null()
+                & Ticket.response_breached_at.is_null()
+                & (Ticket.response_due_at <= limit)
+            )
+            | (
+                Ticket.sla_paused_at.is_null()
+                & Ticket.resolution_breached_at.is_null()
+                & (Ticket.resolution_due_at <= limit)
+            )
+        )
+    )
+
+
 def breaching(query, within: timedelta = timedelta(0), now: datetime | None = None):
     """Restrict a Ticket query to tickets not resolved or closed whose running clock is past
     due, or due within `within`: response not yet given, resolution not paused."""

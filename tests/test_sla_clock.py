@@ -12,7 +12,7 @@ from datetime import datetime
 
 import pytest
 
-from helpdesk import workflow
+from helpdesk import sla_clock, workflow
 from helpdesk.models import Event, OutboxMessage, Ticket
 from helpdesk.services import catalog, contracts, sla, tickets
 
@@ -309,3 +309,15 @@ def test_moving_a_ticket_to_another_service_follows_that_services_contract(clien
     # A service no contract of Acme covers (an agent may file there): no SLA at all.
     tickets.edit_ticket(ticket.reference, {"service": "Data delivery"}, actor=gold.agent)
     assert sla_of(client, gold, ticket) is None
+
+
+def test_a_check_does_not_read_again_what_an_earlier_one_recorded(gold, clock):
+    """Cron runs `sla check` every few minutes: tickets whose breaches are all recorded stay
+    breaching (agents still see them) but are no longer read by each run."""
+    clock.freeze(FRIDAY_1530)
+    ticket = submit(gold)
+    at(clock, "2026-12-10 10:00")  # both targets missed
+    assert sla.check(actor=gold.agent)["breached"] != []
+
+    assert [t.id for t in sla_clock.breaching(Ticket.select(), now=clock.now())] == [ticket.id]
+    assert list(sla_clock.unrecorded(Ticket.select(), now=clock.now())) == []

@@ -257,7 +257,7 @@ def check(*, actor: User, within: str | None = None) -> dict:
     permissions.require(actor, "sla.check")
     window = parse_duration(within, field="within") if within else timedelta(0)
     now = utcnow()
-    ids = [t.id for t in sla_clock.breaching(Ticket.select(Ticket.id), window, now)]
+    ids = [t.id for t in sla_clock.unrecorded(Ticket.select(Ticket.id), window, now)]
     found: dict[str, list] = {"breached": [], "warned": []}
     for ticket_id in ids:
         with database.atomic():

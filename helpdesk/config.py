@@ -135,6 +135,8 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     accounts: AccountSettings = field(default_factory=AccountSettings)
     attachment_dir: Path | None = None  # None: data_dir/attachments
+    # Signs the portal's session cookies; None: one generated once and kept in data_dir.
+    secret_key: str | None = None
 
     def __post_init__(self):
         if self.attachment_dir is None:
@@ -191,6 +193,7 @@ def load_settings() -> Settings:
         max_attachment_size=_env_int("HELPDESK_MAX_ATTACHMENT_SIZE", DEFAULT_MAX_ATTACHMENT_SIZE),
         mail=_read_mail_settings(),
         accounts=_read_account_settings(),
+        secret_key=_env("HELPDESK_SECRET_KEY"),
     )
 
 

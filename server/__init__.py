@@ -1,4 +1,4 @@
-"""The Flask JSON API over the help desk core."""
+"""The Flask app over the help desk core: the JSON API at /api/v1 and the web portal at /."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     """Build the app with `settings` (default: read from the environment now), which every
     service then reads; `config` overrides Flask's own configuration keys."""
     settings = use_settings(settings or load_settings())
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the portal serves its own static files
     app.config.update(
         DATABASE_URL=settings.database_url,
         DATA_DIR=str(settings.data_dir),
@@ -44,7 +44,9 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         if g.pop("opened_connection", False) and not database.is_closed():
             database.close()
 
-    register_error_handlers(app)
+    from helpdesk.server.portal import csrf, error_page_for, init_portal
+
+    register_error_handlers(app, html_page=error_page_for)
     from helpdesk.server.api import api
 
     app.register_blueprint(api)
@@ -54,4 +56,9 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     from helpdesk.server.account_pages import account_pages
 
     app.register_blueprint(account_pages)
+    init_portal(app, settings)
+    # The API authenticates every write with a bearer token, which a forged cross-site form
+    # cannot send; the pages that email links open are single-use-token forms.
+    for blueprint in (api, survey_page, account_pages):
+        csrf.exempt(blueprint)
     return app

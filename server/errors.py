@@ -43,7 +43,10 @@ def _language() -> str | None:
     return request.accept_languages.best_match(LANGUAGES) if has_request_context() else None
 
 
-def register_error_handlers(app: Flask) -> None:
+def register_error_handlers(app: Flask, html_page=None) -> None:
+    """`html_page(exc)`, when given, answers an HTTP error (404, 405...) outside /api/ as a web
+    page; the API always answers in the one JSON error shape."""
+
     @app.errorhandler(HelpdeskError)
     def helpdesk_error(exc: HelpdeskError):
         message = localized_message(exc, _language())
@@ -58,6 +61,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if html_page is not None and not request.path.startswith("/api/"):
+            return html_page(exc)
         response = error_response(exc.code or 500, _code(exc), exc.description or exc.name)
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)

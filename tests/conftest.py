@@ -8,6 +8,7 @@ it, on a fresh SQLite file per test. Tests about one engine say so with a marker
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -330,6 +331,64 @@ def installed(cli):
     )
     assert result.exit_code == 0, result.output
     return cli
+
+
+# -- the web portal, page by page -------------------------------------------------------
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Browser:
+    def __init__(self, client):
+        self.client = client
+        self.page = ""  # the text of the last page fetched
+
+    def get(self, url, **kwargs):
+        response = self.client.get(url, **kwargs)
+        self.page = response.get_data(as_text=True)
+        response.close()  # a file served from disk is closed once read
+        return response
+
+    def csrf(self) -> str:
+        """The session's CSRF token, read from the last page with a form (else from home, which
+        has one signed in or out)."""
+        found = CSRF_FIELD.search(self.page) or CSRF_FIELD.search(
+            self.client.get("/").get_data(as_text=True)
+        )
+        return found.group(1)
+
+    def post(self, url, data=None, *, csrf: bool = True, **kwargs):
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf_token", self.csrf())
+        response = self.client.post(url, data=data, **kwargs)
+        self.page = response.get_data(as_text=True)
+        return response
+
+    def login(self, user, password: str = PASSWORD):
+        with database.connection_context():
+            if user.password_hash is None:
+                passwords.set_password(user, password)
+        response = self.post("/login", {"email": user.email, "password": password})
+        assert response.status_code == 303, self.page
+        return response
+
+
+@pytest.fixture
+def browser(app):
+    return Browser(app.test_client())
+
+
+@pytest.fixture
+def browser_for(app):
+    """A separate browser (own cookies) per person: `browser_for(world.agent)` is signed in."""
+
+    def open_as(user):
+        browser = Browser(app.test_client())
+        browser.login(user)
+        return browser
+
+    return open_as
 
 
 class Mailbox:

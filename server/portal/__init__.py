@@ -1,0 +1,127 @@
+"""The web portal: server-rendered pages for customers and agents at `/`, beside `/api/v1`.
+
+A thin layer like the API: every page calls the same core services and permission checks, and
+shows what the API would answer that person. Words come from the one set of gettext catalogs
+(helpdesk/i18n.py) through Flask-Babel: templates write `{{ _("English text") }}` (with
+`%(name)s` placeholders). Every form carries a CSRF token (Flask-WTF); sessions are signed
+HttpOnly cookies (server/portal/session.py).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, Flask, g, render_template, request
+from flask_babel import Babel, Domain, get_locale
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from helpdesk import i18n, permissions
+from helpdesk.config import Settings
+from helpdesk.errors import HelpdeskError
+from helpdesk.formats import DATE_FORMATS, LANGUAGES
+from helpdesk.server.portal.session import portal_user, secret_key
+
+portal = Blueprint(
+    "portal",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+# What the pages may load and where forms may go: this server only; no inline script.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+csrf = CSRFProtect()
+
+
+class CatalogDomain(Domain):
+    """Flask-Babel's translations, read from the catalogs the CLI and the emails use."""
+
+    def get_translations(self):
+        return i18n.translations(str(get_locale() or "en"))
+
+
+def portal_language() -> str:
+    """The signed-in user's language; for a visitor, the browser's choice among ours."""
+    user = portal_user() if request else None
+    if user is not None and user.language in LANGUAGES:
+        return user.language
+    return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def when(value, with_time: bool = True) -> str:
+    """A stored (naive UTC) time in the signed-in user's date format."""
+    if value is None:
+        return ""
+    user = portal_user()
+    pattern = DATE_FORMATS.get(user.date_format if user else "iso", DATE_FORMATS["iso"])
+    if not with_time:
+        pattern = pattern.split(" ")[0]
+    return value.strftime(pattern)
+
+
+def security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")  # pages show private data
+    return response
+
+
+def page_context():
+    me = portal_user()
+
+    def can(action: str, obj=None) -> bool:
+        """What templates ask before showing a control: the permission module's answer."""
+        return me is not None and permissions.can(me, action, obj)
+
+    return {"me": me, "can": can, "lang": str(get_locale() or "en"), "when": when}
+
+
+def error_page(exc: HelpdeskError):
+    """A refused or failed request, as a page (the API answers the same in JSON)."""
+    return render_template("portal/error.html", error=exc), exc.http_status
+
+
+@portal.errorhandler(HelpdeskError)
+def portal_error(exc: HelpdeskError):
+    return error_page(exc)
+
+
+def error_page_for(exc):
+    """An HTTP error outside the API (an unknown page, a wrong method) as a page."""
+    status = exc.code or 500
+    response = render_template("portal/error.html", error=exc, status=status), status
+    return response
+
+
+def init_portal(app: Flask, settings: Settings) -> None:
+    """Register the portal on the app: sessions, CSRF, translations, the pages."""
+    if not app.config.get("SECRET_KEY"):  # Flask's default is None
+        app.config["SECRET_KEY"] = secret_key(settings)
+    app.config.update(
+        SESSION_COOKIE_NAME="helpdesk_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.mail.base_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        WTF_CSRF_TIME_LIMIT=None,  # valid for the session's life: a form left open still works
+    )
+    app.after_request(security_headers)
+    app.context_processor(page_context)  # error pages outside the blueprint need it too
+    babel = Babel(app, locale_selector=portal_language)
+    babel.domain_instance = CatalogDomain()
+    csrf.init_app(app)
+    from helpdesk.server.portal import views  # noqa: F401  (registers the pages)
+
+    app.register_blueprint(portal)
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(exc: CSRFError):
+        g.csrf_refused = True
+        return render_template("portal/error.html", error=exc, status=400), 400

@@ -11,7 +11,7 @@ from helpdesk.cli.choices import one_of_option
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.compat import UsageError
 from helpdesk.cli.errors import handle_errors
-from helpdesk.cli.i18n import t
+from helpdesk.cli.i18n import N_, t, w
 from helpdesk.cli.output import JsonOption, emit, when
 from helpdesk.cli.prompts import read_new_password, read_password
 from helpdesk.formats import DATE_FORMATS, LANGUAGES
@@ -25,18 +25,26 @@ PasswordStdin = Annotated[
 
 def _show(user: dict) -> None:
     rows = [
-        ("Email", user["email"]),
-        ("Name", user["name"]),
-        ("Kind", user["kind"] + (" (external)" if user.get("origin") == "external" else "")),
-        ("Phone", user.get("phone") or "-"),
-        ("Language", user["language"]),
-        ("Date format", user.get("date_format", "iso")),
-        ("Signs in with", user.get("auth_source", "local")),
+        (N_("Email"), user["email"]),
+        (N_("Name"), user["name"]),
         (
-            "Organizations",
-            ", ".join(f"{m['name']} ({m['role']})" for m in user.get("organizations", [])) or "-",
+            N_("Kind"),
+            w("user kind", user["kind"])
+            + (" (" + t("external") + ")" if user.get("origin") == "external" else ""),
         ),
-        ("Since", when(user["created_at"])),
+        (N_("Phone"), user.get("phone") or "-"),
+        (N_("Language"), user["language"]),
+        (N_("Date format"), user.get("date_format", "iso")),
+        (N_("Signs in with"), user.get("auth_source", "local")),
+        (
+            N_("Organizations"),
+            ", ".join(
+                f"{m['name']} ({w('membership role', m['role'])})"
+                for m in user.get("organizations", [])
+            )
+            or "-",
+        ),
+        (N_("Since"), when(user["created_at"])),
     ]
     rows = [(t(label), value) for label, value in rows]
     width = max(len(label) for label, _ in rows)

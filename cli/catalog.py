@@ -9,7 +9,7 @@ import typer
 
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.errors import handle_errors
-from helpdesk.cli.i18n import t
+from helpdesk.cli.i18n import N_, t
 from helpdesk.cli.output import JsonOption, emit, table
 
 app = typer.Typer(
@@ -38,25 +38,27 @@ def _label(offer: dict) -> str:
 def _render_catalogue(result: dict) -> None:
     items = result["items"]
     if not items:
-        typer.echo(t("No {noun}.", noun="services"))
+        typer.echo(t("No {noun}.", noun=t("services")))
         return
     with_orgs = len({o["organization"] for o in items if o["organization"]}) > 1
     rows = []
     for offer in items:
         subs = ", ".join(
-            s["name"] + (f" [{t('retired')}]" if s["retired"] else "")
+            s["name"] + (" [" + t("retired") + "]" if s["retired"] else "")
             for s in offer["subcategories"]
         )
         row = [
             offer["id"],
-            _label(offer) + (f" [{t('retired')}]" if offer["retired"] else ""),
+            _label(offer) + (" [" + t("retired") + "]" if offer["retired"] else ""),
             ", ".join(offer["types"]),
             subs or "-",
         ]
         if with_orgs:
             row.append(offer["organization"])
         rows.append(row)
-    headers = ["Id", "Service", "Types", "Subcategories"] + (["Organization"] if with_orgs else [])
+    headers = [N_("Id"), N_("Service"), N_("Types"), N_("Subcategories")] + (
+        [N_("Organization")] if with_orgs else []
+    )
     table(rows, headers)
 
 

@@ -9,7 +9,7 @@ import typer
 from helpdesk.cli.choices import date_option
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.errors import handle_errors
-from helpdesk.cli.i18n import t
+from helpdesk.cli.i18n import N_, t
 from helpdesk.cli.organizations import Page, PerPage
 from helpdesk.cli.output import JsonOption, emit, page_footer, table
 
@@ -51,9 +51,9 @@ def _render_list(result: dict) -> None:
                 )
                 for c in result["items"]
             ],
-            ["Id", "Organization", "Services", "SLA", "Period", "Active"],
+            [N_("Id"), N_("Organization"), N_("Services"), N_("SLA"), N_("Period"), N_("Active")],
         )
-    page_footer(result, "contracts")
+    page_footer(result, N_("contracts"))
 
 
 @app.command("add")

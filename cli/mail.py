@@ -10,6 +10,7 @@ import typer
 from helpdesk.cli.choices import OutboxStatus
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.errors import handle_errors
+from helpdesk.cli.i18n import N_
 from helpdesk.cli.mail_ingest import ingest_command
 from helpdesk.cli.organizations import Page, PerPage
 from helpdesk.cli.output import JsonOption, emit, page_footer, table, when
@@ -49,9 +50,17 @@ def outbox(
                     )
                     for m in r["items"]
                 ],
-                ["Id", "Status", "To", "Subject", "Tries", "When", "Last error"],
+                [
+                    N_("Id"),
+                    N_("Status"),
+                    N_("To"),
+                    N_("Subject"),
+                    N_("Tries"),
+                    N_("When"),
+                    N_("Last error"),
+                ],
             )
-        page_footer(r, "messages")
+        page_footer(r, N_("messages"))
 
     emit(result, json_output, render)
 

@@ -16,6 +16,7 @@ import typer
 
 from helpdesk.cli.compat import UsageError
 from helpdesk.cli.errors import handle_errors
+from helpdesk.cli.i18n import N_
 from helpdesk.cli.output import JsonOption, emit, table
 from helpdesk.errors import HelpdeskError
 
@@ -26,7 +27,7 @@ def _render(report: dict) -> None:
         for r in report["results"]
     ]
     if rows:
-        table(rows, ["Message-ID", "Outcome", "Reference", "Reason"])
+        table(rows, [N_("Message-ID"), N_("Outcome"), N_("Reference"), N_("Reason")])
     else:
         typer.echo("No messages.")
     typer.echo(", ".join(f"{outcome} {n}" for outcome, n in report["counts"].items()))

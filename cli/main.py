@@ -213,7 +213,7 @@ def logout(json_output: JsonOption = False) -> None:
     emit(
         result,
         json_output,
-        lambda r: typer.echo(t("Logged out." if (revoked or forgotten) else "Not logged in.")),
+        lambda r: typer.echo(t("Logged out.") if (revoked or forgotten) else t("Not logged in.")),
     )
 
 

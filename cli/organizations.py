@@ -9,6 +9,7 @@ import typer
 from helpdesk.cli.choices import Role
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.errors import handle_errors
+from helpdesk.cli.i18n import N_
 from helpdesk.cli.output import JsonOption, emit, page_footer, table, when
 
 app = typer.Typer(
@@ -41,9 +42,9 @@ def list_(page: Page = 1, per_page: PerPage = 25, json_output: JsonOption = Fals
         if r["items"]:
             table(
                 [(o["name"], o["member_count"], when(o["created_at"])) for o in r["items"]],
-                ["Organization", "Members", "Created"],
+                [N_("Organization"), N_("Members"), N_("Created")],
             )
-        page_footer(r, "organizations")
+        page_footer(r, N_("organizations"))
 
     emit(result, json_output, render)
 

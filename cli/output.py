@@ -11,7 +11,7 @@ import typer
 from tabulate import tabulate
 
 from helpdesk.cli import config
-from helpdesk.formats import DATE_FORMATS
+from helpdesk.formats import format_datetime
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print machine-readable JSON (stable keys) to stdout.")
@@ -29,8 +29,7 @@ def when(value: str | None) -> str:
     """An API timestamp in the user's date format (UTC), or '-'."""
     if not value:
         return "-"
-    pattern = DATE_FORMATS.get(config.profile().get("date_format", "iso"), DATE_FORMATS["iso"])
-    return datetime.fromisoformat(value).strftime(pattern)
+    return format_datetime(datetime.fromisoformat(value), config.profile().get("date_format"))
 
 
 def person(value: dict | None) -> str:
@@ -45,8 +44,10 @@ def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> None:
 
 
 def page_footer(page: dict, noun: str) -> None:
+    """How much of a list was shown, or that it is empty; the caller marks `noun` with N_."""
     from helpdesk.cli.i18n import t
 
+    noun = t(noun)
     shown = len(page["items"])
     if page["total"] == 0:
         typer.echo(t("No {noun}.", noun=noun))

@@ -9,6 +9,7 @@ import typer
 from helpdesk.cli.choices import Level, Priority, PriorityInput, TicketType
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.errors import handle_errors
+from helpdesk.cli.i18n import N_
 from helpdesk.cli.output import JsonOption, emit, table
 
 app = typer.Typer(
@@ -24,7 +25,7 @@ def _render(policy: dict) -> None:
             (c["impact"], c["urgency"], c["priority"] + (" *" if c["configured"] else ""))
             for c in policy["matrix"]
         ],
-        ["Impact", "Urgency", "Priority"],
+        [N_("Impact"), N_("Urgency"), N_("Priority")],
     )
     typer.echo("\nRequest types:")
     table(
@@ -37,7 +38,7 @@ def _render(policy: dict) -> None:
             )
             for p in policy["types"]
         ],
-        ["Type", "Asks for", "Default", "Choices"],
+        [N_("Type"), N_("Asks for"), N_("Default"), N_("Choices")],
     )
 
 

@@ -12,6 +12,7 @@ from helpdesk.cli.choices import date_option
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.compat import UsageError
 from helpdesk.cli.errors import handle_errors
+from helpdesk.cli.i18n import N_
 from helpdesk.cli.output import JsonOption, emit, page_footer, table, when
 from helpdesk.cli.sla import REPORT_COLUMNS, render_report, report_rows
 
@@ -41,7 +42,7 @@ def satisfaction(
                 (f"{n}/5", count, "#" * round(20 * count / rated))
                 for n, count in sorted(r["distribution"].items())
             ],
-            ["Rating", "Tickets", ""],
+            [N_("Rating"), N_("Tickets"), ""],
         )
 
     emit(result, json_output, render)
@@ -86,9 +87,9 @@ def logins(
                     )
                     for a in r["items"]
                 ],
-                ["When", "User", "Event", "Outcome", "Address", "Client"],
+                [N_("When"), N_("User"), N_("Event"), N_("Outcome"), N_("Address"), N_("Client")],
             )
-        page_footer(r, "entries")
+        page_footer(r, N_("entries"))
 
     emit(result, json_output, render)
 

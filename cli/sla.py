@@ -8,6 +8,7 @@ import typer
 
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.errors import handle_errors
+from helpdesk.cli.i18n import N_, t, w
 from helpdesk.cli.output import JsonOption, emit, table
 
 app = typer.Typer(
@@ -42,14 +43,14 @@ def _show_policy(p: dict) -> None:
     table(
         [
             (
-                t["type"] or "any",
-                t["priority"],
-                minutes(t["response_minutes"]),
-                minutes(t["resolution_minutes"]),
+                w("ticket type", target["type"]) or t("any"),
+                w("priority", target["priority"]),
+                minutes(target["response_minutes"]),
+                minutes(target["resolution_minutes"]),
             )
-            for t in p["targets"]
+            for target in p["targets"]
         ],
-        ["Type", "Priority", "Response", "Resolution"],
+        [N_("Type"), N_("Priority"), N_("Response"), N_("Resolution")],
     )
 
 
@@ -259,8 +260,20 @@ def render_breaching(page: dict) -> None:
             )
         )
     if rows:
-        table(rows, ["Ref", "Priority", "Status", "Target", "Due", "", "Assignee", "Title"])
-    page_footer(page, "tickets")
+        table(
+            rows,
+            [
+                N_("Ref"),
+                N_("Priority"),
+                N_("Status"),
+                N_("Target"),
+                N_("Due"),
+                "",
+                N_("Assignee"),
+                N_("Title"),
+            ],
+        )
+    page_footer(page, N_("tickets"))
 
 
 @app.command("check")
@@ -349,6 +362,15 @@ def render_report(result: dict) -> None:
     ]
     table(
         rows,
-        ["Priority", "Tickets", "Response met", "median", "p90", "Resolution met", "median", "p90"],
+        [
+            N_("Priority"),
+            N_("Tickets"),
+            N_("Response met"),
+            N_("median"),
+            "p90",
+            N_("Resolution met"),
+            N_("median"),
+            "p90",
+        ],
     )
     typer.echo("Times are business time of each ticket's SLA calendar.")

@@ -23,7 +23,7 @@ from helpdesk.cli.choices import (
 from helpdesk.cli.client import ApiClient, ApiError
 from helpdesk.cli.compat import UsageError
 from helpdesk.cli.errors import handle_errors
-from helpdesk.cli.i18n import t
+from helpdesk.cli.i18n import N_, t, w
 from helpdesk.cli.organizations import Page, PerPage
 from helpdesk.cli.output import JsonOption, emit, page_footer, person, table, when
 from helpdesk.cli.sla import Breaching, Within, print_ticket_sla, render_breaching
@@ -81,33 +81,33 @@ def _render_list(result: dict) -> None:
         table(
             [
                 (
-                    t["reference"],
-                    t["status"],
-                    t["priority"],
-                    t["type"],
-                    service_label(t),
-                    t["title"][:60],
-                    t["requester"]["email"],
-                    t["organization"],
-                    t["assignee"]["email"] if t["assignee"] else "-",
-                    when(t["updated_at"]),
+                    tk["reference"],
+                    w("status", tk["status"]),
+                    w("priority", tk["priority"]),
+                    w("ticket type", tk["type"]),
+                    service_label(tk),
+                    tk["title"][:60],
+                    tk["requester"]["email"],
+                    tk["organization"],
+                    tk["assignee"]["email"] if tk["assignee"] else "-",
+                    when(tk["updated_at"]),
                 )
-                for t in result["items"]
+                for tk in result["items"]
             ],
             [
-                "Ref",
-                "Status",
-                "Priority",
-                "Type",
-                "Service",
-                "Title",
-                "Requester",
-                "Organization",
-                "Assignee",
-                "Updated",
+                N_("Ref"),
+                N_("Status"),
+                N_("Priority"),
+                N_("Type"),
+                N_("Service"),
+                N_("Title"),
+                N_("Requester"),
+                N_("Organization"),
+                N_("Assignee"),
+                N_("Updated"),
             ],
         )
-    page_footer(result, "tickets")
+    page_footer(result, N_("tickets"))
 
 
 def service_label(ticket: dict) -> str:
@@ -122,63 +122,81 @@ def service_label(ticket: dict) -> str:
 
 
 def _field(label: str, value: str) -> str:
-    return f"  {t(label) + ':':<13} {value}"
+    """One line of a ticket: `label` is already in the user's language."""
+    return f"  {label + ':':<13} {value}"
 
 
 def _render_ticket(ticket: dict) -> None:
     tk = ticket
     typer.echo(f"{tk['reference']}  {tk['title']}")
     typer.echo(
-        _field("Status", tk["status"]) + f"    {t('Type')}: {tk['type']}    "
-        f"{t('Priority')}: {tk['priority']} (impact {tk['impact']}, urgency {tk['urgency']})"
+        _field(t("Status"), w("status", tk["status"]))
+        + "    "
+        + t("Type")
+        + f": {w('ticket type', tk['type'])}    "
+        + t(
+            "Priority: {priority} (impact {impact}, urgency {urgency})",
+            priority=w("priority", tk["priority"]),
+            impact=w("level", tk["impact"]),
+            urgency=w("level", tk["urgency"]),
+        )
     )
     typer.echo(
-        _field("Requester", person(tk["requester"]))
-        + f"    {t('Organization')}: {tk['organization']}"
-        + ("    (private)" if tk["private"] else "")
+        _field(t("Requester"), person(tk["requester"]))
+        + "    "
+        + t("Organization")
+        + f": {tk['organization']}"
+        + ("    (" + t("private") + ")" if tk["private"] else "")
     )
-    typer.echo(_field("Assignee", person(tk["assignee"])))
+    typer.echo(_field(t("Assignee"), person(tk["assignee"])))
     if tk.get("service"):
-        typer.echo(_field("Service", service_label(tk)))
+        typer.echo(_field(t("Service"), service_label(tk)))
     typer.echo(
-        _field("Created", when(tk["created_at"])) + f"    {t('Updated')}: {when(tk['updated_at'])}"
+        _field(t("Created"), when(tk["created_at"]))
+        + "    "
+        + t("Updated")
+        + f": {when(tk['updated_at'])}"
     )
     if tk["shared_with"]:
-        typer.echo(_field("Shared with", ", ".join(u["email"] for u in tk["shared_with"])))
+        typer.echo(_field(t("Shared with"), ", ".join(u["email"] for u in tk["shared_with"])))
     if not tk.get("notifications", True):
-        typer.echo(_field("Emails", "off (helpdesk ticket notify REF on)"))
+        typer.echo(_field(t("Emails"), t("off (helpdesk ticket notify REF on)")))
     if tk["satisfaction"]:
         sat = tk["satisfaction"]
         rating = f"{sat['rating']}/5" if sat["rating"] is not None else t("no rating")
         typer.echo(
-            _field("Satisfaction", rating + (f" - {sat['comment']}" if sat["comment"] else ""))
+            _field(t("Satisfaction"), rating + (f" - {sat['comment']}" if sat["comment"] else ""))
         )
     print_ticket_sla(tk.get("sla"))
-    nxt = ", ".join(tk["allowed_transitions"]) or t("none")
-    typer.echo(f"  {t('You can move it to')}: {nxt}")
+    nxt = ", ".join(w("status", s) for s in tk["allowed_transitions"]) or t("none")
+    typer.echo("  " + t("You can move it to") + f": {nxt}")
     if tk["description"]:
         typer.echo("")
         typer.echo(tk["description"])
     for c in tk["comments"]:
-        label = f" [{t('internal')}]" if c["visibility"] == "internal" else ""
+        label = " [" + t("internal") + "]" if c["visibility"] == "internal" else ""
         typer.echo(f"\n--- {when(c['created_at'])}  {person(c['author'])}{label}")
         typer.echo(c["body"])
     if tk["attachments"]:
-        typer.echo(f"\n{t('Attachments')}:")
+        typer.echo("\n" + t("Attachments") + ":")
         table(
             [
                 (a["filename"], a["size"], a["content_type"], when(a["created_at"]))
                 for a in tk["attachments"]
             ],
-            ["File", "Bytes", "Type", "Added"],
+            [N_("File"), N_("Bytes"), N_("Type"), N_("Added")],
         )
 
 
 def _done(message: str):
-    """Print `message` (an i18n key) filled in from the ticket."""
+    """Print `message` (marked with N_ where written) filled in from the ticket."""
 
     def render(ticket: dict) -> None:
-        typer.echo(t(message, **ticket))
+        words = {
+            "status": w("status", ticket["status"]),
+            "priority": w("priority", ticket["priority"]),
+        }
+        typer.echo(t(message, **{**ticket, **words}))
 
     return render
 
@@ -301,9 +319,11 @@ def submit(
             ) from None
         raise
     if ticket["deduplicated"]:
-        done = _done("{reference} is still open: added 'happened again' ({status}, {priority}).")
+        done = _done(
+            N_("{reference} is still open: added 'happened again' ({status}, {priority}).")
+        )
     else:
-        done = _done("Submitted {reference}: {title} ({status}, {priority}).")
+        done = _done(N_("Submitted {reference}: {title} ({status}, {priority})."))
     emit(ticket, json_output, done)
 
 
@@ -371,8 +391,8 @@ def edit(
         json_output,
         _say_what_changed(
             "changed",
-            "Updated {reference}: {fields}.",
-            "Nothing to change on {reference}.",
+            N_("Updated {reference}: {fields}."),
+            N_("Nothing to change on {reference}."),
             placeholder="fields",
         ),
     )
@@ -471,12 +491,12 @@ def comment(
         {"body": body, "internal": internal},
         files=_files(attach),
     )
-    what = "internal note" if internal else "comment"
-    emit(
-        result,
-        json_output,
-        lambda c: typer.echo(t(f"Added {what} to {{reference}}.", reference=c["ticket"])),
+    done = (
+        N_("Added internal note to {reference}.")
+        if internal
+        else N_("Added comment to {reference}.")
     )
+    emit(result, json_output, lambda c: typer.echo(t(done, reference=c["ticket"])))
 
 
 @app.command("share")
@@ -496,8 +516,8 @@ def share(
     result = ApiClient.from_environment().post(_ticket_path(reference, "/shares"), {"users": users})
     said = _say_what_changed(
         "added",
-        "Shared {reference} with {users}.",
-        "{reference} was already shared with them.",
+        N_("Shared {reference} with {users}."),
+        N_("{reference} was already shared with them."),
         placeholder="users",
     )
 
@@ -557,7 +577,7 @@ def assign(
                 "Assigned {reference} to {agent} ({status}).",
                 reference=tk["reference"],
                 agent=tk["assignee"]["email"],
-                status=tk["status"],
+                status=w("status", tk["status"]),
             )
         ),
     )
@@ -581,7 +601,7 @@ def status(
     if comment_:
         body["comment"] = comment_
     result = ApiClient.from_environment().post(_ticket_path(reference, "/transition"), body)
-    emit(result, json_output, _done("{reference} is now {status}."))
+    emit(result, json_output, _done(N_("{reference} is now {status}.")))
 
 
 @app.command("close")
@@ -604,7 +624,7 @@ def close(
     if comment_:
         body["comment"] = comment_
     result = ApiClient.from_environment().post(_ticket_path(reference, "/close"), body)
-    emit(result, json_output, _done("Closed {reference}."))
+    emit(result, json_output, _done(N_("Closed {reference}.")))
 
 
 @app.command("reopen")
@@ -618,7 +638,7 @@ def reopen(
     result = ApiClient.from_environment().post(
         _ticket_path(reference, "/reopen"), {"comment": comment_}
     )
-    emit(result, json_output, _done("Reopened {reference}."))
+    emit(result, json_output, _done(N_("Reopened {reference}.")))
 
 
 @app.command("notify")
@@ -636,12 +656,9 @@ def notify(
         result,
         json_output,
         lambda tk: typer.echo(
-            t(
-                "Emails about {reference} are on."
-                if tk["notifications"]
-                else "Emails about {reference} are off.",
-                reference=tk["reference"],
-            )
+            t("Emails about {reference} are on.", reference=tk["reference"])
+            if tk["notifications"]
+            else t("Emails about {reference} are off.", reference=tk["reference"])
         ),
     )
 

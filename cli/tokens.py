@@ -8,6 +8,7 @@ import typer
 
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.errors import handle_errors
+from helpdesk.cli.i18n import N_
 from helpdesk.cli.output import JsonOption, emit, table, when
 
 app = typer.Typer(help="API tokens for scripts and CI.", no_args_is_help=True)
@@ -40,11 +41,11 @@ def create(
         body["expires"] = expires
     token = ApiClient.from_environment().post("/tokens", body)
 
-    def render(t):
-        typer.echo(t["token"])
-        expiry = f", expires {when(t['expires_at'])}" if t["expires_at"] else ""
+    def render(issued):
+        typer.echo(issued["token"])
+        expiry = f", expires {when(token['expires_at'])}" if token["expires_at"] else ""
         typer.echo(
-            f"Token {t['id']} '{t['name']}' ({_state(t)}{expiry}). "
+            f"Token {issued['id']} '{issued['name']}' ({_state(issued)}{expiry}). "
             "It is shown only now; use it as HELPDESK_TOKEN.",
             err=True,
         )
@@ -65,16 +66,16 @@ def list_(json_output: JsonOption = False) -> None:
         table(
             [
                 (
-                    t["id"],
-                    t["name"],
-                    _state(t),
-                    when(t["created_at"]),
-                    when(t["last_used_at"]),
-                    when(t["expires_at"]),
+                    tok["id"],
+                    tok["name"],
+                    _state(tok),
+                    when(tok["created_at"]),
+                    when(tok["last_used_at"]),
+                    when(tok["expires_at"]),
                 )
-                for t in r["items"]
+                for tok in r["items"]
             ],
-            ["Id", "Name", "State", "Created", "Last used", "Expires"],
+            [N_("Id"), N_("Name"), N_("State"), N_("Created"), N_("Last used"), N_("Expires")],
         )
 
     emit(result, json_output, render)

@@ -14,6 +14,7 @@ from helpdesk.cli.choices import Kind, Role
 from helpdesk.cli.client import ApiClient, ApiError
 from helpdesk.cli.compat import UsageError
 from helpdesk.cli.errors import handle_errors
+from helpdesk.cli.i18n import N_
 from helpdesk.cli.organizations import Page, PerPage
 from helpdesk.cli.output import JsonOption, emit, page_footer, table
 from helpdesk.cli.prompts import read_password
@@ -91,9 +92,9 @@ def list_(
                     )
                     for u in r["items"]
                 ],
-                ["Email", "Name", "Kind", "Active", "Organizations"],
+                [N_("Email"), N_("Name"), N_("Kind"), N_("Active"), N_("Organizations")],
             )
-        page_footer(r, "users")
+        page_footer(r, N_("users"))
 
     emit(result, json_output, render)
 

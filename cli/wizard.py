@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import typer
 
 from helpdesk.cli.compat import UsageError
-from helpdesk.cli.i18n import t
+from helpdesk.cli.i18n import N_, t, w
 from helpdesk.vocabulary import LEVELS, PRIORITIES, TICKET_TYPES, PriorityInput
 
 # Wrong answers to one question before giving up (a terminal left to a script, say).
@@ -27,7 +27,7 @@ def on_terminal() -> bool:
 
 
 def choose(question: str, labels: Sequence[str], default: int | None = None) -> int:
-    """Ask for one of numbered choices; answers its index (0-based)."""
+    """Ask `question` (marked with N_) for one of numbered choices; answers its index."""
     typer.echo(t(question))
     for number, label in enumerate(labels, start=1):
         typer.echo(f"  {number}) {label}")
@@ -51,7 +51,8 @@ def ask_type(draft: dict, catalogue: list[dict]) -> None:
         return
     offered = {kind for offer in catalogue for kind in offer["types"]}
     kinds = [k for k in TICKET_TYPES if k in offered] if catalogue else list(TICKET_TYPES)
-    draft["type"] = kinds[choose("What kind of request is it?", kinds)]
+    labels = [w("ticket type", kind) for kind in kinds]
+    draft["type"] = kinds[choose(N_("What kind of request is it?"), labels)]
 
 
 def ask_service(draft: dict, catalogue: list[dict]) -> None:
@@ -61,7 +62,7 @@ def ask_service(draft: dict, catalogue: list[dict]) -> None:
     offers = [o for o in catalogue if draft["type"] in o["types"]]
     if not offers:
         raise UsageError(t("No service you may use takes {type} requests.", **draft))
-    offer = offers[choose("Which service is it about?", [_offer_label(o) for o in offers])]
+    offer = offers[choose(N_("Which service is it about?"), [_offer_label(o) for o in offers])]
     draft["service"] = str(offer["id"])
     draft["_offer"] = offer
 
@@ -74,7 +75,7 @@ def ask_subcategory(draft: dict, catalogue: list[dict]) -> None:
     subs = [s for s in offer["subcategories"] if not s["retired"]]
     if subs:
         draft["subcategory"] = str(
-            subs[choose("Which part of it?", [s["name"] for s in subs])]["id"]
+            subs[choose(N_("Which part of it?"), [s["name"] for s in subs])]["id"]
         )
 
 
@@ -98,14 +99,16 @@ def ask_levels(draft: dict, catalogue: list[dict]) -> None:
     if asks == PriorityInput.priority.value:
         if not draft.get("priority"):
             choices = policy.get("choices") or list(PRIORITIES)
-            draft["priority"] = choices[choose("How urgent is it for you?", choices)]
+            labels = [w("priority", choice) for choice in choices]
+            draft["priority"] = choices[choose(N_("How urgent is it for you?"), labels)]
         return
     for field, question in (
-        ("impact", "How many are affected?"),
-        ("urgency", "How soon does it hurt?"),
+        ("impact", N_("How many are affected?")),
+        ("urgency", N_("How soon does it hurt?")),
     ):
         if not draft.get(field):
-            draft[field] = LEVELS[choose(question, list(LEVELS), default=LEVELS.index("medium"))]
+            labels = [w("level", level) for level in LEVELS]
+            draft[field] = LEVELS[choose(question, labels, default=LEVELS.index("medium"))]
 
 
 Step = Callable[[dict, list[dict]], None]

@@ -7,3 +7,8 @@ DATE_FORMATS = {
     "dot": "%d.%m.%Y %H:%M",
 }
 LANGUAGES = ("en", "fr", "it", "cs")
+
+
+def format_datetime(value, date_format: str | None) -> str:
+    """A datetime (UTC, naive or aware) in one of DATE_FORMATS by its name (else ISO)."""
+    return value.strftime(DATE_FORMATS.get(date_format or "iso", DATE_FORMATS["iso"]))

@@ -4,6 +4,12 @@ all read, one per language, in `helpdesk/locale/<language>/LC_MESSAGES/messages.
 Catalogs are read from the `.po` text and compiled in memory once per process (no generated
 `.mo` files to build or ship); a language without a catalog, or a text without a translation,
 reads as the English it is written in.
+
+Texts are English sentences with str.format placeholders (`"Closed {reference}."`), filled in
+after translating. The fixed words of helpdesk/vocabulary.py are translated with the name of
+their set as the message context (`word("fr", "status", "open")`), so "open" the status and
+another "open" can differ. `scripts/update_catalogs.py` extracts every text into the catalogs;
+tests/test_translations.py fails when one lacks a translation.
 """
 
 from __future__ import annotations
@@ -21,6 +27,11 @@ from helpdesk.formats import LANGUAGES
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
+
+
+def N_(text: str) -> str:
+    """Mark a text for extraction where it is written; it is translated where it is shown."""
+    return text
 
 
 def catalog_path(language: str) -> Path:
@@ -47,3 +58,22 @@ def gettext(language: str | None, text: str, **values) -> str:
     """`text` in `language`, with str.format `values` filled in after translating."""
     translated = translations(language).gettext(text)
     return translated.format(**values) if values else translated
+
+
+def pgettext(language: str | None, context: str, text: str, **values) -> str:
+    """`text` in `language` as meant in `context` (e.g. "status"), `values` filled in."""
+    translated = translations(language).pgettext(context, text)
+    return translated.format(**values) if values else translated
+
+
+def ngettext(language: str | None, singular: str, plural: str, count: int, **values) -> str:
+    """The singular or plural text in `language` for `count`; `count` is a value too."""
+    translated = translations(language).ngettext(singular, plural, count)
+    return translated.format(count=count, **values)
+
+
+def word(language: str | None, vocabulary: str, value: str | None) -> str | None:
+    """One word of a set of helpdesk/vocabulary.py (by its name there) in `language`."""
+    if not value:
+        return value
+    return translations(language).pgettext(vocabulary, value)

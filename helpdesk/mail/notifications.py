@@ -161,4 +161,4 @@ def sla_alert(ticket: Ticket, clock: str, due, *, breached: bool) -> None:
     else:
         agents = list(permissions.holders("ticket.work").where(User.active == True))  # noqa: E712
     kind = f"sla_{clock}_{'breached' if breached else 'due'}"
-    _send(agents, kind, ticket, None, settings, due=f"{due:%Y-%m-%d %H:%M} UTC")
+    _send(agents, kind, ticket, None, settings, due=due)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from pathlib import Path
@@ -10,14 +11,14 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from peewee import JOIN
 
-from helpdesk import permissions, validation
+from helpdesk import i18n, permissions, validation
 from helpdesk.config import MailSettings
 from helpdesk.db import database
 from helpdesk.errors import Conflict, NotFound
+from helpdesk.formats import format_datetime
 from helpdesk.mail.catalog import (
     ACCOUNT_ACTIONS,
     ACCOUNT_MESSAGES,
-    LABELS,
     MESSAGES,
     STATUS_NAMES,
     language_of,
@@ -44,23 +45,36 @@ def new_message_id(ticket: Ticket | None, settings: MailSettings) -> str:
     return f"<{secrets.token_hex(12)}{tag}@{settings.domain}>"
 
 
+def _gettext(language: str):
+    """The templates' `_("...")`: a text of the catalogs in `language`, values filled in."""
+    return lambda text, **values: i18n.gettext(language, text, **values)
+
+
 def render(kind: str, language: str, context: dict) -> tuple[str, str, str]:
     """Subject, plain text and HTML of a notification in the language (English fallback)."""
     language = language_of(language)
-    subject_format, intro_format = MESSAGES[language][kind]
-    status = STATUS_NAMES[language].get(context["status"], context["status"])
-    fields = {**context, "status": status}
-    labels = {k: v.format(**fields) for k, v in LABELS[language].items()}
+    subject_format, intro_format = MESSAGES[kind]
+    status = context["status"]
+    if status in STATUS_NAMES:
+        status = i18n.gettext(language, STATUS_NAMES[status])
+    else:
+        status = i18n.word(language, "status", status)
+    fields = {
+        **context,
+        "status": status,
+        "priority": i18n.word(language, "priority", context["priority"]),
+    }
+    if isinstance(fields.get("due"), datetime):
+        fields["due"] = format_datetime(fields["due"], context.get("date_format")) + " UTC"
     values = {
         **fields,
         "language": language,
-        "labels": labels,
-        "hello": labels["hello"],
-        "footer": labels["footer"],
-        "intro": intro_format.format(**fields),
+        "_": _gettext(language),
+        "intro": i18n.gettext(language, intro_format, **fields),
     }
     # Headers are one line, whatever older data may hold.
-    subject = " ".join(f"[{context['ref']}] {subject_format.format(**fields)}".split())
+    subject = i18n.gettext(language, subject_format, **fields)
+    subject = " ".join(f"[{context['ref']}] {subject}".split())
     text = _templates.get_template("notification.txt").render(values)
     html = _templates.get_template("notification.html").render(values)
     return subject, text, html
@@ -75,7 +89,9 @@ def queue_email(
 ) -> OutboxMessage:
     """Render one email and add it to the outbox (inside the caller's transaction)."""
     language = language_of(recipient.language)
-    subject, text, html = render(kind, language, {**context, "name": recipient.name})
+    subject, text, html = render(
+        kind, language, {**context, "name": recipient.name, "date_format": recipient.date_format}
+    )
     message_id = new_message_id(ticket, settings)
     message = EmailMessage()
     message["From"] = settings.sender
@@ -115,19 +131,18 @@ def queue_account_email(
 ) -> OutboxMessage:
     """An invitation, sign-up confirmation, password reset or email-change confirmation."""
     language = language_of(user.language)
-    texts = ACCOUNT_MESSAGES[language]
     address = to_address or user.email
-    subject_text, intro = texts[kind]
+    subject, intro = ACCOUNT_MESSAGES[kind]
+    subject_text = i18n.gettext(language, subject)
     page, command = ACCOUNT_ACTIONS[kind]
     values = {
         "language": language,
-        "hello": LABELS[language]["hello"].format(name=user.name),
-        "intro": intro.format(actor=actor.name if actor else "", email=address),
-        "open": texts["open"],
+        "_": _gettext(language),
+        "name": user.name,
+        "intro": i18n.gettext(language, intro, actor=actor.name if actor else "", email=address),
         "link": f"{settings.base_url}/account/{page}/{token}",
-        "command_label": texts["command"],
         "command": command.format(token=token),
-        "expires": texts["expires"].format(expires=expires_at.strftime("%Y-%m-%d %H:%M")),
+        "expires": format_datetime(expires_at, user.date_format),
     }
     message_id = new_message_id(None, settings)
     message = EmailMessage()

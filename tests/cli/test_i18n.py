@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from helpdesk.cli.i18n import CATALOG
 from helpdesk.db import database
 from helpdesk.services import api_tokens, users
 
@@ -58,17 +57,6 @@ def test_dates_follow_the_users_date_format(sam):
     row = sam("ticket", "list").stdout.splitlines()[2]
     day = row.split()[-2]
     assert len(day) == 10 and day[2] == "." and day[5] == "."
-
-
-def test_every_translation_has_the_same_placeholders_as_the_english():
-    import string
-
-    def fields(text):
-        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-    for language, catalog in CATALOG.items():
-        for english, translated in catalog.items():
-            assert fields(translated) == fields(english), (language, english)
 
 
 def test_a_refused_login_is_told_in_the_language_of_the_last_login(sam, installed):

@@ -321,3 +321,25 @@ def test_a_check_does_not_read_again_what_an_earlier_one_recorded(gold, clock):
 
     assert [t.id for t in sla_clock.breaching(Ticket.select(), now=clock.now())] == [ticket.id]
     assert list(sla_clock.unrecorded(Ticket.select(), now=clock.now())) == []
+
+
+def test_an_sla_alert_gives_the_due_time_in_the_agents_language_and_date_format(gold, clock):
+    from email import message_from_string, policy
+
+    from helpdesk.services import profile
+
+    profile.update_profile(gold.agent, language="fr", date_format="eu")
+    clock.freeze(FRIDAY_1530)
+    ticket = submit(gold)
+    at(clock, "2026-11-30 10:31")
+    sla.check(actor=gold.agent)
+    [mail] = OutboxMessage.select().where(
+        (OutboxMessage.kind == "sla_response_breached")
+        & (OutboxMessage.to_address == "agent@example.test")
+    )
+    text = message_from_string(mail.raw, policy=policy.default).get_body("plain").get_content()
+    assert (
+        mail.subject == f"[{ticket.reference}] SLA non respecté (première réponse) : {ticket.title}"
+    )
+    assert "délai de première réponse, fixé au 30/11/2026 10:30 UTC." in text
+    assert "Statut: nouveau | Priorité: moyenne" in text

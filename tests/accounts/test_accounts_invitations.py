@@ -187,6 +187,22 @@ def test_the_invitation_speaks_the_users_language(desk):
     ok(activate(desk.cli, token, NINA_PASSWORD))
 
 
+def test_the_invitation_gives_its_expiry_in_the_users_date_format(desk):
+    set_user(NINA, date_format="us")
+    ok(desk.admin("user", "invite", "--resend", NINA))
+    [msg] = deliver_mail(desk.mailbox)
+    with connection():
+        expires = (
+            AccountToken.select()
+            .join(User)
+            .where(User.email == NINA)
+            .order_by(AccountToken.id.desc())[0]
+            .expires_at
+        )
+    until = expires.strftime("%m/%d/%Y %I:%M %p")
+    assert f"This link works once, until {until} (UTC)." in text_of(msg)
+
+
 def test_a_deactivated_customer_cannot_use_their_invitation(desk):
     ok(desk.admin("user", "deactivate", NINA))
     result = activate(desk.cli, desk.token, NINA_PASSWORD)

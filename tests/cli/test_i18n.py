@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from helpdesk.db import database
@@ -67,3 +69,25 @@ def test_a_refused_login_is_told_in_the_language_of_the_last_login(sam, installe
     assert result.stderr.strip() == (
         "Erreur : Authentification absente ou refusée ; connectez-vous."
     )
+
+
+def test_statuses_priorities_and_types_are_words_of_the_users_language(sam):
+    assert sam("account", "update", "--language", "fr").exit_code == 0
+
+    submitted = sam("ticket", "submit", "--type", "question", "--title", "VPN")
+    assert submitted.stdout == "Ticket HD-1 soumis : VPN (nouveau, moyenne).\n"
+    row = sam("ticket", "list").stdout.splitlines()[2].split()
+    assert row[:4] == ["HD-1", "nouveau", "moyenne", "question"]
+    shown = sam("ticket", "show", "HD-1").stdout
+    assert "Statut:       nouveau" in shown
+    assert "Priorité : moyenne (impact moyen, urgence moyen)" in shown
+    # Scripts read the JSON: its words stay English.
+    listed = json.loads(sam("ticket", "list", "--json").stdout)["items"][0]
+    assert (listed["status"], listed["priority"]) == ("new", "medium")
+
+
+def test_an_api_error_is_printed_in_the_users_language(sam):
+    assert sam("account", "update", "--language", "it").exit_code == 0
+    result = sam("user", "list")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Errore: Solo gli operatori possono elencare gli utenti."

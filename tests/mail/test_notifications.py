@@ -558,3 +558,16 @@ def test_an_old_title_with_a_line_break_still_makes_a_one_line_subject(desk):
         assert msg["Subject"] == f"[{ref}] New reply: Printer broken Bcc: someone@elsewhere.test"
         assert msg["Bcc"] is None
     assert all(e.rcpt_tos != ["someone@elsewhere.test"] for e in desk.mailbox.envelopes)
+
+
+def test_status_and_priority_are_words_of_the_recipients_language(desk):
+    ref = desk.assigned_ticket(CZECH_TITLE)
+    User.update(language="cs").where(User.id == desk.world.requester.id).execute()
+    desk.post(desk.world.agent, f"/tickets/{ref}/comments", {"body": "Hotovo."}, 201)
+
+    mail = desk.mail()
+    [czech] = mail[REQ]
+    [english] = mail[SHARED]
+    assert "Stav: otevřený | Priorita: střední" in text_of(czech)
+    assert "Stav: otevřený | Priorita: střední" in html_of(czech)
+    assert "Status: open | Priority: medium" in text_of(english)

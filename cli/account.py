@@ -11,7 +11,7 @@ from helpdesk.cli.choices import one_of_option
 from helpdesk.cli.client import ApiClient
 from helpdesk.cli.compat import UsageError
 from helpdesk.cli.errors import handle_errors
-from helpdesk.cli.i18n import N_, t, w
+from helpdesk.cli.i18n import N_, t, tn, w
 from helpdesk.cli.output import JsonOption, emit, when
 from helpdesk.cli.prompts import read_new_password, read_password
 from helpdesk.formats import DATE_FORMATS, LANGUAGES
@@ -146,7 +146,11 @@ def password(password_stdin: PasswordStdin = False, json_output: JsonOption = Fa
         result,
         json_output,
         lambda r: typer.echo(
-            t("Password changed; {count} other token(s) revoked.", count=r["revoked_tokens"])
+            tn(
+                "Password changed; {count} other token revoked.",
+                "Password changed; {count} other tokens revoked.",
+                r["revoked_tokens"],
+            )
         ),
     )
 

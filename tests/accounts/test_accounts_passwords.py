@@ -183,7 +183,7 @@ def test_a_weak_new_password_is_refused(rita):
 
 def test_changing_the_password_revokes_the_other_tokens_only(rita):
     result = change(rita.cli, RITA_PASSWORD, NEW_PASSWORD)
-    assert ok(result).stdout == "Password changed; 1 other token(s) revoked.\n"
+    assert ok(result).stdout == "Password changed; 1 other token revoked.\n"
     assert REVOKED in fails(rita.script("whoami"), 4)
     assert ok(rita.cli("whoami")).stdout.startswith(f"Rita <{RITA}>")
 

@@ -88,6 +88,21 @@ class AccountTokenPurpose(StrEnum):
     email_change = "email_change"
 
 
+class TicketSort(StrEnum):
+    """The columns a list of tickets sorts by (the queue's sortable columns, the API's sort=)."""
+
+    reference = "reference"
+    priority = "priority"
+    status = "status"
+    updated = "updated"
+    created = "created"
+
+
+class SortDirection(StrEnum):
+    asc = "asc"
+    desc = "desc"
+
+
 def words(enum: type[StrEnum]) -> tuple[str, ...]:
     """The plain words of a set, in order."""
     return tuple(member.value for member in enum)
@@ -103,6 +118,8 @@ MEMBERSHIP_ROLES = words(MembershipRole)
 VISIBILITIES = words(Visibility)
 OUTBOX_STATUSES = words(OutboxStatus)
 ACCOUNT_TOKEN_PURPOSES = words(AccountTokenPurpose)
+TICKET_SORTS = words(TicketSort)
+SORT_DIRECTIONS = words(SortDirection)
 
 # Every set above, by the name the test and the docs use.
 VOCABULARY: dict[str, type[StrEnum]] = {
@@ -116,4 +133,6 @@ VOCABULARY: dict[str, type[StrEnum]] = {
     "visibility": Visibility,
     "outbox status": OutboxStatus,
     "account token purpose": AccountTokenPurpose,
+    "ticket sort": TicketSort,
+    "sort direction": SortDirection,
 }

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from peewee import JOIN, IntegrityError, fn
+from peewee import JOIN, Case, IntegrityError, fn
 
 from helpdesk import permissions, sla_clock, validation, workflow
 from helpdesk.business_time import parse_duration
@@ -45,7 +45,18 @@ from helpdesk.services.users import (
     resolve_users,
 )
 from helpdesk.storage import Staging, Upload, blob_store, guess_content_type, sanitize_filename
-from helpdesk.vocabulary import LEVELS, PRIORITIES, STATUSES, TICKET_TYPES, PriorityInput, Status
+from helpdesk.vocabulary import (
+    LEVELS,
+    PRIORITIES,
+    SORT_DIRECTIONS,
+    STATUSES,
+    TICKET_SORTS,
+    TICKET_TYPES,
+    PriorityInput,
+    SortDirection,
+    Status,
+    TicketSort,
+)
 
 REFERENCE_PREFIX = "HD"
 REFERENCE_RE = re.compile(r"^(?:HD-)?(\d{1,18})$", re.IGNORECASE)
@@ -101,12 +112,42 @@ class TicketFilter:
     breaching: bool = False  # SLA: past due, or due within `within` (agents)
     within: str | None = None
     service: str | None = None  # by id, name, or (customers) their contract's name for it
+    unassigned: bool = False
+    sort: str | None = None  # a TicketSort word; None: newest first
+    direction: str | None = None  # asc or desc; None: the sort's natural direction
     page: int = 1
     per_page: int = 25
 
 
+def _rank(field, words: tuple[str, ...]):
+    """A column of words ordered as the vocabulary lists them (low < ... < critical), not A-Z."""
+    return Case(field, [(word, rank) for rank, word in enumerate(words)], len(words))
+
+
+# Each sort's column, and its natural direction: highest priority and latest change first.
+SORT_COLUMNS = {
+    TicketSort.reference: (Ticket.id, SortDirection.asc),
+    TicketSort.priority: (_rank(Ticket.priority, PRIORITIES), SortDirection.desc),
+    TicketSort.status: (_rank(Ticket.status, STATUSES), SortDirection.asc),
+    TicketSort.updated: (Ticket.updated_at, SortDirection.desc),
+    TicketSort.created: (Ticket.created_at, SortDirection.desc),
+}
+
+
+def _ordered(query, sort: str | None, direction: str | None):
+    """The query in the asked order; ties (and the last page's edge) broken by reference."""
+    sort = validation.choice("sort", sort, TICKET_SORTS) if sort else TicketSort.created
+    column, natural = SORT_COLUMNS[TicketSort(sort)]
+    if direction:
+        direction = validation.choice("dir", direction, SORT_DIRECTIONS)
+    if (direction or natural) == SortDirection.asc:
+        return query.order_by(column.asc(), Ticket.id.asc())
+    return query.order_by(column.desc(), Ticket.id.desc())
+
+
 def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
-    """The page of tickets the actor may see that match the filter, newest first, and the total."""
+    """The page of tickets the actor may see that match the filter, in the asked order (newest
+    first by default), and the total."""
     query = permissions.visible_tickets(actor, _ticket_query())
     for status in filters.statuses:
         validation.choice("status", status, STATUSES)
@@ -147,8 +188,10 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
         query = sla_clock.breaching(query, within or timedelta(0))
     if filters.service:
         query = query.where(Ticket.service == service_named(filters.service, actor=actor))
-    newest_first = query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
-    return paginate(newest_first, filters.page, filters.per_page)
+    if filters.unassigned:
+        query = query.where(Ticket.assignee.is_null())
+    ordered = _ordered(query, filters.sort, filters.direction)
+    return paginate(ordered, filters.page, filters.per_page)
 
 
 # -- what a ticket shows to whom ----------------------------------------------------------

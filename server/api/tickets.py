@@ -45,7 +45,8 @@ def _detail(ticket, actor, status=200, headers=None):
 def list_tickets():
     """Tickets the caller may see, newest first; filters: status (repeatable), scope=mine,
     organization, q (text in title or description), type, from, to, requester, assignee,
-    breaching=true [within=2h] (SLA target missed or due within the window; agents)."""
+    breaching=true [within=2h] (SLA target missed or due within the window; agents),
+    unassigned=true; sort=reference|priority|status|updated|created with dir=asc|desc."""
     args = request.args
     page, per_page = paging()
     result = tickets.list_tickets(
@@ -62,6 +63,9 @@ def list_tickets():
             breaching=flag("breaching"),
             within=args.get("within"),
             service=args.get("service"),
+            unassigned=flag("unassigned"),
+            sort=args.get("sort") or None,
+            direction=args.get("dir") or None,
             page=page,
             per_page=per_page,
         ),

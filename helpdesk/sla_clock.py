@@ -200,6 +200,22 @@ def state(ticket: Ticket, now: datetime | None = None) -> dict | None:
     return {"response": response, "resolution": resolution}
 
 
+def running(ticket: Ticket, now: datetime | None = None) -> dict[str, dict]:
+    """The clocks still counting down, by name (response, resolution), as `state` gives them:
+    the same tickets and clocks `breaching` looks at (not resolved or closed, no response yet,
+    resolution not paused). Empty when no policy applies."""
+    if ticket.status in STOPPED:
+        return {}
+    clocks = state(ticket, now) or {}
+    response, resolution = clocks.get("response"), clocks.get("resolution")
+    found = {}
+    if response is not None and ticket.first_response_at is None:
+        found["response"] = response
+    if resolution is not None and not resolution["paused"]:
+        found["resolution"] = resolution
+    return found
+
+
 def unrecorded(query, within: timedelta = timedelta(0), now: datetime | None = None):
     """Restrict a Ticket query to what `sla check` has still to look at: `breaching` tickets
     with a clock whose breach is not recorded yet (those recorded stay breaching, and would

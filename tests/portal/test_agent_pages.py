@@ -201,6 +201,15 @@ def test_queue_shows_sla_due_times_and_breaches(browser, gold, clock):
     assert "Response due 2026-11-27 10:30" in soon_row
     assert "Resolution due 2026-11-27 13:30" in soon_row
     assert "overdue" not in soon_row
+    # A clock that stopped is not shown: answered, the late one waits on its resolution only;
+    # resolved, the other one has nothing left to count.
+    tickets.add_comment(late.reference, "Looking into it.", actor=world.agent)
+    tickets.change_status(soon.reference, "open", actor=world.agent)
+    tickets.change_status(soon.reference, "resolved", actor=world.agent)
+    browser.get("/queue?sort=reference")
+    late_row, soon_row = re.findall(r"<tr>\s*<td><a.*?</tr>", browser.page, re.S)
+    assert "Response" not in late_row and "Resolution due 2026-11-27 13:00" in late_row
+    assert "due" not in soon_row and "overdue" not in soon_row
 
 
 # -- the controls on the request page ---------------------------------------------------------

@@ -56,3 +56,6 @@ def login():
 def logout():
     sign_out()
     return redirect(url_for("portal.home"), 303)
+
+
+from helpdesk.server.portal import wizard  # noqa: E402, F401  (the create-a-request wizard)

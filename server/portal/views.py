@@ -58,4 +58,5 @@ def logout():
     return redirect(url_for("portal.home"), 303)
 
 
-from helpdesk.server.portal import wizard  # noqa: E402, F401  (the create-a-request wizard)
+# The wizard (/requests/new) and the account pages (/profile, /profile/password).
+from helpdesk.server.portal import profile, wizard  # noqa: E402, F401

@@ -58,5 +58,6 @@ def logout():
     return redirect(url_for("portal.home"), 303)
 
 
-# The wizard (/requests/new) and the account pages (/profile, /profile/password).
-from helpdesk.server.portal import profile, wizard  # noqa: E402, F401
+# The wizard (/requests/new), the profile and the signed-out account pages (/password/forgot,
+# /signup).
+from helpdesk.server.portal import account, profile, wizard  # noqa: E402, F401

@@ -79,7 +79,7 @@ def test_a_working_activation_page_may_not_be_framed(world, client):
 def test_survey_pages_may_not_be_framed(world, client):
     for resp in (
         client.get("/survey/forged-token?rating=5"),
-        client.post("/survey/forged-token", data={"rating": "5"}),
+        post(client, "/survey/forged-token", {"rating": "5"}),
     ):
         assert resp.status_code == 404
         assert_not_frameable(resp)

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from conftest import Browser
 
-from helpdesk.models import OutboxMessage, User
-from helpdesk.services import authentication, users
+from helpdesk.models import OutboxMessage, Ticket, User
+from helpdesk.services import authentication, tickets, users
 from helpdesk.services.account_tokens import issue_account_token
 
 NEW_PASSWORD = "brand-new-password-7"
@@ -21,11 +21,11 @@ def mails_to(address: str) -> list[OutboxMessage]:
     return list(OutboxMessage.select().where(OutboxMessage.to_address == address))
 
 
-def reset_link(message: OutboxMessage) -> str:
-    """The link of the reset email, as its reader sees it (the stored text may be encoded)."""
+def link_in(message: OutboxMessage, page: str) -> str:
+    """The link to `page` in an email, as its reader sees it (the stored text may be encoded)."""
     text = email.message_from_string(message.raw, policy=email.policy.default)
     body = text.get_body(preferencelist=("plain",)).get_content()
-    return re.search(r"/account/reset/[\w-]+", body).group(0)
+    return re.search(rf"/{page}/[\w-]+", body).group(0)
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_a_forgotten_password_is_reset_through_the_emailed_link(browser, world):
     browser.get("/login")
     assert "a reset link is on its way" in browser.page
     [mail] = mails_to(world.requester.email)
-    link = reset_link(mail)
+    link = link_in(mail, "account/reset")
     browser.get(link)
     done = browser.post(link, {"password": NEW_PASSWORD, "confirmation": NEW_PASSWORD})
     assert done.status_code == 200 and "was changed" in browser.page
@@ -142,3 +142,21 @@ def test_a_signed_in_browser_still_sees_the_pages(app, world):
     other = Browser(app.test_client())
     other.login(world.requester)
     assert other.get("/password/forgot").status_code == 200
+
+
+def test_the_survey_page_is_a_portal_form_that_keeps_a_refused_answer(browser, world):
+    ticket = world.ticket(status="open")
+    tickets.assign(ticket.reference, "me", actor=world.agent)
+    tickets.close_ticket(ticket.reference, actor=world.agent)
+    [mail] = [m for m in mails_to(world.requester.email) if "/survey/" in m.raw]
+    link = link_in(mail, "survey")
+    browser.get(f"{link}?rating=4", headers={"Accept-Language": "it"})
+    assert '<html lang="it">' in browser.page and "pico.min.css" in browser.page
+    refused = browser.post(link, {"rating": "4", "comment": "Quick."}, csrf=False)
+    assert refused.status_code == 400
+    assert Ticket.get_by_id(ticket.id).satisfaction_rating is None
+    wrong = browser.post(link, {"rating": "9", "comment": "Quick."})
+    assert wrong.status_code == 422 and ">Quick.</textarea>" in browser.page
+    done = browser.post(link, {"rating": "4", "comment": "Quick."})
+    assert done.status_code == 200 and f"Your rating of {ticket.reference}: 4/5." in browser.page
+    assert Ticket.get_by_id(ticket.id).satisfaction_rating == 4

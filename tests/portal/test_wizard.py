@@ -194,3 +194,14 @@ def test_posting_without_the_csrf_token_is_refused_and_files_nothing(browser, wo
     response = browser.post("/requests/new", {"type": "incident", "title": "Forged"}, csrf=False)
     assert response.status_code == 400
     assert Ticket.select().count() == 0
+
+
+@pytest.mark.parametrize("path", ["/login", "/requests/new"])
+def test_unstorable_text_is_refused_on_a_page_not_a_crash(browser, world, path):
+    """A lone surrogate (quoted by the refusal) once made the error page itself fail to encode."""
+    browser.login(world.requester)
+    response = browser.client.post(
+        path, data='{"\\ud800": "a key"}', content_type="application/json"
+    )
+    assert response.status_code == 422 and response.mimetype == "text/html"
+    assert "cannot be stored" in response.get_data(as_text=True)

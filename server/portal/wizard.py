@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from flask import flash, redirect, render_template, request
 from flask_babel import gettext as _
 
+from helpdesk import permissions
 from helpdesk.errors import HelpdeskError, ValidationFailed
 from helpdesk.models import User
 from helpdesk.server.api.inputs import MAX_UPLOADS
@@ -120,6 +121,23 @@ def _error_field(exc: HelpdeskError) -> str:
     return "__all__"
 
 
+def _shown(wizard: Wizard, actor: User) -> set[str]:
+    """The fields the form shows (a refusal about one is written next to it)."""
+    if wizard.step != "form":
+        return set()
+    shown = {"title", "description", "file", "type", "service", "subcategory"}
+    asks = wizard.policy.asks if wizard.policy else None
+    if asks == PriorityInput.impact_urgency:
+        shown |= {"impact", "urgency"}
+    elif asks == PriorityInput.priority:
+        shown.add("priority")
+    if permissions.can(actor, "ticket.submit_on_behalf"):
+        shown |= {"requester", "organization"}
+    elif wizard.organizations:
+        shown.add("organization")
+    return shown
+
+
 @portal.post("/requests/new")
 @login_required
 def create_request():
@@ -152,6 +170,9 @@ def create_request():
     except HelpdeskError as exc:
         # A choice no longer offered (or tampered with) sends the visitor back to that step.
         status = exc.http_status if exc.http_status != 404 else 422
-        return _page(wizard, {_error_field(exc): exc.message}, status)
+        field = _error_field(exc)
+        if field not in _shown(wizard, actor):
+            field = "__all__"  # about a field this form does not show: said above the form
+        return _page(wizard, {field: exc.message}, status)
     flash(_("Request %(ref)s was created.", ref=ticket.reference), "success")
     return redirect(f"/requests/{ticket.reference}", 303)

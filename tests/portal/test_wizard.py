@@ -205,3 +205,15 @@ def test_unstorable_text_is_refused_on_a_page_not_a_crash(browser, world, path):
     )
     assert response.status_code == 422 and response.mimetype == "text/html"
     assert "cannot be stored" in response.get_data(as_text=True)
+
+
+def test_a_refusal_about_a_field_the_form_does_not_show_is_said_above_it(browser, world):
+    priorities.set_type_policy("question", "nothing", "low", actor=world.admin)
+    browser.login(world.requester)
+    form_step(browser, type="question")
+    response = browser.post(
+        "/requests/new", {"type": "question", "title": "Quota?", "impact": "high"}
+    )
+    assert response.status_code == 422
+    assert '<p class="error" role="alert">' in browser.page and "not impact" in browser.page
+    assert 'value="Quota?"' in browser.page

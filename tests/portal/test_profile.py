@@ -30,6 +30,7 @@ def test_saving_the_profile_switches_the_pages_language_at_once(browser, world):
     assert response.status_code == 303 and response.headers["Location"] == "/profile"
     browser.get("/profile")
     assert '<html lang="fr">' in browser.page
+    assert "Votre profil a été enregistré." in browser.page  # the message in the new language
     assert 'name="name" value="Rita R."' in browser.page
     assert 'value="+39 02 1234"' in browser.page
     assert '<option value="eu" selected>' in browser.page

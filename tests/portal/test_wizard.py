@@ -217,3 +217,14 @@ def test_a_refusal_about_a_field_the_form_does_not_show_is_said_above_it(browser
     assert response.status_code == 422
     assert '<p class="error" role="alert">' in browser.page and "not impact" in browser.page
     assert 'value="Quota?"' in browser.page
+
+
+def test_the_wizard_speaks_the_users_language_values_too(browser, world):
+    with database.connection_context():
+        from helpdesk.services import profile
+
+        profile.update_profile(world.requester, language="fr")
+    browser.login(world.requester)
+    browser.get("/requests/new")
+    assert '<html lang="fr">' in browser.page and "De quoi avez-vous besoin ?" in browser.page
+    assert 'value="feature" required> évolution</label>' in browser.page  # a stored word too

@@ -73,6 +73,10 @@ def _kind_in(kinds: frozenset[str]):
     return rule
 
 
+def _local_password(actor: User, obj=None) -> bool:
+    return actor.auth_source == "local"
+
+
 def _customer_manager(actor: User, obj=None) -> bool:
     return actor.kind in ADMINS or (
         actor.kind in CUSTOMER_MANAGEMENT_SWITCH and actor.can_manage_customers
@@ -177,6 +181,11 @@ RULES: dict[str, tuple[Rule, str]] = {
     "priority.view": (_kind_in(frozenset(USER_KINDS)), "You may not see the priority policy."),
     "priority.manage": (_kind_in(ADMINS), "Only admins may change the priority policy."),
     "mail.manage": (_kind_in(ADMINS), "Only admins may manage the mail outbox."),
+    # Accounts that sign in elsewhere (LDAP, SSO) have no password of ours to change.
+    "account.change_password": (
+        _local_password,
+        "This account does not sign in with a password of this help desk.",
+    ),
 }
 
 

@@ -1,11 +1,13 @@
 """The pages that the links in account emails open: activate, reset password, confirm email.
 
-GET only shows a form (mail scanners follow links); the POST does the work, once.
+Portal pages (the portal's base template, words and CSRF-protected forms) at the addresses the
+emails link to. GET only shows a form (mail scanners follow links); the POST does the work, once.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template_string, request
+from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
 
 from helpdesk.errors import HelpdeskError
 from helpdesk.server.api.inputs import client
@@ -15,60 +17,55 @@ from helpdesk.services import invitations, password_reset, profile
 account_pages = Blueprint("account_pages", __name__)
 account_pages.after_request(forbid_framing)
 
-PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ heading }}</title></head>
-<body style="font-family: sans-serif; max-width: 36em; margin: 2em auto">
-<h1>{{ heading }}</h1>
-{% if message %}<p>{{ message }}</p>{% endif %}
-{% if form == "password" %}
-<form method="post">
-<p><label>New password <input type="password" name="password" minlength="10" required></label></p>
-<p><label>Again <input type="password" name="confirmation" minlength="10" required></label></p>
-<p><button type="submit">Save</button></p>
-</form>
-{% elif form == "confirm" %}
-<form method="post"><p><button type="submit">Confirm</button></p></form>
-{% endif %}
-</body></html>"""
-
-HEADINGS = {
-    "activate": "Choose your password",
-    "reset": "Choose a new password",
-    "confirm-email": "Confirm your new email address",
-}
+ACTIONS = "<any(activate, reset, 'confirm-email'):action>"
 
 
-def _page(status: int = 200, **values):
+def _heading(action: str) -> str:
+    if action == "activate":
+        return _("Choose your password")
+    if action == "reset":
+        return _("Choose a new password")
+    return _("Confirm your new email address")
+
+
+def _page(action: str, status: int = 200, *, form: str | None = None, **values):
     values.setdefault("message", "")
-    values.setdefault("form", None)
-    return render_template_string(PAGE, **values), status, {"Content-Type": "text/html"}
+    values.setdefault("errors", {})
+    values.setdefault("heading", _heading(action))
+    page = render_template("portal/account_token.html", form=form, **values)
+    return page, status
 
 
-@account_pages.get("/account/<any(activate, reset, 'confirm-email'):action>/<token>")
+@account_pages.get(f"/account/{ACTIONS}/<token>")
 def show(action: str, token: str):
-    form = "confirm" if action == "confirm-email" else "password"
-    return _page(heading=HEADINGS[action], form=form)
+    """The form the email's link opens (nothing is done yet)."""
+    return _page(action, form="confirm" if action == "confirm-email" else "password")
 
 
-@account_pages.post("/account/<any(activate, reset, 'confirm-email'):action>/<token>")
+@account_pages.post(f"/account/{ACTIONS}/<token>")
 def submit(action: str, token: str):
+    """Activate, reset or confirm with the emailed token, once."""
     password = request.form.get("password", "")
+    if action != "confirm-email" and password != request.form.get("confirmation", ""):
+        errors = {"confirmation": _("The two passwords differ.")}
+        return _page(action, 422, form="password", errors=errors)
     try:
-        if action != "confirm-email" and password != request.form.get("confirmation", ""):
-            return _page(
-                422, heading=HEADINGS[action], form="password", message="The two passwords differ."
-            )
         if action == "activate":
             # No login token: this page could not hand it to anyone.
-            user, _ = invitations.activate_account(token, password, client=client(), log_in=False)
-            message = f"Your account {user.email} is active. You can now log in."
+            user, _token = invitations.activate_account(
+                token, password, client=client(), log_in=False
+            )
+            message = _("Your account %(email)s is active. You can now log in.", email=user.email)
         elif action == "reset":
             user = password_reset.reset_password(token, password, client=client())
-            message = f"The password of {user.email} was changed. You can now log in."
+            message = _(
+                "The password of %(email)s was changed. You can now log in.", email=user.email
+            )
         else:
             user = profile.confirm_email_change(token, client=client())
-            message = f"Your email address is now {user.email}."
+            message = _("Your email address is now %(email)s.", email=user.email)
     except HelpdeskError as exc:
-        form = "password" if exc.http_status == 422 and action != "confirm-email" else None
-        return _page(exc.http_status, heading=HEADINGS[action], form=form, message=exc.message)
-    return _page(heading="Done", message=message)
+        if exc.http_status == 422 and action != "confirm-email":
+            return _page(action, 422, form="password", errors={"password": exc.message})
+        return _page(action, exc.http_status, message=exc.message)
+    return _page(action, heading=_("Done"), message=message, done=True)

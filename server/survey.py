@@ -1,11 +1,13 @@
 """The page a survey link in an email opens: rate a closed ticket 1-5, once.
 
-GET only shows the form (mail scanners follow links); the rating is saved by the POST.
+A portal page (the portal's base template, words and a CSRF-protected form). GET only shows the
+form (mail scanners follow links); the rating is saved by the POST.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template_string, request
+from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
 
 from helpdesk.errors import HelpdeskError
 from helpdesk.server.page_headers import forbid_framing
@@ -14,50 +16,49 @@ from helpdesk.services import surveys
 survey_page = Blueprint("survey", __name__)
 survey_page.after_request(forbid_framing)
 
-PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ heading }}</title></head>
-<body style="font-family: sans-serif; max-width: 36em; margin: 2em auto">
-<h1>{{ heading }}</h1>
-{% if message %}<p>{{ message }}</p>{% endif %}
-{% if ticket %}
-<form method="post">
-<p>{{ ticket.reference }}: {{ ticket.title }}</p>
-<p>{% for n in range(1, 6) %}
-<label><input type="radio" name="rating" value="{{ n }}"
-  {{ 'checked' if n == chosen }}> {{ n }}</label>
-{% endfor %}</p>
-<p><textarea name="comment" rows="4" cols="50" placeholder="Comment (optional)"></textarea></p>
-<p><button type="submit">Send</button></p>
-</form>
-{% endif %}
-</body></html>"""
-
 
 def _page(status: int = 200, **values):
     values.setdefault("ticket", None)
     values.setdefault("message", "")
     values.setdefault("chosen", None)
-    return render_template_string(PAGE, **values), status, {"Content-Type": "text/html"}
+    values.setdefault("comment", "")
+    values.setdefault("heading", _("Survey"))
+    return render_template("portal/survey.html", **values), status
 
 
 @survey_page.get("/survey/<token>")
 def show(token: str):
+    """The rating form, with the rating chosen in the email already marked."""
     try:
-        _, ticket = surveys.survey_ticket(token)
+        _token, ticket = surveys.survey_ticket(token)
     except HelpdeskError as exc:
-        return _page(exc.http_status, heading="Survey", message=exc.message)
+        return _page(exc.http_status, message=exc.message)
     chosen = request.args.get("rating", type=int)
-    return _page(heading="How did we do?", ticket=ticket, chosen=chosen)
+    return _page(heading=_("How did we do?"), ticket=ticket, chosen=chosen)
 
 
 @survey_page.post("/survey/<token>")
 def answer(token: str):
+    """Save the rating (and comment), once."""
+    rating = request.form.get("rating", type=int)
+    comment = request.form.get("comment") or None
     try:
-        rating = request.form.get("rating", type=int)
-        ticket = surveys.rate_with_token(token, rating, request.form.get("comment"))
+        ticket = surveys.rate_with_token(token, rating, comment)
     except HelpdeskError as exc:
-        return _page(exc.http_status, heading="Survey", message=exc.message)
+        if exc.http_status == 422:  # the form again, with what was chosen and typed kept
+            try:
+                _token, ticket = surveys.survey_ticket(token)
+            except HelpdeskError:
+                return _page(exc.http_status, message=exc.message)
+            values = {"ticket": ticket, "chosen": rating, "comment": comment or ""}
+            return _page(422, heading=_("How did we do?"), message=exc.message, **values)
+        return _page(exc.http_status, message=exc.message)
     return _page(
-        heading="Thank you!",
-        message=f"Your rating of {ticket.reference}: {ticket.satisfaction_rating}/5.",
+        heading=_("Thank you!"),
+        message=_(
+            "Your rating of %(ref)s: %(rating)s/5.",
+            ref=ticket.reference,
+            rating=ticket.satisfaction_rating,
+        ),
+        done=True,
     )

@@ -90,6 +90,8 @@ def error_page(exc: HelpdeskError):
 
 @portal.errorhandler(HelpdeskError)
 def portal_error(exc: HelpdeskError):
+    # A refusal may quote the unstorable text it refuses (a lone surrogate): shown escaped.
+    exc.message = exc.message.encode("utf-8", "backslashreplace").decode("utf-8")
     return error_page(exc)
 
 

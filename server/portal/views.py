@@ -58,4 +58,6 @@ def logout():
     return redirect(url_for("portal.home"), 303)
 
 
-from helpdesk.server.portal import agent  # noqa: E402,F401  (the agent pages)
+# The pages of the portal's other modules: the wizard (/requests/new), the profile, the
+# signed-out account pages (/password/forgot, /signup) and the agent pages (/queue, controls).
+from helpdesk.server.portal import account, agent, profile, wizard  # noqa: E402, F401

@@ -5,12 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from conftest import Browser
 
 from helpdesk.services import users
 from helpdesk.services.account_tokens import issue_account_token
 
 PASSWORD = "nina-new-password-7"
 FORM = {"password": PASSWORD, "confirmation": PASSWORD}
+
+
+def post(client, url, data):
+    """The form's POST as a browser sends it: with the session's CSRF token."""
+    return Browser(client).post(url, data)
 
 
 def invited(world) -> str:
@@ -31,7 +37,7 @@ def tokens_of_nina(client) -> list[str]:
 
 def test_activating_on_the_web_page_leaves_no_token_behind(world, client):
     """Issue 7, defect 13: the page had nowhere to put the token activation issued."""
-    page = client.post(f"/account/activate/{invited(world)}", data=FORM)
+    page = post(client, f"/account/activate/{invited(world)}", FORM)
     assert page.status_code == 200 and "is active" in page.text
     assert tokens_of_nina(client) == ["login"]
 
@@ -56,16 +62,16 @@ def assert_not_frameable(resp) -> None:
 def test_account_pages_may_not_be_framed(world, client, page):
     """Defect 14: a password form in someone else's frame could be clickjacked."""
     assert_not_frameable(client.get(f"/account/{page}/forged-token"))
-    assert_not_frameable(client.post(f"/account/{page}/forged-token", data=FORM))  # 404 page
+    assert_not_frameable(post(client, f"/account/{page}/forged-token", FORM))  # 404 page
 
 
 def test_a_working_activation_page_may_not_be_framed(world, client):
     token = invited(world)
     assert_not_frameable(client.get(f"/account/activate/{token}"))
-    differ = client.post(f"/account/activate/{token}", data={**FORM, "confirmation": "other"})
+    differ = post(client, f"/account/activate/{token}", {**FORM, "confirmation": "other"})
     assert differ.status_code == 422
     assert_not_frameable(differ)
-    done = client.post(f"/account/activate/{token}", data=FORM)
+    done = post(client, f"/account/activate/{token}", FORM)
     assert done.status_code == 200
     assert_not_frameable(done)
 
@@ -73,7 +79,7 @@ def test_a_working_activation_page_may_not_be_framed(world, client):
 def test_survey_pages_may_not_be_framed(world, client):
     for resp in (
         client.get("/survey/forged-token?rating=5"),
-        client.post("/survey/forged-token", data={"rating": "5"}),
+        post(client, "/survey/forged-token", {"rating": "5"}),
     ):
         assert resp.status_code == 404
         assert_not_frameable(resp)

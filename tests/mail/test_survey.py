@@ -11,7 +11,7 @@ from datetime import datetime
 from types import SimpleNamespace
 
 import pytest
-from conftest import deliver
+from conftest import Browser, deliver
 
 from helpdesk.db import database
 from helpdesk.models import Ticket
@@ -22,6 +22,11 @@ API = "/api/v1"
 TITLE = "Printer prints blank pages"
 SURVEY_LINK = re.compile(r"http://127\.0\.0\.1:5000/survey/([A-Za-z0-9_-]+)\?rating=(\d)")
 FORGED = "Zm9yZ2VkLXRva2VuLXRoYXQtd2FzLW5ldmVyLWlzc3VlZA"
+
+
+def post(client, url, data):
+    """The form's POST as a browser sends it: with the session's CSRF token."""
+    return Browser(client).post(url, data)
 
 
 def survey_token(mailbox, address: str) -> str:
@@ -101,7 +106,7 @@ def test_a_forged_survey_token_is_not_found(client, closed):
         assert resp.get_json()["error"]["code"] == "not_found"
     for resp in (
         client.get(f"/survey/{FORGED}?rating=5"),
-        client.post(f"/survey/{FORGED}", data={"rating": "5"}),
+        post(client, f"/survey/{FORGED}", {"rating": "5"}),
     ):
         assert resp.status_code == 404
         assert resp.mimetype == "text/html"
@@ -142,9 +147,7 @@ def test_the_survey_page_shows_the_chosen_rating_and_saves_only_when_sent(client
     assert radios(again.get_data(as_text=True))["2"] is True
     assert client.get(f"/survey/{closed.token}").status_code == 200
 
-    sent = client.post(
-        f"/survey/{closed.token}", data={"rating": "4", "comment": "Fixed in a day."}
-    )
+    sent = post(client, f"/survey/{closed.token}", {"rating": "4", "comment": "Fixed in a day."})
     assert sent.status_code == 200
     html = sent.get_data(as_text=True)
     assert "Thank you" in html
@@ -153,7 +156,7 @@ def test_the_survey_page_shows_the_chosen_rating_and_saves_only_when_sent(client
 
     for resp in (
         client.get(f"/survey/{closed.token}?rating=1"),
-        client.post(f"/survey/{closed.token}", data={"rating": "1"}),
+        post(client, f"/survey/{closed.token}", {"rating": "1"}),
     ):
         assert resp.status_code == 404
         assert "already used" in resp.get_data(as_text=True)
@@ -165,13 +168,13 @@ def test_the_survey_page_shows_the_chosen_rating_and_saves_only_when_sent(client
 
 @pytest.mark.parametrize("form", [{"rating": "9"}, {"rating": "0"}, {"rating": "four"}, {}])
 def test_the_survey_page_refuses_a_rating_outside_1_to_5(client, closed, form):
-    resp = client.post(f"/survey/{closed.token}", data=form)
+    resp = post(client, f"/survey/{closed.token}", form)
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert "rating must be a whole number from 1 to 5" in html
     assert "Thank you" not in html
     assert satisfaction(client, closed) is None
-    assert client.post(f"/survey/{closed.token}", data={"rating": "5"}).status_code == 200
+    assert post(client, f"/survey/{closed.token}", {"rating": "5"}).status_code == 200
 
 
 # -- `helpdesk ticket rate` -------------------------------------------------------------------

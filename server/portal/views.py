@@ -27,7 +27,7 @@ def _safe_next(target: str | None) -> str:
 def home():
     if portal_user() is None:
         return render_template("portal/login.html", next=None)
-    return render_template("portal/home.html")
+    return render_template("portal/home.html", dashboard=requests.home_dashboard(portal_user()))
 
 
 @portal.route("/login", methods=["GET", "POST"])
@@ -56,3 +56,6 @@ def login():
 def logout():
     sign_out()
     return redirect(url_for("portal.home"), 303)
+
+
+from helpdesk.server.portal import requests  # noqa: E402, F401  (the request pages)

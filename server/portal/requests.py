@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
 from helpdesk import permissions, workflow
 from helpdesk.errors import HelpdeskError, NotFound, ValidationFailed
@@ -64,7 +65,7 @@ def _listing(statuses, scope: str, page=1) -> dict:
     )
     return {
         "statuses": list(statuses),
-        "names": ", ".join(_(status) for status in statuses),
+        "names": ", ".join(pgettext("status", status) for status in statuses),
         "page": result,
         "services": contracts.display_names(result.items),
     }

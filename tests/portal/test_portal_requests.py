@@ -507,3 +507,19 @@ def test_signed_out_visitors_are_sent_to_the_login_page(browser, world):
         response = browser.get(path)
         assert response.status_code == 302
         assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_the_request_pages_speak_the_users_language(browser, world):
+    from helpdesk.services import profile
+
+    ticket = resolved(world)
+    with database.connection_context():
+        profile.update_profile(world.requester, language="fr", date_format="eu")
+    browser.login(world.requester)
+    browser.get("/requests")
+    assert '<html lang="fr">' in browser.page
+    assert "Mes demandes résolues" in browser.page and "résolu" in browser.page
+    assert re.search(r"<td>\d\d/\d\d/\d{4} \d\d:\d\d</td>", browser.page)  # updated, eu format
+    browser.get(f"/requests/{ticket.reference}")
+    assert "Rouvrir" in browser.page and "Clôturer" in browser.page
+    assert "a créé la demande" in browser.page

@@ -101,6 +101,14 @@ def _edits_own(actor: User, ticket: Ticket) -> bool:
     return _is_requester(actor, ticket) and ticket.status in REQUESTER_EDITS_WHILE
 
 
+def _power_member_somewhere(actor: User, obj=None) -> bool:
+    return Membership.select().where(_power_memberships(actor)).exists()
+
+
+def _power_memberships(actor: User):
+    return (Membership.user == actor) & (Membership.role == MembershipRole.power.value)
+
+
 def _org_insider(actor: User, org: Organization) -> bool:
     if _is_staff(actor):
         return True
@@ -127,6 +135,11 @@ RULES: dict[str, tuple[Rule, str]] = {
     "ticket.view": (_can_view, "No such ticket."),
     "ticket.comment": (_can_view, "You may not comment on this ticket."),
     "ticket.attach": (_can_view, "You may not attach files to this ticket."),
+    # Lists "all my organization's requests" (home, /requests?scope=organization): power users.
+    "ticket.view_organization": (
+        _power_member_somewhere,
+        "Only power users see all their organization's requests.",
+    ),
     "ticket.view_internal": (_kind_in(STAFF), "Only agents see internal notes."),
     "ticket.comment_internal": (_kind_in(STAFF), "Only agents may write internal notes."),
     "ticket.share": (_can_share, "Only the requester or a power user may share this ticket."),
@@ -238,14 +251,20 @@ def visible_tickets(actor: User, query):
     if _is_staff(actor):
         return query
     shared = Share.select(Share.ticket).where(Share.user == actor)
-    power_orgs = Membership.select(Membership.organization).where(
-        (Membership.user == actor) & (Membership.role == MembershipRole.power.value)
-    )
+    power_orgs = Membership.select(Membership.organization).where(_power_memberships(actor))
     return query.where(
         (Ticket.requester == actor)
         | Ticket.id.in_(shared)
         | ((Ticket.private == False) & Ticket.organization.in_(power_orgs))  # noqa: E712
     )
+
+
+def organization_tickets(actor: User, query):
+    """Restrict a Ticket query to the organizations whose requests the actor sees all of (a
+    power user's); call `visible_tickets` too (a colleague's private request stays hidden)."""
+    require(actor, "ticket.view_organization")
+    power_orgs = Membership.select(Membership.organization).where(_power_memberships(actor))
+    return query.where(Ticket.organization.in_(power_orgs))
 
 
 def answers_for(actor: User):

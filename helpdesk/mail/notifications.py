@@ -46,7 +46,8 @@ def _context(ticket: Ticket, actor: User | None, settings: MailSettings, **extra
         "priority": ticket.priority,
         "actor": actor.name if actor else "",
         "agent": ticket.assignee.name if ticket.assignee_id else "",
-        "url": f"{settings.base_url}/api/v1/tickets/{ticket.reference}",
+        # The request's portal page: a browser opens it (the JSON API would answer 401).
+        "url": f"{settings.base_url}/requests/{ticket.reference}",
         "body": "",
         "survey_links": [],
         "service": _service_line(ticket),

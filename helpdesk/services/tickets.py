@@ -101,7 +101,9 @@ def get_ticket(reference: str, *, actor: User) -> Ticket:
 @dataclass
 class TicketFilter:
     statuses: tuple[str, ...] = ()
-    scope: str | None = None  # "mine": requested by me (assigned to me, for agents)
+    # "mine": requested by me (assigned to me, for agents); "organization": the requests of the
+    # organizations I am a power user of.
+    scope: str | None = None
     organization: str | None = None
     text: str | None = None
     type: str | None = None
@@ -115,6 +117,9 @@ class TicketFilter:
     unassigned: bool = False
     sort: str | None = None  # a TicketSort word; None: newest first
     direction: str | None = None  # asc or desc; None: the sort's natural direction
+    reference: str | None = None  # HD-42 or 42
+    closed_from: str | None = None
+    closed_to: str | None = None
     page: int = 1
     per_page: int = 25
 
@@ -145,6 +150,28 @@ def _ordered(query, sort: str | None, direction: str | None):
     return query.order_by(column.desc(), Ticket.id.desc())
 
 
+SCOPES = ("mine", "organization")
+
+
+def scoped(query, scope: str, actor: User):
+    """Restrict a Ticket query to a scope of SCOPES (visibility is the caller's to apply)."""
+    validation.choice("scope", scope, SCOPES)
+    if scope == "organization":
+        return permissions.organization_tickets(actor, query)
+    # "Mine" is what the caller answers for: an agent's assigned tickets, a customer's own.
+    return query.where(permissions.answers_for(actor) == actor)
+
+
+def reference_id(reference: str) -> int:
+    """The ticket id a reference names (HD-42 or 42); ValidationFailed for anything else."""
+    match = REFERENCE_RE.match(validation.text("reference", reference, max_length=40))
+    if not match:
+        raise ValidationFailed(
+            f"reference must look like HD-42 (got {reference!r}).", {"field": "reference"}
+        )
+    return int(match.group(1))
+
+
 def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
     """The page of tickets the actor may see that match the filter, in the asked order (newest
     first by default), and the total."""
@@ -154,9 +181,7 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
     if filters.statuses:
         query = query.where(Ticket.status.in_(list(filters.statuses)))
     if filters.scope is not None:
-        validation.choice("scope", filters.scope, ("mine",))
-        # "Mine" is what the caller answers for: an agent's assigned tickets, a customer's own.
-        query = query.where(permissions.answers_for(actor) == actor)
+        query = scoped(query, filters.scope, actor)
     if filters.organization:
         org = get_organization(filters.organization)
         if not permissions.can(actor, "org.view", org):
@@ -178,6 +203,14 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
         query = query.where(Ticket.created_at >= start)
     if end is not None:
         query = query.where(Ticket.created_at < end)
+    closed_start = validation.date_bound("closed_from", filters.closed_from)
+    closed_end = validation.date_bound("closed_to", filters.closed_to, end=True)
+    if closed_start is not None:
+        query = query.where(Ticket.closed_at >= closed_start)
+    if closed_end is not None:
+        query = query.where(Ticket.closed_at < closed_end)
+    if filters.reference:
+        query = query.where(Ticket.id == reference_id(filters.reference))
     if filters.requester:
         query = query.where(Requester.email == filters.requester.strip().lower())
     if filters.assignee:

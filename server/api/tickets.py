@@ -44,9 +44,10 @@ def _detail(ticket, actor, status=200, headers=None):
 @api.get("/tickets")
 def list_tickets():
     """Tickets the caller may see, newest first; filters: status (repeatable), scope=mine,
-    organization, q (text in title or description), type, from, to, requester, assignee,
-    breaching=true [within=2h] (SLA target missed or due within the window; agents),
-    unassigned=true; sort=reference|priority|status|updated|created with dir=asc|desc."""
+    scope=organization (power users), organization, q (text in title or description), type,
+    from, to, closed_from, closed_to, reference, requester, assignee, breaching=true
+    [within=2h] (SLA target missed or due within the window; agents), unassigned=true;
+    sort=reference|priority|status|updated|created with dir=asc|desc."""
     args = request.args
     page, per_page = paging()
     result = tickets.list_tickets(
@@ -66,6 +67,9 @@ def list_tickets():
             unassigned=flag("unassigned"),
             sort=args.get("sort") or None,
             direction=args.get("dir") or None,
+            reference=args.get("reference"),
+            closed_from=args.get("closed_from"),
+            closed_to=args.get("closed_to"),
             page=page,
             per_page=per_page,
         ),

@@ -27,7 +27,7 @@ def _safe_next(target: str | None) -> str:
 def home():
     if portal_user() is None:
         return render_template("portal/login.html", next=None)
-    return render_template("portal/home.html")
+    return render_template("portal/home.html", dashboard=requests.home_dashboard(portal_user()))
 
 
 @portal.route("/login", methods=["GET", "POST"])
@@ -58,6 +58,7 @@ def logout():
     return redirect(url_for("portal.home"), 303)
 
 
-# The pages of the portal's other modules: the wizard (/requests/new), the profile, the
-# signed-out account pages (/password/forgot, /signup) and the agent pages (/queue, controls).
-from helpdesk.server.portal import account, agent, profile, wizard  # noqa: E402, F401
+# The pages of the portal's other modules: the requests (/requests, /requests/closed,
+# /requests/HD-n), the wizard (/requests/new), the profile, the signed-out account pages
+# (/password/forgot, /signup) and the agent pages (/queue and the request page's controls).
+from helpdesk.server.portal import account, agent, profile, requests, wizard  # noqa: E402, F401

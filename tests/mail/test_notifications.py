@@ -175,6 +175,23 @@ def test_a_new_ticket_is_acknowledged_and_announced_to_every_agent(desk):
     assert desk.mail() == {}  # delivered once
 
 
+def test_the_mail_link_opens_the_requests_portal_page(desk, browser):
+    body = {"type": "incident", "title": TITLE, "description": DESCRIPTION}
+    ref = desk.post(desk.world.requester, "/tickets", body, 201)["reference"]
+    [ack] = desk.mail()[REQ]
+    page = f"http://127.0.0.1:5000/requests/{ref}"
+    assert page in text_of(ack)
+    assert f'href="{page}"' in html_of(ack)
+    assert "/api/v1/" not in text_of(ack) + html_of(ack)
+    # Followed in a browser, the link shows the request (after the login form).
+    path = page.removeprefix("http://127.0.0.1:5000")
+    login = browser.get(path)
+    assert login.status_code == 302 and "/login?next=" in login.headers["Location"]
+    browser.login(desk.world.requester)
+    assert browser.get(path).status_code == 200
+    assert ref in browser.page and TITLE in browser.page
+
+
 def test_a_ticket_an_agent_opens_for_a_customer(desk):
     body = {"type": "question", "title": "VPN access", "requester": REQ}
     ref = desk.post(desk.world.agent, "/tickets", body, 201)["reference"]

@@ -11,11 +11,9 @@ from flask_babel import gettext as _
 
 from helpdesk.errors import HelpdeskError
 from helpdesk.server.api.inputs import client
-from helpdesk.server.page_headers import forbid_framing
 from helpdesk.services import invitations, password_reset, profile
 
 account_pages = Blueprint("account_pages", __name__)
-account_pages.after_request(forbid_framing)
 
 ACTIONS = "<any(activate, reset, 'confirm-email'):action>"
 

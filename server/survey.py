@@ -10,11 +10,9 @@ from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 
 from helpdesk.errors import HelpdeskError
-from helpdesk.server.page_headers import forbid_framing
 from helpdesk.services import surveys
 
 survey_page = Blueprint("survey", __name__)
-survey_page.after_request(forbid_framing)
 
 
 def _page(status: int = 200, **values):

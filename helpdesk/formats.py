@@ -9,6 +9,8 @@ DATE_FORMATS = {
 LANGUAGES = ("en", "fr", "it", "cs")
 
 
-def format_datetime(value, date_format: str | None) -> str:
-    """A datetime (UTC, naive or aware) in one of DATE_FORMATS by its name (else ISO)."""
-    return value.strftime(DATE_FORMATS.get(date_format or "iso", DATE_FORMATS["iso"]))
+def format_datetime(value, date_format: str | None, *, with_time: bool = True) -> str:
+    """A datetime (UTC, naive or aware) in one of DATE_FORMATS by its name (else ISO); with
+    `with_time=False`, its date only."""
+    pattern = DATE_FORMATS.get(date_format or "iso", DATE_FORMATS["iso"])
+    return value.strftime(pattern if with_time else pattern.split(" ")[0])

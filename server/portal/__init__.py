@@ -18,7 +18,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from helpdesk import i18n, permissions
 from helpdesk.config import Settings
 from helpdesk.errors import HelpdeskError
-from helpdesk.formats import DATE_FORMATS, LANGUAGES
+from helpdesk.formats import LANGUAGES, format_datetime
 from helpdesk.server.portal.session import portal_user, secret_key
 
 portal = Blueprint(
@@ -57,10 +57,7 @@ def when(value, with_time: bool = True) -> str:
     if value is None:
         return ""
     user = portal_user()
-    pattern = DATE_FORMATS.get(user.date_format if user else "iso", DATE_FORMATS["iso"])
-    if not with_time:
-        pattern = pattern.split(" ")[0]
-    return value.strftime(pattern)
+    return format_datetime(value, user.date_format if user else None, with_time=with_time)
 
 
 def security_headers(response):

@@ -11,11 +11,16 @@ from types import SimpleNamespace
 
 import pytest
 from browsing import Site, expect, fill_login, launched_chromium, screenshot_dir
-from conftest import PASSWORD, helpdesk_serve
+from conftest import ON_POSTGRES, PASSWORD, helpdesk_serve
 
 from helpdesk.services import catalog, contracts, passwords
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # What a browser adds (rendering, the CSP, cookies, downloads) does not depend on the
+    # database, and tests/portal runs every page on both: the journeys run once, on SQLite.
+    pytest.mark.skipif(ON_POSTGRES, reason="browser journeys run once, in the SQLite run"),
+]
 
 NAV = ["Home", "My requests", "Closed requests", "Create a request", "Profile"]
 

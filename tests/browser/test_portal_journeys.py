@@ -104,6 +104,10 @@ def test_a_wrong_password_is_said_on_the_form_which_keeps_the_address(site, peop
     expect(page.get_by_label("Password")).to_have_value("")
 
 
-def test_a_french_browser_gets_the_login_page_in_french(site):
+def test_a_french_browser_gets_the_login_page_in_french(site, people):
     page = site.open(locale="fr-FR")
     expect(page.locator("html")).to_have_attribute("lang", "fr")
+    page.get_by_label("E-mail").fill(people.requester.email)
+    page.get_by_label("Mot de passe").fill("pas le mot de passe")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("alert")).to_have_text("E-mail ou mot de passe incorrect.")

@@ -27,6 +27,13 @@ MESSAGES: dict[str, tuple[str, ...]] = {
         N_("{field} must be true or false."),
         N_("{field} must be one line, without control characters."),
         N_("{field} must be a whole number from {min} to {max}."),
+        N_("{field} must be one of: {allowed} (got {got!r})."),
+        N_("{field} is too long ({length} characters, at most {max_length})."),
+        N_("{value!r} is not an email address."),
+        N_("{field} must be a date like 2026-01-31 (got {value!r})."),
+        N_("{field}: date out of range (got {value!r})."),
+        N_("{field} must be a non-empty list."),
+        N_("{field} has too many entries ({count}); send at most {max}."),
     ),
 }
 
@@ -43,11 +50,19 @@ SUMMARIES: dict[str, str] = {
 }
 
 
+def _values(details: dict) -> dict:
+    """The details as a message shows them: a list as its items joined by commas."""
+    return {
+        name: ", ".join(map(str, value)) if isinstance(value, list) else value
+        for name, value in details.items()
+    }
+
+
 def _fill(language: str | None, template: str, details: dict) -> str:
     values = {
         # Statuses are words too; the other values are the caller's or the API's keys.
         name: i18n.word(language, "status", value) if name in ("from", "to") else value
-        for name, value in details.items()
+        for name, value in _values(details).items()
     }
     return i18n.gettext(language, template).format(**values)
 
@@ -58,7 +73,7 @@ def localized_message(error: HelpdeskError, language: str | None) -> str:
         return error.message
     for template in MESSAGES.get(error.code, ()):
         try:
-            if template.format(**error.details) == error.message:
+            if template.format(**_values(error.details)) == error.message:
                 return _fill(language, template, error.details)
         except (KeyError, IndexError, ValueError):
             continue

@@ -22,7 +22,7 @@ def choice(field: str, value: Any, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValidationFailed(
             f"{field} must be one of: {', '.join(allowed)} (got {value!r}).",
-            {"field": field, "allowed": list(allowed)},
+            {"field": field, "allowed": list(allowed), "got": value},
         )
     return value
 
@@ -45,7 +45,7 @@ def text(
     if len(value) > max_length:
         raise ValidationFailed(
             f"{field} is too long ({len(value)} characters, at most {max_length}).",
-            {"field": field, "max_length": max_length},
+            {"field": field, "max_length": max_length, "length": len(value)},
         )
     return value
 
@@ -53,7 +53,9 @@ def text(
 def email(value: Any) -> str:
     value = text("email", value, max_length=254).lower()
     if not EMAIL_RE.match(value):
-        raise ValidationFailed(f"{value!r} is not an email address.", {"field": "email"})
+        raise ValidationFailed(
+            f"{value!r} is not an email address.", {"field": "email", "value": value}
+        )
     return value
 
 
@@ -86,7 +88,8 @@ def date_bound(field: str, value: str | None, *, end: bool = False) -> datetime 
         parsed = datetime.fromisoformat(value)
     except (TypeError, ValueError):
         raise ValidationFailed(
-            f"{field} must be a date like 2026-01-31 (got {value!r}).", {"field": field}
+            f"{field} must be a date like 2026-01-31 (got {value!r}).",
+            {"field": field, "value": value},
         ) from None
     try:
         if parsed.tzinfo is not None:
@@ -124,7 +127,7 @@ def items(field: str, value: Any, *, max_items: int, key=None) -> list:
     if len(distinct) > max_items:
         raise ValidationFailed(
             f"{field} has too many entries ({len(distinct)}); send at most {max_items}.",
-            {"field": field, "max": max_items},
+            {"field": field, "max": max_items, "count": len(distinct)},
         )
     return distinct
 

@@ -54,13 +54,35 @@ def test_a_refused_transition_names_the_statuses_in_the_callers_language(client,
     assert (error["details"]["from"], error["details"]["to"]) == ("closed", "pending")
 
 
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        (
+            {"type": "question", "title": "x" * 500},
+            "title est trop long (500 caractères, au plus 200).",
+        ),
+        (
+            {"type": "outage", "title": "Down"},
+            "type doit être l'une de ces valeurs : incident, feature, question (reçu 'outage').",
+        ),
+    ],
+)
+def test_validation_messages_with_values_are_translated_too(client, world, body, message):
+    profile.update_profile(world.requester, language="fr")
+    resp = client.post(f"{API}/tickets", json=body, headers=world.headers(world.requester))
+    error = resp.get_json()["error"]
+    assert (resp.status_code, error["code"]) == (422, "validation_failed")
+    assert error["message"] == message
+
+
 def test_a_message_without_a_translation_stays_english(client, world):
     profile.update_profile(world.requester, language="fr")
+    ticket = world.ticket()
     resp = client.post(
-        f"{API}/tickets",
-        json={"type": "question", "title": "x" * 500},
+        f"{API}/tickets/{ticket.reference}/shares",
+        json={"users": ["Nobody Known"]},
         headers=world.headers(world.requester),
     )
     error = resp.get_json()["error"]
-    assert error["code"] == "validation_failed"
-    assert error["message"].startswith("title is too long (500 characters")
+    assert error["code"] == "not_found"
+    assert error["message"] == "No user named 'Nobody Known'."

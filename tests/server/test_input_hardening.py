@@ -209,7 +209,7 @@ def test_share_list_past_the_cap_is_422_naming_field_and_cap(client, world):
         f"{API}/tickets/{ticket.reference}/shares", json={"users": names}, headers=headers
     )
     error = assert_error(resp, 422, "validation_failed")
-    assert error["details"] == {"field": "users", "max": 50}
+    assert error["details"] == {"field": "users", "max": 50, "count": 51}
     assert "users" in error["message"] and "50" in error["message"]
     assert row_counts() == before
 

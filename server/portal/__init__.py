@@ -12,14 +12,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, Flask, g, render_template, request
-from flask_babel import Babel, Domain, get_locale
+from flask_babel import Babel, Domain, get_locale, gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from helpdesk import i18n, permissions
 from helpdesk.config import Settings
-from helpdesk.errors import HelpdeskError
+from helpdesk.error_messages import localized_message
+from helpdesk.errors import HelpdeskError, ValidationFailed
 from helpdesk.formats import LANGUAGES, format_datetime
+from helpdesk.server.api.inputs import MAX_UPLOADS
 from helpdesk.server.portal.session import portal_user, secret_key
+from helpdesk.storage import Upload
 
 portal = Blueprint(
     "portal",
@@ -80,15 +83,31 @@ def page_context():
     return {"me": me, "can": can, "lang": str(get_locale() or "en"), "when": when}
 
 
+def said(exc: HelpdeskError) -> str:
+    """What a refusal says, in the page's language (the words the API uses for it). It may
+    quote the unstorable text it refuses (a lone surrogate): that is shown escaped."""
+    message = localized_message(exc, str(get_locale() or "en"))
+    return message.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def uploaded_files() -> list[Upload]:
+    """The files of a form's `file` inputs (none chosen: none), at most the API's number."""
+    files = [f for f in request.files.getlist("file") if f.filename]
+    if len(files) > MAX_UPLOADS:
+        raise ValidationFailed(
+            gettext("Attach at most %(count)s files at once.", count=MAX_UPLOADS),
+            {"field": "file", "max": MAX_UPLOADS},
+        )
+    return [Upload(f.filename, f.stream, f.mimetype) for f in files]
+
+
 def error_page(exc: HelpdeskError):
     """A refused or failed request, as a page (the API answers the same in JSON)."""
-    return render_template("portal/error.html", error=exc), exc.http_status
+    return render_template("portal/error.html", error=exc, message=said(exc)), exc.http_status
 
 
 @portal.errorhandler(HelpdeskError)
 def portal_error(exc: HelpdeskError):
-    # A refusal may quote the unstorable text it refuses (a lone surrogate): shown escaped.
-    exc.message = exc.message.encode("utf-8", "backslashreplace").decode("utf-8")
     return error_page(exc)
 
 

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from helpdesk.config import current_settings
 from helpdesk.errors import HelpdeskError, NotFound, TooManyRequests
 from helpdesk.server.api.inputs import client
-from helpdesk.server.portal import portal, portal_language
+from helpdesk.server.portal import portal, portal_language, said
 from helpdesk.services import password_reset, signup
 
 
@@ -30,7 +30,7 @@ def _refused(template: str, values: dict, exc: HelpdeskError):
         headers["Retry-After"] = str(retry)
         message = _("Too many attempts: try again in %(seconds)s seconds.", seconds=retry)
     else:
-        message = exc.message
+        message = said(exc)
     field = (exc.details or {}).get("field")
     errors = {field if field in values else "__all__": message}
     return render_template(template, values=values, errors=errors), exc.http_status, headers

@@ -12,17 +12,13 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import flash, redirect, render_template, request, session
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from helpdesk import permissions, sla_clock, workflow
-from helpdesk.error_messages import localized_message
 from helpdesk.errors import HelpdeskError, NotFound, ValidationFailed
-from helpdesk.server.api.inputs import MAX_UPLOADS
-from helpdesk.server.portal import portal
+from helpdesk.server.portal import portal, said, uploaded_files
 from helpdesk.server.portal.session import login_required, portal_user
 from helpdesk.services import tickets
-from helpdesk.storage import Upload
 from helpdesk.vocabulary import (
     PRIORITIES,
     STATUSES,
@@ -89,7 +85,7 @@ def queue():
     try:
         result = tickets.list_tickets(_queue_filter(args), actor=me)
     except (ValidationFailed, NotFound) as exc:  # a filter that names nothing: say so, keep it
-        error = localized_message(exc, str(get_locale() or "en"))
+        error = said(exc)
     pages = None
     if result is not None:
         last = max(1, -(-result.total // result.per_page))
@@ -157,18 +153,9 @@ def _back(ticket, message: str | None = None):
 def _refused(ticket, exc: HelpdeskError, form: str, fields: dict):
     """The core said no (a bad value, an edge the workflow refuses, an unknown agent): its
     message on the request page, and the form as it was typed."""
-    flash(localized_message(exc, str(get_locale() or "en")), "error")
+    flash(said(exc), "error")
     session[DRAFT_KEY] = {"form": form, "fields": fields}
     return redirect(f"/requests/{ticket.reference}", 303)
-
-
-def _uploads() -> list[Upload]:
-    files = [f for f in request.files.getlist("file") if f.filename]
-    if len(files) > MAX_UPLOADS:
-        raise ValidationFailed(
-            _("Attach at most %(count)s files at once.", count=MAX_UPLOADS), {"field": "file"}
-        )
-    return [Upload(f.filename, f.stream, f.mimetype) for f in files]
 
 
 @portal.post("/requests/<reference>/note")
@@ -180,7 +167,7 @@ def agent_note(reference: str):
     internal = _flag(request.form.get("internal"))
     try:
         tickets.add_comment(
-            ticket.reference, body, actor=me, internal=internal, attachments=_uploads()
+            ticket.reference, body, actor=me, internal=internal, attachments=uploaded_files()
         )
     except HelpdeskError as exc:
         return _refused(ticket, exc, "note", {"body": body, "internal": internal})

@@ -12,7 +12,7 @@ from helpdesk import permissions
 from helpdesk.errors import HelpdeskError, NotFound, TooManyRequests
 from helpdesk.formats import DATE_FORMATS, LANGUAGES
 from helpdesk.server.api.inputs import client
-from helpdesk.server.portal import portal
+from helpdesk.server.portal import portal, said
 from helpdesk.server.portal.session import login_required, portal_user
 from helpdesk.services import authentication, profile
 
@@ -58,7 +58,7 @@ def save_profile():
     try:
         profile.update_profile(portal_user(), **values)
     except HelpdeskError as exc:
-        return _profile_page(values, {_field_of(exc, PROFILE_FIELDS): exc.message}, 422)
+        return _profile_page(values, {_field_of(exc, PROFILE_FIELDS): said(exc)}, 422)
     refresh()  # the language may have changed: the message below is in the new one
     flash(_("Your profile was saved."), "success")
     return redirect("/profile", 303)
@@ -107,8 +107,8 @@ def change_password():
         except HelpdeskError as exc:
             field = (exc.details or {}).get("field")
             field = "new_password" if field == "password" else field
-            errors[field if field in ("current_password", "new_password") else "__all__"] = (
-                exc.message
+            errors[field if field in ("current_password", "new_password") else "__all__"] = said(
+                exc
             )
             status = exc.http_status
         else:

@@ -18,11 +18,10 @@ from flask_babel import pgettext
 from helpdesk import permissions, workflow
 from helpdesk.errors import HelpdeskError, NotFound, ValidationFailed
 from helpdesk.mail.notifications import notifications_enabled
-from helpdesk.server.api.inputs import MAX_UPLOADS
-from helpdesk.server.portal import portal
+from helpdesk.server.portal import portal, said, uploaded_files
 from helpdesk.server.portal.session import login_required, portal_user
 from helpdesk.services import contracts, dashboard, tickets
-from helpdesk.storage import Upload, blob_store
+from helpdesk.storage import blob_store
 from helpdesk.vocabulary import Status
 
 # "My open requests" are those still in work; "resolved" ones wait for the customer's verdict.
@@ -187,16 +186,7 @@ def _refused(reference: str, form: str, exc: HelpdeskError):
     if isinstance(exc, NotFound):
         raise exc
     kept = {name: value for name, value in request.form.items() if name != "csrf_token"}
-    return _request_page(reference, errors={form: exc.message}, kept=kept, status=exc.http_status)
-
-
-def _uploads() -> list[Upload]:
-    files = [f for f in request.files.getlist("file") if f.filename]  # no file chosen: empty
-    if len(files) > MAX_UPLOADS:
-        raise ValidationFailed(
-            _("Attach at most %(max)s files at once.", max=MAX_UPLOADS), {"field": "file"}
-        )
-    return [Upload(f.filename, f.stream, f.mimetype) for f in files]
+    return _request_page(reference, errors={form: said(exc)}, kept=kept, status=exc.http_status)
 
 
 @portal.post("/requests/<reference>/comments")
@@ -205,7 +195,10 @@ def comment_request(reference: str):
     """Add a public comment (`body`) with files (`file`)."""
     try:
         tickets.add_comment(
-            reference, request.form.get("body", ""), actor=portal_user(), attachments=_uploads()
+            reference,
+            request.form.get("body", ""),
+            actor=portal_user(),
+            attachments=uploaded_files(),
         )
     except HelpdeskError as exc:
         return _refused(reference, "comment", exc)

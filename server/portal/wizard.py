@@ -11,14 +11,13 @@ from flask import flash, redirect, render_template, request
 from flask_babel import gettext as _
 
 from helpdesk import permissions
-from helpdesk.errors import HelpdeskError, ValidationFailed
+from helpdesk.errors import HelpdeskError
 from helpdesk.models import User
 from helpdesk.server.api.inputs import MAX_UPLOADS
-from helpdesk.server.portal import portal
+from helpdesk.server.portal import portal, said, uploaded_files
 from helpdesk.server.portal.session import login_required, portal_user
 from helpdesk.services import catalog, contracts, priorities, tickets
 from helpdesk.services.users import memberships_of
-from helpdesk.storage import Upload
 from helpdesk.vocabulary import LEVELS, TICKET_TYPES, PriorityInput
 
 FORM_FIELDS = (
@@ -147,12 +146,8 @@ def create_request():
     values.setdefault("type", request.form.get("type", ""))
     values.setdefault("title", "")
     wizard = _wizard(actor, dict(values))
-    files = [f for f in request.files.getlist("file") if f.filename]
     try:
-        if len(files) > MAX_UPLOADS:
-            raise ValidationFailed(
-                _("Attach at most %(count)s files.", count=MAX_UPLOADS), {"field": "file"}
-            )
+        files = uploaded_files()
         ticket = tickets.submit_ticket(
             actor=actor,
             type=values["type"],
@@ -165,7 +160,7 @@ def create_request():
             requester=values.get("requester"),
             service=values.get("service"),
             subcategory=values.get("subcategory"),
-            attachments=[Upload(f.filename, f.stream, f.mimetype) for f in files],
+            attachments=files,
         )
     except HelpdeskError as exc:
         # A choice no longer offered (or tampered with) sends the visitor back to that step.
@@ -173,6 +168,6 @@ def create_request():
         field = _error_field(exc)
         if field not in _shown(wizard, actor):
             field = "__all__"  # about a field this form does not show: said above the form
-        return _page(wizard, {field: exc.message}, status)
+        return _page(wizard, {field: said(exc)}, status)
     flash(_("Request %(ref)s was created.", ref=ticket.reference), "success")
     return redirect(f"/requests/{ticket.reference}", 303)

@@ -15,7 +15,7 @@ import pytest
 
 from helpdesk.db import database
 from helpdesk.models import Ticket
-from helpdesk.services import tickets
+from helpdesk.services import profile, tickets
 
 
 def submit(user, title="Printer prints blank pages", **fields):
@@ -449,6 +449,18 @@ def test_a_bad_rating_is_refused_and_the_request_stays_resolved(browser, world):
     response = browser.post(f"/requests/{ticket.reference}/close", {"rating": "9"})
     assert response.status_code == 422 and "rating" in browser.page
     assert status_of(ticket) == "resolved"
+
+
+def test_a_refusal_on_the_page_is_in_the_visitors_language(browser, world):
+    ticket = resolved(world)
+    with database.connection_context():
+        profile.update_profile(world.requester, language="fr")
+    browser.login(world.requester)
+    browser.get(f"/requests/{ticket.reference}")
+    response = browser.post(f"/requests/{ticket.reference}/close", {"rating": "9"})
+    assert response.status_code == 422
+    assert "rating doit être un nombre entier de 1 à 5." in browser.page
+    assert "must be a whole number" not in browser.page
 
 
 def test_reopening_needs_a_comment(browser, world):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request, send_file, url_for
+from flask import request, url_for
 
 from helpdesk.server.api import MAX_ID, api
 from helpdesk.server.api.inputs import (
@@ -12,6 +12,7 @@ from helpdesk.server.api.inputs import (
     paging,
     payload_with_uploads,
 )
+from helpdesk.server.attachments import send_attachment
 from helpdesk.server.serializers import (
     comment_json,
     page_json,
@@ -19,7 +20,6 @@ from helpdesk.server.serializers import (
     ticket_summaries,
 )
 from helpdesk.services import tickets
-from helpdesk.storage import blob_store
 
 TICKET_FIELDS = {
     "type",
@@ -159,15 +159,7 @@ def add_attachments(reference: str):
 def download_attachment(reference: str, filename: str):
     """The file itself, always as a download."""
     attachment = tickets.get_attachment(reference, filename, actor=current_user())
-    response = send_file(
-        blob_store.existing_path(attachment.sha256, attachment.filename),
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name=attachment.filename,
-        etag=attachment.sha256,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return send_attachment(attachment)
 
 
 @api.post("/tickets/<reference>/shares")

@@ -11,17 +11,17 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from flask import flash, redirect, render_template, request, send_file, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import pgettext
 
 from helpdesk import permissions, workflow
 from helpdesk.errors import HelpdeskError, NotFound, ValidationFailed
 from helpdesk.mail.notifications import notifications_enabled
+from helpdesk.server.attachments import send_attachment
 from helpdesk.server.portal import portal, said, uploaded_files
 from helpdesk.server.portal.session import login_required, portal_user
 from helpdesk.services import contracts, dashboard, tickets
-from helpdesk.storage import blob_store
 from helpdesk.vocabulary import Status
 
 # "My open requests" are those still in work; "resolved" ones wait for the customer's verdict.
@@ -273,12 +273,4 @@ def reopen_request(reference: str):
 def download_attachment(reference: str, filename: str):
     """A file of the request, always as a download, checked like the API's."""
     attachment = tickets.get_attachment(reference, filename, actor=portal_user())
-    response = send_file(
-        blob_store.existing_path(attachment.sha256, attachment.filename),
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name=attachment.filename,
-        etag=attachment.sha256,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return send_attachment(attachment)

@@ -7,18 +7,40 @@ from typing import Any
 
 from peewee import OperationalError
 
+# What a message's values may be: they are details too, sent as JSON.
+JSON_VALUES = (str, int, float, bool, list, dict, type(None))
+
+
+def shown(values: dict[str, Any]) -> dict[str, Any]:
+    """Values as a message shows them: a list as its items joined by commas."""
+    return {
+        name: ", ".join(map(str, value)) if isinstance(value, list) else value
+        for name, value in values.items()
+    }
+
 
 class HelpdeskError(Exception):
-    """Base of every expected failure: a stable code, an HTTP status and a CLI exit code."""
+    """Base of every expected failure: a stable code, an HTTP status and a CLI exit code.
+
+    The message is an English template marked with N_ where it is raised, its values given by
+    name: `NotFound(N_("No such service: {service!r}."), service=name)`. The values are
+    details too (for scripts), and helpdesk/error_messages.py translates the template, so a
+    message reads in the caller's language without a second copy of it anywhere.
+    `details` adds what the message does not show.
+    """
 
     code = "error"
     http_status = 400
     exit_code = 1
 
-    def __init__(self, message: str, details: dict[str, Any] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.details = details or {}
+    def __init__(self, message: str, details: dict[str, Any] | None = None, **values: Any):
+        assert all(isinstance(value, JSON_VALUES) for value in values.values()), values
+        text = message.format(**shown(values)) if values else message
+        super().__init__(text)
+        self.template = message
+        self.values = values
+        self.message = text
+        self.details = {**values, **(details or {})}
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "details": self.details}

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from helpdesk.errors import ValidationFailed
+from helpdesk.i18n import N_
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
@@ -21,8 +22,10 @@ MAX_LIST_ITEMS = 5000
 def choice(field: str, value: Any, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValidationFailed(
-            f"{field} must be one of: {', '.join(allowed)} (got {value!r}).",
-            {"field": field, "allowed": list(allowed), "got": value},
+            N_("{field} must be one of: {allowed} (got {got!r})."),
+            field=field,
+            allowed=list(allowed),
+            got=value,
         )
     return value
 
@@ -34,18 +37,20 @@ def text(
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise ValidationFailed(f"{field} must be text.", {"field": field})
+        raise ValidationFailed(N_("{field} must be text."), field=field)
     value = value.strip()
     if one_line and any(ch < " " or ch == "\x7f" for ch in value):
         raise ValidationFailed(
-            f"{field} must be one line, without control characters.", {"field": field}
+            N_("{field} must be one line, without control characters."), field=field
         )
     if required and not value:
-        raise ValidationFailed(f"{field} is required.", {"field": field})
+        raise ValidationFailed(N_("{field} is required."), field=field)
     if len(value) > max_length:
         raise ValidationFailed(
-            f"{field} is too long ({len(value)} characters, at most {max_length}).",
-            {"field": field, "max_length": max_length, "length": len(value)},
+            N_("{field} is too long ({length} characters, at most {max_length})."),
+            field=field,
+            max_length=max_length,
+            length=len(value),
         )
     return value
 
@@ -54,14 +59,14 @@ def email(value: Any) -> str:
     value = text("email", value, max_length=254).lower()
     if not EMAIL_RE.match(value):
         raise ValidationFailed(
-            f"{value!r} is not an email address.", {"field": "email", "value": value}
+            N_("{value!r} is not an email address."), {"field": "email"}, value=value
         )
     return value
 
 
 def boolean(field: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ValidationFailed(f"{field} must be true or false.", {"field": field})
+        raise ValidationFailed(N_("{field} must be true or false."), field=field)
     return value
 
 
@@ -71,8 +76,10 @@ def integer(field: str, value: Any, *, low: int, high: int, from_text: bool = Fa
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValidationFailed(
-            f"{field} must be a whole number from {low} to {high}.",
-            {"field": field, "min": low, "max": high},
+            N_("{field} must be a whole number from {min} to {max}."),
+            field=field,
+            min=low,
+            max=high,
         )
     return value
 
@@ -88,8 +95,9 @@ def date_bound(field: str, value: str | None, *, end: bool = False) -> datetime 
         parsed = datetime.fromisoformat(value)
     except (TypeError, ValueError):
         raise ValidationFailed(
-            f"{field} must be a date like 2026-01-31 (got {value!r}).",
-            {"field": field, "value": value},
+            N_("{field} must be a date like 2026-01-31 (got {value!r})."),
+            field=field,
+            value=value,
         ) from None
     try:
         if parsed.tzinfo is not None:
@@ -100,7 +108,7 @@ def date_bound(field: str, value: str | None, *, end: bool = False) -> datetime 
             return parsed + timedelta(microseconds=1)
     except OverflowError:  # 9999-12-31 as an end, 0001-01-01 east of UTC
         raise ValidationFailed(
-            f"{field}: date out of range (got {value!r}).", {"field": field, "value": value}
+            N_("{field}: date out of range (got {value!r})."), field=field, value=value
         ) from None
     return parsed
 
@@ -112,7 +120,7 @@ def items(field: str, value: Any, *, max_items: int, key=None) -> list:
     before the count is checked, so naming one user twice is not refused.
     """
     if not isinstance(value, list) or not value:
-        raise ValidationFailed(f"{field} must be a non-empty list.", {"field": field})
+        raise ValidationFailed(N_("{field} must be a non-empty list."), field=field)
     seen: set = set()
     distinct = []
     for entry in value:
@@ -126,8 +134,10 @@ def items(field: str, value: Any, *, max_items: int, key=None) -> list:
         distinct.append(entry)
     if len(distinct) > max_items:
         raise ValidationFailed(
-            f"{field} has too many entries ({len(distinct)}); send at most {max_items}.",
-            {"field": field, "max": max_items, "count": len(distinct)},
+            N_("{field} has too many entries ({count}); send at most {max}."),
+            field=field,
+            max=max_items,
+            count=len(distinct),
         )
     return distinct
 
@@ -144,11 +154,11 @@ def storable(value: Any, field: str = "") -> Any:
         if isinstance(node, str):
             found = UNSTORABLE_RE.search(node)
             if found:
-                what = "a NUL character" if found.group() == "\x00" else "a lone surrogate"
-                raise ValidationFailed(
-                    f"{path or 'The value'} contains {what}, which cannot be stored.",
-                    {"field": path},
-                )
+                if found.group() == "\x00":
+                    template = N_("{field} contains a NUL character, which cannot be stored.")
+                else:
+                    template = N_("{field} contains a lone surrogate, which cannot be stored.")
+                raise ValidationFailed(template, field=path or "value")
         elif isinstance(node, dict):
             for name, child in node.items():
                 child_path = f"{path}.{name}" if path else str(name)
@@ -157,9 +167,10 @@ def storable(value: Any, field: str = "") -> Any:
         elif isinstance(node, list):
             if len(node) > MAX_LIST_ITEMS:
                 raise ValidationFailed(
-                    f"{path or 'The list'} has too many entries ({len(node)}); "
-                    f"send at most {MAX_LIST_ITEMS}.",
-                    {"field": path, "max": MAX_LIST_ITEMS},
+                    N_("{field} has too many entries ({count}); send at most {max}."),
+                    field=path or "list",
+                    max=MAX_LIST_ITEMS,
+                    count=len(node),
                 )
             stack.extend((f"{path}[{i}]", child) for i, child in enumerate(node))
     return value

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from helpdesk import sla_clock
 from helpdesk.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
 from helpdesk.history import record_event
+from helpdesk.i18n import N_
 from helpdesk.models import Ticket, User, utcnow
 from helpdesk.permissions import require, ticket_roles
 from helpdesk.validation import choice
@@ -42,9 +43,29 @@ COMMENT_REQUIRED = frozenset({("resolved", "open")})
 # The statuses a ticket can be moved to, in the vocabulary's order (the CLI offers these).
 TARGETS: tuple[str, ...] = tuple(s for s in STATUSES if any(to == s for (_, to) in TRANSITIONS))
 
-ROLE_NAMES = {"agent": "agents", "requester": "the requester", "participant": "participants"}
-# One holder of each role, for "Only the requester or an agent may close it."
-ROLE_HOLDER = {"requester": "the requester", "participant": "a participant", "agent": "an agent"}
+# Who holds a set of roles, every set spelled out so that each translates as a whole:
+# "Only agents or the requester may move…" (MOVERS), "Only the requester or an agent may
+# close it." (HOLDERS).
+MOVERS = {
+    frozenset({"agent"}): N_("agents"),
+    frozenset({"requester"}): N_("the requester"),
+    frozenset({"participant"}): N_("participants"),
+    frozenset({"agent", "requester"}): N_("agents or the requester"),
+    frozenset({"agent", "participant"}): N_("agents or participants"),
+    frozenset({"participant", "requester"}): N_("participants or the requester"),
+    frozenset({"agent", "participant", "requester"}): N_("agents, participants or the requester"),
+}
+HOLDERS = {
+    frozenset({"agent"}): N_("an agent"),
+    frozenset({"requester"}): N_("the requester"),
+    frozenset({"participant"}): N_("a participant"),
+    frozenset({"agent", "requester"}): N_("the requester or an agent"),
+    frozenset({"agent", "participant"}): N_("a participant or an agent"),
+    frozenset({"participant", "requester"}): N_("the requester or a participant"),
+    frozenset({"agent", "participant", "requester"}): N_(
+        "the requester, a participant or an agent"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -53,12 +74,23 @@ class Command:
 
     to: str
     sources: frozenset[str]  # the statuses it moves a ticket from
-    done: str  # how its message says it happened: "reopened"
+    refused: str  # to one whose roles may not: "Only {who} may close it."
+    elsewhere: str  # on a ticket in another status: "…only a {statuses} ticket can be…"
 
 
 COMMANDS: dict[str, Command] = {
-    "close": Command("closed", frozenset(frm for (frm, to) in TRANSITIONS if to == "closed"), ""),
-    "reopen": Command("open", frozenset({"resolved"}), "reopened"),
+    "close": Command(
+        "closed",
+        frozenset(frm for (frm, to) in TRANSITIONS if to == "closed"),
+        N_("Only {who} may close it."),
+        N_("Ticket {reference} is {status}; only a {statuses} ticket can be closed."),
+    ),
+    "reopen": Command(
+        "open",
+        frozenset({"resolved"}),
+        N_("Only {who} may reopen it."),
+        N_("Ticket {reference} is {status}; only a {statuses} ticket can be reopened."),
+    ),
 }
 
 
@@ -98,14 +130,17 @@ def require_changeable(ticket: Ticket, to: str | None = None) -> None:
         return
     if to is None:
         raise Conflict(
-            f"Ticket {ticket.reference} is {ticket.status} and takes no more changes; "
-            "submit a new ticket.",
-            {"status": ticket.status},
+            N_("Ticket {reference} is {status} and takes no more changes; submit a new ticket."),
+            reference=ticket.reference,
+            status=ticket.status,
         )
     raise InvalidTransition(
-        f"Ticket {ticket.reference} is {ticket.status}; a {ticket.status} ticket can never be "
-        "reopened. Submit a new ticket instead.",
-        {"from": ticket.status, "to": to, "allowed": targets_from(ticket.status)},
+        N_(
+            "Ticket {reference} is {from}; a {from} ticket can never be reopened. "
+            "Submit a new ticket instead."
+        ),
+        reference=ticket.reference,
+        **{"from": ticket.status, "to": to, "allowed": targets_from(ticket.status)},
     )
 
 
@@ -120,30 +155,41 @@ def check_transition(ticket: Ticket, to: str, *, actor: User, comment: str | Non
     require(actor, "ticket.view", ticket)
     choice("status", to, STATUSES)
     current = ticket.status
-    details = {"from": current, "to": to, "allowed": targets_from(current)}
+    move = {"reference": ticket.reference, "from": current, "to": to}
     if current == to:
-        raise InvalidTransition(f"Ticket {ticket.reference} is already {current}.", details)
+        raise InvalidTransition(
+            N_("Ticket {reference} is already {from}."), allowed=targets_from(current), **move
+        )
     require_changeable(ticket, to)
     roles = TRANSITIONS.get((current, to))
     if roles is None:
-        allowed = ", ".join(targets_from(current))
         raise InvalidTransition(
-            f"Ticket {ticket.reference} cannot go from {current} to {to}; "
-            f"from {current} it can go to: {allowed}.",
-            details,
+            N_(
+                "Ticket {reference} cannot go from {from} to {to}; "
+                "from {from} it can go to: {allowed}."
+            ),
+            allowed=targets_from(current),
+            **move,
         )
     if not roles & ticket_roles(actor, ticket):
-        who = " or ".join(sorted(ROLE_NAMES[r] for r in roles))
         mine = allowed_transitions(ticket, actor)
-        yours = f"you may move it to: {', '.join(mine)}" if mine else "you may not change it"
+        if mine:
+            template = N_(
+                "Only {who} may move ticket {reference} from {from} to {to}; "
+                "you may move it to: {statuses}."
+            )
+        else:
+            template = N_(
+                "Only {who} may move ticket {reference} from {from} to {to}; you may not change it."
+            )
         raise PermissionDenied(
-            f"Only {who} may move ticket {ticket.reference} from {current} to {to}; {yours}.",
-            {**details, "allowed": mine},
+            template, who=MOVERS[roles], statuses=mine, **move, details={"allowed": mine}
         )
     if (current, to) in COMMENT_REQUIRED and not (comment or "").strip():
         raise ValidationFailed(
-            f"Moving ticket {ticket.reference} from {current} to {to} needs a comment saying why.",
+            N_("Moving ticket {reference} from {from} to {to} needs a comment saying why."),
             {"field": "comment"},
+            **move,
         )
 
 
@@ -155,16 +201,15 @@ def check_command(ticket: Ticket, name: str, *, actor: User) -> None:
     edges = [(frm, command.to) for frm in sorted(command.sources)]
     roles = frozenset().union(*(TRANSITIONS.get(edge, frozenset()) for edge in edges))
     if not roles & ticket_roles(actor, ticket):
-        who = " or ".join(ROLE_HOLDER[r] for r in ROLE_HOLDER if r in roles)
-        raise PermissionDenied(f"Only {who} may {name} it.", {"action": f"ticket.{name}"})
+        raise PermissionDenied(command.refused, {"action": f"ticket.{name}"}, who=HOLDERS[roles])
     if ticket.status in command.sources or is_final(ticket.status):
         return  # a final status gets the transition's own explanation
-    mine = allowed_transitions(ticket, actor)
-    only = " or ".join(sorted(command.sources))
     raise InvalidTransition(
-        f"Ticket {ticket.reference} is {ticket.status}; only a {only} ticket can be "
-        f"{command.done}. You may move it to: {', '.join(mine) or 'nothing'}.",
-        {"from": ticket.status, "to": command.to, "allowed": mine},
+        command.elsewhere,
+        {"from": ticket.status, "to": command.to, "allowed": allowed_transitions(ticket, actor)},
+        reference=ticket.reference,
+        status=ticket.status,
+        statuses=sorted(command.sources),
     )
 
 

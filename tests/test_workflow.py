@@ -114,7 +114,12 @@ def test_reopening_a_resolved_ticket_needs_a_comment(world, role, comment):
     events = events_of(ticket)
     with pytest.raises(ValidationFailed) as raised:
         workflow.transition(ticket, "open", actor=actor, comment=comment)
-    assert raised.value.details == {"field": "comment"}
+    assert raised.value.details == {
+        "field": "comment",
+        "reference": ticket.reference,
+        "from": "resolved",
+        "to": "open",
+    }
     assert_unchanged(ticket, "resolved", events)
     assert Ticket.get_by_id(ticket.id).resolved_at == LONG_AGO
 
@@ -374,7 +379,7 @@ def test_a_closed_ticket_takes_no_changes_and_says_so_in_one_sentence(client, wo
     assert error["message"] == (
         f"Ticket {ticket.reference} is closed and takes no more changes; submit a new ticket."
     )
-    assert error["details"] == {"status": "closed"}
+    assert error["details"] == {"status": "closed", "reference": ticket.reference}
     assert_unchanged(ticket, "closed", events)
     saved = Ticket.get_by_id(ticket.id)
     assert saved.assignee_id is None

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from helpdesk import validation
 from helpdesk.db import database, write_if_free
 from helpdesk.errors import AuthenticationRequired, NotFound, ValidationFailed
+from helpdesk.i18n import N_
 from helpdesk.models import ApiToken, User, utcnow
 from helpdesk.services.access_log import NO_CLIENT, Client, log_access
 
@@ -55,7 +56,7 @@ def user_for_token(raw: str, *, client: Client = NO_CLIENT) -> tuple[User, ApiTo
         or (token.expires_at is not None and token.expires_at <= now)
         or not token.user.active
     ):
-        raise AuthenticationRequired("The token is invalid, expired or revoked; log in again.")
+        raise AuthenticationRequired(N_("The token is invalid, expired or revoked; log in again."))
     if token.last_used_at is None or token.last_used_at < now - TOKEN_TOUCH_INTERVAL:
         # Skipped, not waited for, when another writer holds the lock (the next request
         # records it) or the database is read-only: a read never waits or fails for this.

@@ -8,6 +8,7 @@ from __future__ import annotations
 from helpdesk import validation
 from helpdesk.db import database
 from helpdesk.errors import AuthenticationRequired, PermissionDenied, ValidationFailed
+from helpdesk.i18n import N_
 from helpdesk.models import ApiToken, User
 from helpdesk.services import passwords, throttling
 from helpdesk.services.access_log import NO_CLIENT, Client, log_access
@@ -28,13 +29,13 @@ def log_in(email, password, token_name=None, *, client: Client = NO_CLIENT) -> t
     """Check the credentials (throttled) and issue a new token named `token_name`."""
     email = validation.text("email", email, max_length=254).lower()
     if not isinstance(password, str):
-        raise ValidationFailed("password must be text.", {"field": "password"})
+        raise ValidationFailed(N_("{field} must be text."), field="password")
     name = validation.text("token_name", token_name or "login", max_length=100)
     counters = throttling.take_password_attempt(email, client)
     user = User.get_or_none(User.email == email)
     if not passwords.password_matches(user, password) or not user.active:
         log_access(user, "login", "failure", client, email=email)
-        raise AuthenticationRequired("Wrong email or password.")
+        raise AuthenticationRequired(N_("Wrong email or password."))
     with database.atomic():
         _accepted(email, counters)
         if passwords.needs_rehash(user.password_hash):
@@ -57,7 +58,7 @@ def change_password(
     counters = throttling.take_password_attempt(actor.email, client)
     if not passwords.password_matches(actor, current):
         log_access(actor, "password_change", "failure", client)
-        raise PermissionDenied("The current password is wrong.", {"field": "current_password"})
+        raise PermissionDenied(N_("The current password is wrong."), {"field": "current_password"})
     with database.atomic():
         _accepted(actor.email, counters)
         passwords.set_password(actor, new)

@@ -14,6 +14,7 @@ from peewee import IntegrityError
 from helpdesk.config import current_settings
 from helpdesk.db import database
 from helpdesk.errors import TooManyRequests
+from helpdesk.i18n import N_
 from helpdesk.models import LoginThrottle, utcnow
 from helpdesk.services.access_log import Client
 
@@ -86,10 +87,7 @@ def take_attempt(counters: list[Counter], message: str, details: dict | None = N
         locked = [r.locked_until for r in rows.values() if r.locked_until is not None]
         if locked:
             retry_after = max(1, int((max(locked) - now).total_seconds()) + 1)
-            raise TooManyRequests(
-                message.format(retry_after=retry_after),
-                {"retry_after": retry_after, **(details or {})},
-            )
+            raise TooManyRequests(message, details, retry_after=retry_after)
         for counter in counters:
             row = rows[counter.key]
             row.failures += 1
@@ -115,7 +113,7 @@ def clear(email: str) -> None:
     LoginThrottle.delete().where(LoginThrottle.key == f"account:{email.strip().lower()}").execute()
 
 
-LOGIN_MESSAGE = "Too many failed logins; try again in {retry_after} seconds."
+LOGIN_MESSAGE = N_("Too many failed logins; try again in {retry_after} seconds.")
 
 
 def take_password_attempt(email: str, client: Client) -> list[Counter]:
@@ -129,6 +127,6 @@ def take_email_request(email: str, client: Client) -> None:
     """Count a request that emails `email` (sign-up, password reset)."""
     take_attempt(
         email_request_counters(email, client),
-        "Too many requests for this address; try again in {retry_after} seconds.",
+        N_("Too many requests for this address; try again in {retry_after} seconds."),
         {"reason": "email_requests"},
     )

@@ -14,6 +14,7 @@ from helpdesk.business_time import parse_duration
 from helpdesk.db import database
 from helpdesk.errors import NotFound, PermissionDenied, ValidationFailed
 from helpdesk.history import record_event
+from helpdesk.i18n import N_
 from helpdesk.mail import notifications
 from helpdesk.models import (
     Attachment,
@@ -94,7 +95,7 @@ def get_ticket(reference: str, *, actor: User) -> Ticket:
     if match:
         ticket = _ticket_query().where(Ticket.id == int(match.group(1))).first()
     if ticket is None or not permissions.can(actor, "ticket.view", ticket):
-        raise NotFound(f"No such ticket: {reference}.", {"reference": reference})
+        raise NotFound(N_("No such ticket: {reference}."), reference=reference)
     return ticket
 
 

@@ -9,6 +9,7 @@ from flask import g, request
 
 from helpdesk import validation
 from helpdesk.errors import AuthenticationRequired, BadRequest, ValidationFailed
+from helpdesk.i18n import N_
 from helpdesk.models import User
 from helpdesk.permissions import require_token_allows
 from helpdesk.services.access_log import Client
@@ -23,7 +24,7 @@ def current_user() -> User:
         scheme, _, raw = header.partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
             raise AuthenticationRequired(
-                "Authentication required: send 'Authorization: Bearer TOKEN'."
+                N_("Authentication required: send 'Authorization: Bearer TOKEN'.")
             )
         g.user, g.token = user_for_token(raw.strip(), client=client())
         # A read-only token may still log itself out.

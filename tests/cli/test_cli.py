@@ -801,7 +801,12 @@ def test_an_invalid_transition_names_the_current_status_and_the_way_out(desk):
     assert "open, closed" in err
     error = json_error(desk.andy("ticket", "status", ref, "resolved", "--json"), 1)
     assert error["code"] == "invalid_transition"
-    assert error["details"] == {"from": "new", "to": "resolved", "allowed": ["open", "closed"]}
+    assert error["details"] == {
+        "from": "new",
+        "to": "resolved",
+        "allowed": ["open", "closed"],
+        "reference": "HD-1",
+    }
     # A customer may not open it, and is told what they may do.
     err = fails(desk.rita("ticket", "status", ref, "open"), 1)
     assert "from new to open" in err

@@ -66,9 +66,7 @@ def test_a_refused_login_is_told_in_the_language_of_the_last_login(sam, installe
     assert sam("whoami").exit_code == 0  # the profile (language) is kept for this server
     result = installed("login", "sam@acme.test", "--password-stdin", input="wrong-password-1\n")
     assert result.exit_code == 4
-    assert result.stderr.strip() == (
-        "Erreur : Authentification absente ou refusée ; connectez-vous."
-    )
+    assert result.stderr.strip() == "Erreur : E-mail ou mot de passe incorrect."
 
 
 def test_statuses_priorities_and_types_are_words_of_the_users_language(sam):

@@ -50,7 +50,10 @@ def test_a_refused_transition_names_the_statuses_in_the_callers_language(client,
     )
     error = resp.get_json()["error"]
     assert resp.status_code == 409 and error["code"] == "invalid_transition"
-    assert error["message"] == "Le ticket ne peut pas passer de « clos » à « en attente »."
+    assert error["message"] == (
+        "Le ticket HD-1 est « clos » ; un ticket « clos » ne peut jamais être rouvert. "
+        "Soumettez plutôt un nouveau ticket."
+    )
     assert (error["details"]["from"], error["details"]["to"]) == ("closed", "pending")
 
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 import typer
 
+from helpdesk.cli.i18n import t
 from helpdesk.vocabulary import Level, OutboxStatus, Priority, PriorityInput, Status, TicketType
 from helpdesk.vocabulary import MembershipRole as Role
 from helpdesk.vocabulary import UserKind as Kind
@@ -58,7 +59,9 @@ def date_option(flag: str, help: str) -> typer.models.OptionInfo:
         try:
             datetime.fromisoformat(value)
         except ValueError:
-            raise typer.BadParameter(f"{value!r} is not a date like 2026-01-31.") from None
+            raise typer.BadParameter(
+                t("{value} is not a date like 2026-01-31.", value=repr(value))
+            ) from None
         return value
 
     return typer.Option(flag, help=help, callback=check)
@@ -69,7 +72,9 @@ def one_of_option(flag: str, allowed, help: str) -> typer.models.OptionInfo:
 
     def check(value: str | None) -> str | None:
         if value is not None and value not in allowed:
-            raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}.")
+            raise typer.BadParameter(
+                t("{value} is not one of {choices}.", value=repr(value), choices=", ".join(allowed))
+            )
         return value
 
     return typer.Option(flag, help=f"{help} {', '.join(allowed)}.", callback=check)

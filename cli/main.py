@@ -16,6 +16,7 @@ from helpdesk.cli import (
 from helpdesk.cli.account import app as account_app
 from helpdesk.cli.account import signup
 from helpdesk.cli.catalog import app as catalog_app
+from helpdesk.cli.click_language import SpeakingGroup
 from helpdesk.cli.client import ApiClient, ServerUnreachable
 from helpdesk.cli.contracts import app as contract_app
 from helpdesk.cli.db import app as db_app
@@ -42,6 +43,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    cls=SpeakingGroup,
 )
 app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")

@@ -298,7 +298,9 @@ def submit(
             wizard.walk(draft, catalogue, asks)
     for option, key in (("--type", "type"), ("--title", "title")):
         if not draft[key]:
-            raise UsageError(f"Missing option '{option}' (asked only on a terminal).")
+            raise UsageError(
+                t("Missing option {option} (asked only on a terminal).", option=repr(option))
+            )
     body = {
         **{k: v for k, v in draft.items() if v is not None},
         "description": draft["description"] or "",

@@ -89,4 +89,4 @@ def ingest_command(
     }
     emit(report, json_output, _render)
     if unreadable:
-        raise HelpdeskError(f"Cannot read {', '.join(unreadable)}.", {"sources": unreadable})
+        raise HelpdeskError(N_("Cannot read {sources}."), sources=unreadable)

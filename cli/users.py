@@ -250,10 +250,11 @@ def import_(
         if not json_output:
             _print_bad_rows(errors)
         count, where = len(errors), "stdin" if file == "-" else f"'{file}'"
-        raise ValidationFailed(
-            f"{count} invalid row{'s' if count != 1 else ''} in {where}; nothing was imported.",
-            {"rows": errors},
-        )
+        if count == 1:
+            template = N_("{count} invalid row in {source}; nothing was imported.")
+        else:
+            template = N_("{count} invalid rows in {source}; nothing was imported.")
+        raise ValidationFailed(template, {"rows": errors}, count=count, source=where)
     if not dry_run:
         flags.update(dry_run=False, skip_invalid=skip_invalid)
         reports = _send_all(client, batches, len(rows), "Importing", **flags)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from helpdesk.config import current_settings
 from helpdesk.db import database
 from helpdesk.errors import NotFound
+from helpdesk.i18n import N_
 from helpdesk.mail.outbox import queue_account_email
 from helpdesk.models import AccountToken, User, utcnow
 from helpdesk.services.api_tokens import hash_token
@@ -62,7 +63,7 @@ def redeem(raw: str, purposes: tuple[str, ...]) -> AccountToken:
         or token.expires_at <= utcnow()
     ):
         raise NotFound(
-            "This link is invalid, was already used or has expired; ask for a new one.",
+            N_("This link is invalid, was already used or has expired; ask for a new one."),
             {"token": "invalid"},
         )
     claimed = (
@@ -71,7 +72,7 @@ def redeem(raw: str, purposes: tuple[str, ...]) -> AccountToken:
         .execute()
     )
     if claimed != 1:  # another request redeemed it a moment ago
-        raise NotFound("This link was already used.", {"token": "used"})
+        raise NotFound(N_("This link was already used."), {"token": "used"})
     return token
 
 

@@ -91,16 +91,18 @@ def parse_expiry(value) -> datetime | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str):
-        raise ValidationFailed("expires must be text like 90d or 2027-01-31.", {"field": "expires"})
+        raise ValidationFailed(
+            N_("expires must be text like 90d or 2027-01-31."), {"field": "expires"}
+        )
     match = DURATION_RE.match(value.strip().lower())
     if match:
         amount = int(match.group(1))
         if amount == 0:
-            raise ValidationFailed("expires must be in the future.", {"field": "expires"})
+            raise ValidationFailed(N_("expires must be in the future."), {"field": "expires"})
         return utcnow() + timedelta(**{DURATION_UNITS[match.group(2)]: amount})
     moment = validation.date_bound("expires", value)
     if moment is None or moment <= utcnow():
-        raise ValidationFailed("expires must be in the future.", {"field": "expires"})
+        raise ValidationFailed(N_("expires must be in the future."), {"field": "expires"})
     return moment
 
 
@@ -127,7 +129,7 @@ def _token_identifier(identifier) -> str:
     if isinstance(identifier, int) and not isinstance(identifier, bool):
         identifier = str(identifier)
     if not isinstance(identifier, str):
-        raise ValidationFailed("token must be a token's id or name.", {"field": "token"})
+        raise ValidationFailed(N_("token must be a token's id or name."), {"field": "token"})
     return validation.text("token", identifier, max_length=100)
 
 
@@ -143,7 +145,7 @@ def revoke_named_token(actor: User, identifier) -> list[ApiToken]:
         query = query.where(ApiToken.name == identifier)
     tokens = list(query) if query is not None else []
     if not tokens:
-        raise NotFound(f"You have no active token {identifier!r}.", {"token": identifier})
+        raise NotFound(N_("You have no active token {token!r}."), token=identifier)
     ApiToken.update(revoked_at=utcnow()).where(ApiToken.id.in_([t.id for t in tokens])).execute()
     return tokens
 

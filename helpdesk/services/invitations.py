@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from helpdesk.db import database
 from helpdesk.errors import AuthenticationRequired, Conflict
+from helpdesk.i18n import N_
 from helpdesk.models import User
 from helpdesk.services.access_log import NO_CLIENT, Client, log_access
 from helpdesk.services.account_tokens import redeem, send_invitation
@@ -18,9 +19,7 @@ def resend_invitation(email: str, *, actor: User) -> User:
         user = get_user_by_email(email)
         require_manage(actor, user)
         if user.password_hash is not None:
-            raise Conflict(
-                f"{user.email} has already activated their account.", {"email": user.email}
-            )
+            raise Conflict(N_("{email} has already activated their account."), email=user.email)
         send_invitation(user, actor=actor)
     return user
 
@@ -37,11 +36,11 @@ def activate_account(
         token = redeem(raw, ("invite", "signup"))
         user = token.user
         if not user.active:
-            raise AuthenticationRequired("This account is deactivated.")
+            raise AuthenticationRequired(N_("This account is deactivated."))
         if user.password_hash is not None:
             raise Conflict(
-                f"{user.email} is already active; log in, or reset a forgotten password.",
-                {"email": user.email},
+                N_("{email} is already active; log in, or reset a forgotten password."),
+                email=user.email,
             )
         set_password(user, password)
         log_access(user, "activation", "success", client)

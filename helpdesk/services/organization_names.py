@@ -7,6 +7,7 @@ from peewee import fn
 
 from helpdesk import validation
 from helpdesk.errors import NotFound
+from helpdesk.i18n import N_
 from helpdesk.models import Organization
 
 
@@ -20,5 +21,5 @@ def get_organization(name: str) -> Organization:
     name = validation.text("organization", name, max_length=200)
     org = find_organization(name)
     if org is None:
-        raise NotFound(f"No organization named {name!r}.", {"organization": name})
+        raise NotFound(N_("No organization named {organization!r}."), organization=name)
     return org

@@ -7,11 +7,18 @@ from peewee import JOIN, fn
 from helpdesk import permissions, validation
 from helpdesk.db import database
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
+from helpdesk.i18n import N_
 from helpdesk.models import Membership, Organization, User
 from helpdesk.pagination import Page, paginate
 from helpdesk.services.organization_names import find_organization, get_organization
 from helpdesk.services.users import get_user_by_email
 from helpdesk.vocabulary import MEMBERSHIP_ROLES
+
+# Why a user who is not a customer cannot join an organization, one sentence per kind.
+NOT_A_MEMBER = {
+    "agent": N_("{email} is an agent; only customers belong to organizations."),
+    "admin": N_("{email} is an admin; only customers belong to organizations."),
+}
 
 
 def create_organization(name: str, *, actor: User) -> Organization:
@@ -19,7 +26,7 @@ def create_organization(name: str, *, actor: User) -> Organization:
     name = validation.text("name", name, max_length=200, one_line=True)
     with database.atomic():
         if find_organization(name) is not None:
-            raise Conflict(f"An organization named {name!r} already exists.", {"name": name})
+            raise Conflict(N_("An organization named {name!r} already exists."), name=name)
         return Organization.create(name=name)
 
 
@@ -44,10 +51,8 @@ def add_member(organization: str, email: str, *, actor: User, role: str = "user"
         org = get_organization(organization)
         user = get_user_by_email(email)
         if not permissions.can(user, "org.join"):
-            raise ValidationFailed(
-                f"{user.email} is an {user.kind}; only customers belong to organizations.",
-                {"email": user.email},
-            )
+            template = NOT_A_MEMBER[user.kind]
+            raise ValidationFailed(template, email=user.email)
         membership = Membership.get_or_none(user=user, organization=org)
         if membership is None:
             return Membership.create(user=user, organization=org, role=role)
@@ -61,7 +66,7 @@ def organization_members(org_id: int, *, actor: User) -> tuple[Organization, lis
     permissions.require(actor, "org.list")
     org = Organization.get_or_none(Organization.id == org_id)
     if org is None:
-        raise NotFound(f"No organization {org_id}.", {"id": org_id})
+        raise NotFound(N_("No organization {id}."), id=org_id)
     members = list(
         Membership.select(Membership, User)
         .join(User)

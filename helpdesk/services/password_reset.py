@@ -13,6 +13,7 @@ from helpdesk import validation
 from helpdesk.config import current_settings
 from helpdesk.db import database
 from helpdesk.errors import AuthenticationRequired
+from helpdesk.i18n import N_
 from helpdesk.models import User
 from helpdesk.services import passwords, throttling
 from helpdesk.services.access_log import NO_CLIENT, Client, log_access
@@ -54,7 +55,7 @@ def reset_password(raw: str, new, *, client: Client = NO_CLIENT) -> User:
         user = token.user
         passwords.require_local(user)
         if not user.active:
-            raise AuthenticationRequired("This account is deactivated.")
+            raise AuthenticationRequired(N_("This account is deactivated."))
         passwords.set_password(user, new)
         revoke_all(user)
         void_emailed_tokens(user)

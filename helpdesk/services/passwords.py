@@ -12,6 +12,7 @@ from importlib import resources
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from helpdesk.errors import PermissionDenied, ValidationFailed
+from helpdesk.i18n import N_
 from helpdesk.models import User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
@@ -44,19 +45,24 @@ def check_password_policy(password, email: str) -> str:
     """The password, if it is long enough, not the email, and not a common password."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
-            f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.",
+            N_("The password must be at least {min_length} characters long."),
             {"field": "password"},
+            min_length=MIN_PASSWORD_LENGTH,
         )
     if len(password) > MAX_PASSWORD_LENGTH:
         raise ValidationFailed(
-            f"The password is too long (at most {MAX_PASSWORD_LENGTH}).", {"field": "password"}
+            N_("The password is too long (at most {max_length})."),
+            {"field": "password"},
+            max_length=MAX_PASSWORD_LENGTH,
         )
     folded = password.strip().lower()
     if folded == email.lower() or folded == email.lower().partition("@")[0]:
-        raise ValidationFailed("The password must not be the email address.", {"field": "password"})
+        raise ValidationFailed(
+            N_("The password must not be the email address."), {"field": "password"}
+        )
     if folded in common_passwords():
         raise ValidationFailed(
-            "This password is too common; choose another one.", {"field": "password"}
+            N_("This password is too common; choose another one."), {"field": "password"}
         )
     return password
 
@@ -91,9 +97,11 @@ def equal_work() -> None:
 def require_local(user: User) -> None:
     if user.auth_source != "local":
         raise PermissionDenied(
-            f"This account signs in through {user.auth_source}; its password cannot be changed "
-            "or reset here. Ask your administrator.",
-            {"auth_source": user.auth_source},
+            N_(
+                "This account signs in through {auth_source}; its password cannot be changed "
+                "or reset here. Ask your administrator."
+            ),
+            auth_source=user.auth_source,
         )
 
 

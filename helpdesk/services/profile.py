@@ -8,6 +8,7 @@ from helpdesk import validation
 from helpdesk.db import database
 from helpdesk.errors import Conflict
 from helpdesk.formats import DATE_FORMATS, LANGUAGES
+from helpdesk.i18n import N_
 from helpdesk.models import User, utcnow
 from helpdesk.services.access_log import NO_CLIENT, Client, log_access
 from helpdesk.services.account_tokens import redeem, send_account_email
@@ -39,7 +40,7 @@ def update_profile(
             if new_email != actor.email:
                 if User.select().where(User.email == new_email).exists():
                     raise Conflict(
-                        f"{new_email} is already used by another account.", {"email": new_email}
+                        N_("{email} is already used by another account."), email=new_email
                     )
                 send_account_email(actor, "email_change", EMAIL_CHANGE_TTL, new_email=new_email)
                 pending = True
@@ -52,9 +53,7 @@ def confirm_email_change(raw: str, *, client: Client = NO_CLIENT) -> User:
         token = redeem(raw, ("email_change",))
         user = token.user
         if User.select().where(User.email == token.new_email).exists():
-            raise Conflict(
-                f"{token.new_email} is already used by another account.", {"email": token.new_email}
-            )
+            raise Conflict(N_("{email} is already used by another account."), email=token.new_email)
         previous = user.email
         user.email = token.new_email
         user.updated_at = utcnow()

@@ -16,6 +16,7 @@ from helpdesk import permissions, validation
 from helpdesk.db import database
 from helpdesk.errors import ValidationFailed
 from helpdesk.formats import LANGUAGES
+from helpdesk.i18n import N_
 from helpdesk.models import Membership, Organization, User, utcnow
 from helpdesk.services import users
 from helpdesk.services.organization_names import find_organization
@@ -59,29 +60,38 @@ def _stripped(value: Any) -> Any:
 
 def _check_shape(rows: Any) -> list[dict]:
     if not isinstance(rows, list):
-        raise ValidationFailed("rows must be a list of objects.", {"field": "rows"})
+        raise ValidationFailed(N_("rows must be a list of objects."), {"field": "rows"})
     if len(rows) > MAX_IMPORT_ROWS:
         raise ValidationFailed(
-            f"Too many rows ({len(rows)}); send at most {MAX_IMPORT_ROWS} per request.",
-            {"field": "rows", "max": MAX_IMPORT_ROWS},
+            N_("Too many rows ({count}); send at most {max} per request."),
+            {"field": "rows"},
+            count=len(rows),
+            max=MAX_IMPORT_ROWS,
         )
     allowed = {"line", *COLUMNS}
     for index, row in enumerate(rows):
         if not isinstance(row, dict):
             raise ValidationFailed(
-                f"Row {index + 1} is not an object.", {"field": "rows", "index": index}
+                N_("Row {row} is not an object."), {"field": "rows", "index": index}, row=index + 1
             )
         unknown = sorted(set(row) - allowed)
         if unknown:
+            if len(unknown) == 1:
+                template = N_("Row {row} has an unknown field: {unknown}.")
+            else:
+                template = N_("Row {row} has unknown fields: {unknown}.")
             raise ValidationFailed(
-                f"Row {index + 1} has unknown field(s): {', '.join(unknown)}.",
-                {"field": "rows", "index": index, "unknown": unknown, "allowed": sorted(allowed)},
+                template,
+                {"field": "rows", "index": index, "allowed": sorted(allowed)},
+                row=index + 1,
+                unknown=unknown,
             )
         line = row.get("line", index + 1)
         if isinstance(line, bool) or not isinstance(line, int) or line < 1:
             raise ValidationFailed(
-                f"Row {index + 1}: line must be a positive whole number.",
+                N_("Row {row}: line must be a positive whole number."),
                 {"field": "rows", "index": index},
+                row=index + 1,
             )
     return rows
 
@@ -290,11 +300,13 @@ def import_customers(
         valid, errors, existing = _validate(rows)
         if errors and not skip_invalid:
             bad = len(errors)
-            raise ValidationFailed(
-                f"{bad} of {len(rows)} row{'s' if len(rows) != 1 else ''} "
-                f"{'are' if bad != 1 else 'is'} invalid; nothing was imported.",
-                {"rows": errors},
-            )
+            if len(rows) == 1:
+                template = N_("{invalid} of {total} row is invalid; nothing was imported.")
+            elif bad == 1:
+                template = N_("{invalid} of {total} rows is invalid; nothing was imported.")
+            else:
+                template = N_("{invalid} of {total} rows are invalid; nothing was imported.")
+            raise ValidationFailed(template, {"rows": errors}, invalid=bad, total=len(rows))
         counts, customers, new, changed_profiles, changed_roles = _plan(valid, existing)
         if not dry_run:
             _write(actor, invite, customers, new, changed_profiles, changed_roles)

@@ -12,6 +12,7 @@ from helpdesk.config import current_settings
 from helpdesk.db import database
 from helpdesk.errors import PermissionDenied
 from helpdesk.formats import LANGUAGES
+from helpdesk.i18n import N_
 from helpdesk.models import User
 from helpdesk.services import throttling
 from helpdesk.services.access_log import NO_CLIENT, Client, log_access
@@ -32,10 +33,10 @@ def signup(email, name, *, client: Client = NO_CLIENT, language: str = "en") -> 
     name = validation.text("name", name, max_length=200, one_line=True)
     validation.choice("language", language, LANGUAGES)
     if settings.signup == "closed":
-        raise PermissionDenied("Sign-up is closed; ask the support team for an invitation.")
+        raise PermissionDenied(N_("Sign-up is closed; ask the support team for an invitation."))
     domain = email.rpartition("@")[2]
     if settings.signup == "domains" and domain not in settings.signup_domains:
-        raise PermissionDenied(f"Sign-up is not open to addresses at {domain}.", {"domain": domain})
+        raise PermissionDenied(N_("Sign-up is not open to addresses at {domain}."), domain=domain)
     throttling.take_email_request(email, client)
     with database.atomic():
         if User.select().where(User.email == email).exists():

@@ -8,6 +8,7 @@ from helpdesk import permissions, validation
 from helpdesk.db import database
 from helpdesk.errors import Conflict, NotFound
 from helpdesk.history import record_event
+from helpdesk.i18n import N_
 from helpdesk.models import SurveyToken, Ticket, User, utcnow
 from helpdesk.services.organization_names import get_organization
 from helpdesk.services.tickets import get_ticket
@@ -22,13 +23,15 @@ def _apply_rating(ticket: Ticket, rating, comment, actor: User | None) -> Ticket
     comment = validation.text("comment", comment, max_length=MAX_COMMENT, required=False)
     if ticket.status != "closed":
         raise Conflict(
-            f"Ticket {ticket.reference} is {ticket.status}; only a closed ticket can be rated.",
-            {"status": ticket.status},
+            N_("Ticket {reference} is {status}; only a closed ticket can be rated."),
+            reference=ticket.reference,
+            status=ticket.status,
         )
     if ticket.satisfaction_rating is not None:
         raise Conflict(
-            f"Ticket {ticket.reference} was already rated {ticket.satisfaction_rating}/5.",
-            {"rating": ticket.satisfaction_rating},
+            N_("Ticket {reference} was already rated {rating}/5."),
+            reference=ticket.reference,
+            rating=ticket.satisfaction_rating,
         )
     ticket.satisfaction_rating = rating
     ticket.satisfaction_comment = comment or ticket.satisfaction_comment  # keep a close comment
@@ -46,7 +49,7 @@ def survey_ticket(raw_token: str) -> tuple[SurveyToken, Ticket]:
         .first()
     )
     if token is None or token.used_at is not None:
-        raise NotFound("This survey link is unknown or was already used.")
+        raise NotFound(N_("This survey link is unknown or was already used."))
     return token, token.ticket
 
 

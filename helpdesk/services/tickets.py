@@ -168,7 +168,9 @@ def reference_id(reference: str) -> int:
     match = REFERENCE_RE.match(validation.text("reference", reference, max_length=40))
     if not match:
         raise ValidationFailed(
-            f"reference must look like HD-42 (got {reference!r}).", {"field": "reference"}
+            N_("reference must look like HD-42 (got {got!r})."),
+            {"field": "reference"},
+            got=reference,
         )
     return int(match.group(1))
 
@@ -187,8 +189,7 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
         org = get_organization(filters.organization)
         if not permissions.can(actor, "org.view", org):
             raise NotFound(
-                f"No organization named {filters.organization!r}.",
-                {"organization": filters.organization},
+                N_("No organization named {organization!r}."), organization=filters.organization
             )
         query = query.where(Ticket.organization == org)
     if filters.type:
@@ -274,8 +275,9 @@ def get_comment(reference: str, comment_id: int, *, actor: User) -> Comment:
         if comment.id == comment_id:
             return comment
     raise NotFound(
-        f"Ticket {ticket.reference} has no comment {comment_id}.",
-        {"reference": ticket.reference, "comment_id": comment_id},
+        N_("Ticket {reference} has no comment {comment_id}."),
+        reference=ticket.reference,
+        comment_id=comment_id,
     )
 
 
@@ -285,8 +287,9 @@ def get_attachment(reference: str, filename: str, *, actor: User) -> Attachment:
         if attachment.filename == filename:
             return attachment
     raise NotFound(
-        f"Ticket {ticket.reference} has no attachment named {filename!r}.",
-        {"reference": ticket.reference, "filename": filename},
+        N_("Ticket {reference} has no attachment named {filename!r}."),
+        reference=ticket.reference,
+        filename=filename,
     )
 
 
@@ -378,21 +381,26 @@ def _organization_for(requester: User, organization: str | None) -> Organization
         org = get_organization(organization)
         if not any(m.organization_id == org.id for m in memberships):
             raise ValidationFailed(
-                f"{requester.email} is not a member of {org.name}.",
-                {"organization": org.name, "member_of": [m.organization.name for m in memberships]},
+                N_("{email} is not a member of {organization}."),
+                {"member_of": [m.organization.name for m in memberships]},
+                email=requester.email,
+                organization=org.name,
             )
         return org
     if len(memberships) == 1:
         return memberships[0].organization
     if not memberships:
         raise ValidationFailed(
-            f"{requester.email} belongs to no organization; an admin must add them to one.",
+            N_("{email} belongs to no organization; an admin must add them to one."),
             {"field": "organization"},
+            email=requester.email,
         )
     names = [m.organization.name for m in memberships]
     raise ValidationFailed(
-        f"{requester.email} belongs to several organizations; choose one of: {', '.join(names)}.",
-        {"field": "organization", "choices": names},
+        N_("{email} belongs to several organizations; choose one of: {choices}."),
+        {"field": "organization"},
+        email=requester.email,
+        choices=names,
     )
 
 
@@ -468,7 +476,9 @@ def submit(
         requester_user = get_user_by_email(requester)
         if not permissions.can(requester_user, "ticket.submit") or not requester_user.active:
             raise ValidationFailed(
-                f"{requester_user.email} is not an active customer.", {"field": "requester"}
+                N_("{email} is not an active customer."),
+                {"field": "requester"},
+                email=requester_user.email,
             )
     else:
         permissions.require(actor, "ticket.submit")
@@ -568,7 +578,7 @@ def add_attachments(reference: str, uploads: list[Upload], *, actor: User) -> Ti
     """Attach files to the ticket itself."""
     if not uploads:
         raise ValidationFailed(
-            "Send at least one file in the multipart field 'attachments'.",
+            N_("Send at least one file in the multipart field 'attachments'."),
             {"field": "attachments"},
         )
     with blob_store.staging() as staging:
@@ -600,27 +610,35 @@ def _outsider(email: str, ticket: Ticket, actor: User) -> User | None:
     shared with; None for an address to invite. Refusals say why."""
     user = find_user_by_email(email)
     if user is not None and not user.active:
-        raise ValidationFailed(f"{email} is deactivated.", {"user": email})
+        raise ValidationFailed(N_("{user} is deactivated."), user=email)
     if user is not None and permissions.can(user, "ticket.work"):
         raise ValidationFailed(
-            f"{email} is an agent: agents see every ticket already.", {"user": email}
+            N_("{user} is an agent: agents see every ticket already."), user=email
         )
     if user is not None and memberships_of(user):
         # A registered customer of another organization: agents only.
         if not permissions.can(actor, "ticket.share_outside", ticket):
             raise PermissionDenied(
-                f"{email} belongs to another organization than {ticket.organization.name}: "
-                "only agents may share a ticket with them.",
-                {"action": "ticket.share_outside", "user": email},
+                N_(
+                    "{user} belongs to another organization than {organization}: "
+                    "only agents may share a ticket with them."
+                ),
+                {"action": "ticket.share_outside"},
+                user=email,
+                organization=ticket.organization.name,
             )
         return user
     # Not registered, or a customer of no organization (someone invited before): the requester
     # or an agent may invite them to this ticket.
     if not permissions.can(actor, "ticket.invite", ticket):
         raise PermissionDenied(
-            f"{email} is not a member of {ticket.organization.name}: only the requester or an "
-            "agent may invite them to this ticket.",
-            {"action": "ticket.invite", "user": email},
+            N_(
+                "{user} is not a member of {organization}: only the requester or an "
+                "agent may invite them to this ticket."
+            ),
+            {"action": "ticket.invite"},
+            user=email,
+            organization=ticket.organization.name,
         )
     return user
 
@@ -636,7 +654,8 @@ def share_ticket(reference: str, users: list[str], *, actor: User) -> Sharing:
     """
     if not isinstance(users, list) or not users:
         raise ValidationFailed(
-            "users must be a list naming at least one user (email or name).", {"field": "users"}
+            N_("users must be a list naming at least one user (email or name)."),
+            {"field": "users"},
         )
     distinct = validation.items("users", users, max_items=MAX_SHARES, key=_identifier_key)
     identifiers = [validation.text("user", u, max_length=254) for u in distinct]
@@ -694,7 +713,8 @@ def unshare_ticket(reference: str, users: list[str], *, actor: User) -> list[Use
     """
     if not isinstance(users, list) or not users:
         raise ValidationFailed(
-            "users must be a list naming at least one user (email or name).", {"field": "users"}
+            N_("users must be a list naming at least one user (email or name)."),
+            {"field": "users"},
         )
     distinct = validation.items("users", users, max_items=MAX_SHARES, key=_identifier_key)
     identifiers = [validation.text("user", u, max_length=254) for u in distinct]
@@ -712,8 +732,10 @@ def unshare_ticket(reference: str, users: list[str], *, actor: User) -> list[Use
             # Among the people it is shared with only: no hint whether such a user exists.
             who = exc.details.get("user")
             raise ValidationFailed(
-                f"Ticket {ticket.reference} is not shared with {who}.",
-                {"user": who, "shared_with": [u.email for u in shared_with(ticket)]},
+                N_("Ticket {reference} is not shared with {user}."),
+                {"shared_with": [u.email for u in shared_with(ticket)]},
+                reference=ticket.reference,
+                user=who,
             ) from None
         Share.delete().where((Share.ticket == ticket) & Share.user.in_(list(removed))).execute()
         for user in removed.values():
@@ -756,7 +778,9 @@ def _edited_value(field: str, value):
             field, None if value is None else str(value), max_length=200, required=False
         )
     raise ValidationFailed(
-        f"Unknown field: {field}.", {"unknown": [field], "allowed": list(EDITABLE_FIELDS)}
+        N_("Unknown field: {field}."),
+        {"unknown": [field], "allowed": list(EDITABLE_FIELDS)},
+        field=field,
     )
 
 
@@ -775,9 +799,11 @@ def _classify(ticket: Ticket, wanted: dict, actor: User) -> Choice | None:
         if new_type and ticket.service_id and new_type not in service_types(ticket.service):
             accepted = service_types(ticket.service)
             raise ValidationFailed(
-                f"Service {ticket.service.name!r} does not take {new_type} requests; it takes: "
-                f"{', '.join(accepted)}.",
-                {"field": "type", "service": ticket.service.name, "choices": accepted},
+                N_("Service {service!r} does not take {request_type} requests; it takes: {types}."),
+                {"field": "type", "choices": accepted},
+                service=ticket.service.name,
+                request_type=new_type,
+                types=accepted,
             )
         return None
     if "service" in wanted:
@@ -831,8 +857,7 @@ def edit_ticket(reference: str, changes: dict, *, actor: User) -> Edit:
     """
     if not isinstance(changes, dict) or not changes:
         raise ValidationFailed(
-            f"Give at least one field to change: {', '.join(EDITABLE_FIELDS)}.",
-            {"allowed": list(EDITABLE_FIELDS)},
+            N_("Give at least one field to change: {allowed}."), allowed=list(EDITABLE_FIELDS)
         )
     wanted = {field: _edited_value(field, value) for field, value in changes.items()}
     with database.atomic():
@@ -891,9 +916,9 @@ def assign(reference: str, assignee: str, *, actor: User) -> Ticket:
         else:
             agent = resolve_user(assignee, User.select().where(User.active == True))  # noqa: E712
             if not permissions.can(agent, "ticket.work"):
-                raise ValidationFailed(
-                    f"{agent.email} is a {agent.kind}; tickets are assigned to agents.",
-                    {"assignee": agent.email},
+                raise ValidationFailed(  # only customers do not work on tickets
+                    N_("{assignee} is a customer; tickets are assigned to agents."),
+                    assignee=agent.email,
                 )
         previous = ticket.assignee.email if ticket.assignee_id else None
         ticket.assignee = agent

@@ -12,6 +12,7 @@ from helpdesk import permissions, validation
 from helpdesk.db import database
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.formats import LANGUAGES
+from helpdesk.i18n import N_
 from helpdesk.models import Membership, Organization, User, utcnow
 from helpdesk.pagination import Page, paginate
 from helpdesk.services.account_tokens import send_invitation
@@ -29,7 +30,7 @@ def get_user_by_email(email: str) -> User:
     email = validation.text("email", email, max_length=254)
     user = find_user_by_email(email)
     if user is None:
-        raise NotFound(f"No user with email {email}.", {"email": email})
+        raise NotFound(N_("No user with email {email}."), email=email)
     return user
 
 
@@ -39,7 +40,7 @@ def _new_user(email: str, name: str, kind: str, password: str | None, language: 
     validation.choice("kind", kind, USER_KINDS)
     validation.choice("language", language, LANGUAGES)
     if find_user_by_email(email) is not None:
-        raise Conflict(f"A user with email {email} already exists.", {"email": email})
+        raise Conflict(N_("A user with email {email} already exists."), email=email)
     password_hash = None
     if password is not None:
         password_hash = hash_password(check_password_policy(password, email))
@@ -53,7 +54,7 @@ def bootstrap_admin(email: str, password: str, name: str | None = None) -> User:
     with database.atomic():
         if permissions.holders("user.manage").exists():
             raise Conflict(
-                "This help desk already has an admin; log in with 'helpdesk login'.",
+                N_("This help desk already has an admin; log in with 'helpdesk login'."),
                 {"email": email},
             )
         return _new_user(email, name or email.split("@")[0], UserKind.admin.value, password, "en")
@@ -83,7 +84,7 @@ def register_user(
     validation.boolean("can_manage_customers", can_manage_customers)
     if can_manage_customers and kind not in permissions.CUSTOMER_MANAGEMENT_SWITCH:
         raise ValidationFailed(
-            "Only agents are given the customer-management permission.",
+            N_("Only agents are given the customer-management permission."),
             {"field": "can_manage_customers"},
         )
     with database.atomic():
@@ -98,7 +99,7 @@ def register_user(
         if organization is not None:
             if not permissions.can(user, "org.join"):
                 raise ValidationFailed(
-                    "Only customers belong to organizations.", {"field": "organization"}
+                    N_("Only customers belong to organizations."), {"field": "organization"}
                 )
             Membership.create(user=user, organization=get_organization(organization), role=role)
     return user
@@ -117,7 +118,7 @@ def register_external_customer(
     name = validation.text("name", name, max_length=200, one_line=True)
     validation.choice("language", language, LANGUAGES)
     if find_user_by_email(email) is not None:
-        raise Conflict(f"A user with email {email} already exists.", {"email": email})
+        raise Conflict(N_("A user with email {email} already exists."), email=email)
     user = User.create(
         email=email,
         name=name,
@@ -151,7 +152,7 @@ def set_active(email, active: bool, *, actor: User) -> User:
         user = get_user_by_email(email)
         require_manage(actor, user)
         if user.id == actor.id:
-            raise Conflict("You cannot deactivate yourself.")
+            raise Conflict(N_("You cannot deactivate yourself."))
         user.active = active
         user.updated_at = utcnow()
         user.save()
@@ -174,7 +175,7 @@ def get_user(user_id: int, *, actor: User) -> User:
         permissions.require(actor, "user.list")
     user = User.get_or_none(User.id == user_id)
     if user is None:
-        raise NotFound(f"No user {user_id}.", {"id": user_id})
+        raise NotFound(N_("No user {id}."), id=user_id)
     return user
 
 
@@ -212,18 +213,19 @@ def resolve_users(identifiers: list[str], candidates) -> list[User]:
         if "@" in identifier:
             user = by_email.get(identifier.lower())
             if user is None:
-                raise NotFound(f"No user with email {identifier}.", {"user": identifier})
+                raise NotFound(N_("No user with email {user}."), user=identifier)
             found.append(user)
             continue
         matches = by_name.get(identifier.lower(), [])
         if not matches:
-            raise NotFound(f"No user named {identifier!r}.", {"user": identifier})
+            raise NotFound(N_("No user named {user!r}."), user=identifier)
         if len(matches) > 1:
             emails_of = sorted(u.email for u in matches)
             raise ValidationFailed(
-                f"{len(matches)} users are named {identifier!r}: {', '.join(emails_of)}. "
-                "Name one by email.",
-                {"user": identifier, "candidates": emails_of},
+                N_("{count} users are named {user!r}: {candidates}. Name one by email."),
+                count=len(matches),
+                user=identifier,
+                candidates=emails_of,
             )
         found.append(matches[0])
     return found

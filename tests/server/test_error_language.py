@@ -78,14 +78,11 @@ def test_validation_messages_with_values_are_translated_too(client, world, body,
     assert error["message"] == message
 
 
-def test_a_message_without_a_translation_stays_english(client, world):
-    profile.update_profile(world.requester, language="fr")
-    ticket = world.ticket()
-    resp = client.post(
-        f"{API}/tickets/{ticket.reference}/shares",
-        json={"users": ["Nobody Known"]},
-        headers=world.headers(world.requester),
-    )
-    error = resp.get_json()["error"]
-    assert error["code"] == "not_found"
-    assert error["message"] == "No user named 'Nobody Known'."
+def test_a_message_without_a_translation_stays_english():
+    # Every message raised today is translated (tests/test_translations.py): a template the
+    # catalogs lack, as a new one would be before its translation, reads in English.
+    from helpdesk.error_messages import localized_message
+    from helpdesk.errors import NotFound
+
+    error = NotFound("No gadget named {gadget!r}.", gadget="Nobody Known")
+    assert localized_message(error, "fr") == "No gadget named 'Nobody Known'."

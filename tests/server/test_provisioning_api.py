@@ -319,7 +319,10 @@ def test_without_a_token_it_is_401(client, world):
         ({}, "Missing required field(s): rows."),
         ({"rows": "a,b"}, "rows must be a list of objects."),
         ({"rows": ["a,b"]}, "Row 1 is not an object."),
-        ({"rows": [{"email": "a@b.test", "name": "A", "org": "Acme"}]}, "unknown field(s): org"),
+        (
+            {"rows": [{"email": "a@b.test", "name": "A", "org": "Acme"}]},
+            "has an unknown field: org.",
+        ),
         ({"rows": [{"line": "two", "email": "a@b.test", "name": "A"}]}, "line must be"),
         ({"rows": [], "dry_run": "yes"}, "dry_run must be true or false."),
         ({"rows": [], "colour": "red"}, "Unknown field(s): colour."),

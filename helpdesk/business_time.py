@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from helpdesk.errors import ValidationFailed
+from helpdesk.i18n import N_
 
 # The most days one computation walks: ten years of calendar days. Past it (a calendar whose
 # every day is a holiday, a target of decades) we raise instead of looping for a long time.
@@ -27,21 +28,23 @@ MIDNIGHT = time(0)
 def parse_duration(value: object, *, field: str = "duration") -> timedelta:
     """Read "30m", "4h", "2d" or "1h30m" (days, hours, minutes in that order); "d" is 24 hours."""
     if not isinstance(value, str):
-        raise ValidationFailed(f"{field} must be text such as 30m, 4h or 2d.", {"field": field})
+        raise ValidationFailed(N_("{field} must be text such as 30m, 4h or 2d."), field=field)
     text = value.strip().lower()
     match = DURATION_RE.fullmatch(text)
     if not text or not match:
         raise ValidationFailed(
-            f"{field} must be a duration such as 30m, 4h, 2d or 1h30m (got {value!r}).",
-            {"field": field},
+            N_("{field} must be a duration such as 30m, 4h, 2d or 1h30m (got {got!r})."),
+            field=field,
+            got=value,
         )
     parts = {unit: int(amount or 0) for unit, amount in match.groupdict().items()}
     duration = timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"])
     if duration <= timedelta(0) or duration > MAX_DURATION:
         raise ValidationFailed(
-            f"{field} must be longer than zero and at most {MAX_DURATION.days} days "
-            f"(got {value!r}).",
-            {"field": field},
+            N_("{field} must be longer than zero and at most {max_days} days (got {got!r})."),
+            field=field,
+            max_days=MAX_DURATION.days,
+            got=value,
         )
     return duration
 
@@ -65,24 +68,26 @@ class Calendar:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
             raise ValidationFailed(
-                f"Unknown time zone {self.timezone!r}: use an IANA name such as Europe/Rome.",
+                N_("Unknown time zone {timezone!r}: use an IANA name such as Europe/Rome."),
                 {"field": "timezone"},
+                timezone=str(self.timezone),
             ) from None
         # Frozen: normalise the collections through object.__setattr__ so lists are accepted.
         object.__setattr__(self, "weekdays", frozenset(self.weekdays))
         object.__setattr__(self, "holidays", frozenset(self.holidays))
         if not self.weekdays or not self.weekdays <= set(range(7)):
             raise ValidationFailed(
-                "Working weekdays must be some of 0 (Monday) to 6 (Sunday), at least one.",
+                N_("Working weekdays must be some of 0 (Monday) to 6 (Sunday), at least one."),
                 {"field": "weekdays"},
             )
         if not all(isinstance(day, date) for day in self.holidays):
-            raise ValidationFailed("Holidays must be dates.", {"field": "holidays"})
+            raise ValidationFailed(N_("Holidays must be dates."), {"field": "holidays"})
         if self.end != MIDNIGHT and self.end <= self.start:
             raise ValidationFailed(
-                f"Working hours must end after they start (got {self.start:%H:%M}-"
-                f"{self.end:%H:%M}).",
+                N_("Working hours must end after they start (got {start}-{end})."),
                 {"field": "hours"},
+                start=f"{self.start:%H:%M}",
+                end=f"{self.end:%H:%M}",
             )
 
     @classmethod
@@ -116,8 +121,8 @@ class Calendar:
                     yield opens, closes
             day += timedelta(days=1)
         raise ValidationFailed(
-            f"The business-time computation spans more than {MAX_DAYS} days of this calendar.",
-            {"max_days": MAX_DAYS},
+            N_("The business-time computation spans more than {max_days} days of this calendar."),
+            max_days=MAX_DAYS,
         )
 
 
@@ -152,7 +157,7 @@ def add_business_time(start: datetime, duration: timedelta, calendar: Calendar) 
     """
     start = _to_utc(start)
     if duration < timedelta(0):
-        raise ValidationFailed("A business-time duration cannot be negative.")
+        raise ValidationFailed(N_("A business-time duration cannot be negative."))
     if duration == timedelta(0):
         return start
     if calendar.is_around_the_clock:
@@ -189,9 +194,10 @@ def elapsed_with_pauses(
         resumed_at = max(end, paused_at) if resumed_at is None else _to_utc(resumed_at)
         if resumed_at < paused_at:
             raise ValidationFailed(
-                f"A pause cannot end ({resumed_at:%Y-%m-%d %H:%M}) before it starts "
-                f"({paused_at:%Y-%m-%d %H:%M}).",
+                N_("A pause cannot end ({resumed_at}) before it starts ({paused_at})."),
                 {"field": "pauses"},
+                resumed_at=f"{resumed_at:%Y-%m-%d %H:%M}",
+                paused_at=f"{paused_at:%Y-%m-%d %H:%M}",
             )
         paused_at, resumed_at = max(paused_at, start), min(resumed_at, end)
         if resumed_at > paused_at:

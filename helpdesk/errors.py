@@ -7,6 +7,8 @@ from typing import Any
 
 from peewee import OperationalError
 
+from helpdesk.i18n import N_
+
 # What a message's values may be: they are details too, sent as JSON.
 JSON_VALUES = (str, int, float, bool, list, dict, type(None))
 
@@ -128,28 +130,44 @@ def storage_error(exc: Exception) -> StorageUnavailable | None:
     number = getattr(exc, "errno", None)
     if number == errno.ENOSPC or "disk is full" in text or "no space left" in text:
         return StorageUnavailable(
-            "The disk holding the help desk's data is full: nothing was changed. "
-            "Free some space and try again."
+            N_(
+                "The disk holding the help desk's data is full: nothing was changed. "
+                "Free some space and try again."
+            )
         )
     if (
         number in (errno.EROFS, errno.EACCES, errno.EPERM)
         or "readonly" in text
         or ("read-only" in text)
     ):
-        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        filename = getattr(exc, "filename", None)
+        if filename:
+            return StorageUnavailable(
+                N_(
+                    "The help desk's data is read-only ({path}): reading works, changes are "
+                    "refused. Check the permissions of the data directory and the database."
+                ),
+                path=str(filename),
+            )
         return StorageUnavailable(
-            f"The help desk's data is read-only{where}: reading works, changes are refused. "
-            "Check the permissions of the data directory and the database."
+            N_(
+                "The help desk's data is read-only: reading works, changes are refused. "
+                "Check the permissions of the data directory and the database."
+            )
         )
     if "disk i/o error" in text:  # SQLite, when even its shared-memory file finds no room
         return StorageUnavailable(
-            "The disk holding the help desk's data refused a write (it may be full or "
-            "failing): nothing was changed. Check its free space and health."
+            N_(
+                "The disk holding the help desk's data refused a write (it may be full or "
+                "failing): nothing was changed. Check its free space and health."
+            )
         )
     if isinstance(exc, OperationalError) and "unable to open database" in text:
         return StorageUnavailable(
-            "The database file cannot be opened: check that its directory exists and is "
-            "readable (HELPDESK_DATA_DIR, HELPDESK_DATABASE)."
+            N_(
+                "The database file cannot be opened: check that its directory exists and is "
+                "readable (HELPDESK_DATA_DIR, HELPDESK_DATABASE)."
+            )
         )
     return None
 
@@ -187,8 +205,10 @@ def busy_error(exc: Exception) -> ServerBusy | None:
     text = str(exc).lower()
     if busy or "database is locked" in text or "database is busy" in text:
         return ServerBusy(
-            "The server is busy (the database is locked by other changes); nothing was "
-            f"changed. Try again in {BUSY_RETRY_AFTER} seconds.",
-            {"retry_after": BUSY_RETRY_AFTER},
+            N_(
+                "The server is busy (the database is locked by other changes); nothing was "
+                "changed. Try again in {retry_after} seconds."
+            ),
+            retry_after=BUSY_RETRY_AFTER,
         )
     return None

@@ -9,6 +9,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 from helpdesk.db import database, init_database, schema_change
 from helpdesk.errors import SchemaMismatch, storage_error
+from helpdesk.i18n import N_
 from helpdesk.models import (
     ALL_MODELS,
     DEDUPE_INDEX,
@@ -87,21 +88,29 @@ def check_schema() -> int:
     version = schema_version()
     if version is None:
         raise SchemaMismatch(
-            "The database has no helpdesk schema yet: run 'helpdesk init' "
-            "(or 'helpdesk db upgrade' to create the tables only).",
+            N_(
+                "The database has no helpdesk schema yet: run 'helpdesk init' "
+                "(or 'helpdesk db upgrade' to create the tables only)."
+            ),
             {"version": None, "expected": LATEST},
         )
     if version < LATEST:
         raise SchemaMismatch(
-            f"The database schema is version {version}, older than this helpdesk "
-            f"(version {LATEST}): run 'helpdesk db upgrade'.",
-            {"version": version, "expected": LATEST},
+            N_(
+                "The database schema is version {version}, older than this helpdesk "
+                "(version {expected}): run 'helpdesk db upgrade'."
+            ),
+            version=version,
+            expected=LATEST,
         )
     if version > LATEST:
         raise SchemaMismatch(
-            f"The database schema is version {version}, newer than this helpdesk "
-            f"(version {LATEST}): upgrade helpdesk to use it.",
-            {"version": version, "expected": LATEST},
+            N_(
+                "The database schema is version {version}, newer than this helpdesk "
+                "(version {expected}): upgrade helpdesk to use it."
+            ),
+            version=version,
+            expected=LATEST,
         )
     return version
 

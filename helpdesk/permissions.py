@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from helpdesk.errors import NotFound, PermissionDenied
+from helpdesk.i18n import N_
 from helpdesk.models import Membership, Organization, Share, Ticket, User
 from helpdesk.vocabulary import USER_KINDS, MembershipRole, Status, UserKind
 
@@ -214,7 +215,8 @@ def require(actor: User, action: str, obj: Ticket | Organization | None = None) 
     """Raise NotFound if the actor may not see the ticket, PermissionDenied if not allowed."""
     rule, message = RULES[action]
     if isinstance(obj, Ticket) and not _can_view(actor, obj):
-        raise NotFound("No such ticket.", {"reference": obj.reference})
+        _, message = RULES["ticket.view"]  # "No such ticket.": one text for every hidden ticket
+        raise NotFound(message, {"reference": obj.reference})
     if not rule(actor, obj):
         raise PermissionDenied(message, {"action": action})
 
@@ -278,4 +280,4 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 def require_token_allows(token, method: str, *, revoking_itself: bool = False) -> None:
     """A read-only API token reads; it writes nothing but its own revocation."""
     if token.read_only and method not in SAFE_METHODS and not revoking_itself:
-        raise PermissionDenied("This token is read-only.", {"read_only": True})
+        raise PermissionDenied(N_("This token is read-only."), {"read_only": True})

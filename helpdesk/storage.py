@@ -18,6 +18,7 @@ from werkzeug.utils import secure_filename
 
 from helpdesk.config import DEFAULT_MAX_ATTACHMENT_SIZE
 from helpdesk.errors import Gone, PayloadTooLarge, StorageUnavailable, storage_error
+from helpdesk.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,12 @@ class BlobStore:
         path = self.path_for(sha256)
         if not path.is_file():
             raise Gone(
-                f"The file of attachment {name!r} is missing from storage; "
-                "an administrator can restore it from a backup.",
-                {"filename": name, "sha256": sha256},
+                N_(
+                    "The file of attachment {filename!r} is missing from storage; "
+                    "an administrator can restore it from a backup."
+                ),
+                {"sha256": sha256},
+                filename=name,
             )
         return path
 
@@ -95,8 +99,8 @@ class BlobStore:
                     size += len(chunk)
                     if size > self.max_size:
                         raise PayloadTooLarge(
-                            f"Attachment is larger than the limit of {self.max_size} bytes.",
-                            {"limit": self.max_size},
+                            N_("Attachment is larger than the limit of {limit} bytes."),
+                            limit=self.max_size,
                         )
                     digest.update(chunk)
                     out.write(chunk)
@@ -147,8 +151,10 @@ class BlobStore:
 def _storage_failed(exc: OSError) -> StorageUnavailable:
     log.error("attachment storage failed: %s", exc)
     return storage_error(exc) or StorageUnavailable(
-        "The attachment could not be stored, so nothing was saved: the attachment storage "
-        "refused a write. Try again later, or tell an administrator."
+        N_(
+            "The attachment could not be stored, so nothing was saved: the attachment storage "
+            "refused a write. Try again later, or tell an administrator."
+        )
     )
 
 

@@ -49,28 +49,34 @@ def test_parse_duration_refuses_bad_input_clearly(bad):
     with pytest.raises(ValidationFailed) as caught:
         parse_duration(bad, field="resolution target")
     assert caught.value.message.startswith("resolution target must be")
-    assert caught.value.details == {"field": "resolution target"}
+    # The values the message shows are details too: what was given, the longest allowed.
+    shown = {}
+    if isinstance(bad, str):
+        shown["got"] = bad
+    if bad in ("0m", "0d0h", "3651d"):
+        shown["max_days"] = 3650
+    assert caught.value.details == {"field": "resolution target", **shown}
 
 
 # --- calendars ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "field"),
+    ("kwargs", "details"),
     [
-        ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
-        ({"timezone": "../etc/passwd"}, "timezone"),
-        ({"weekdays": []}, "weekdays"),
-        ({"weekdays": [0, 7]}, "weekdays"),
-        ({"start": time(17), "end": time(9)}, "hours"),
-        ({"start": time(9), "end": time(9)}, "hours"),
-        ({"holidays": ["2026-12-25"]}, "holidays"),
+        ({"timezone": "Mars/Olympus_Mons"}, {"field": "timezone", "timezone": "Mars/Olympus_Mons"}),
+        ({"timezone": "../etc/passwd"}, {"field": "timezone", "timezone": "../etc/passwd"}),
+        ({"weekdays": []}, {"field": "weekdays"}),
+        ({"weekdays": [0, 7]}, {"field": "weekdays"}),
+        ({"start": time(17), "end": time(9)}, {"field": "hours", "start": "17:00", "end": "09:00"}),
+        ({"start": time(9), "end": time(9)}, {"field": "hours", "start": "09:00", "end": "09:00"}),
+        ({"holidays": ["2026-12-25"]}, {"field": "holidays"}),
     ],
 )
-def test_a_calendar_refuses_what_cannot_work(kwargs, field):
+def test_a_calendar_refuses_what_cannot_work(kwargs, details):
     with pytest.raises(ValidationFailed) as caught:
         Calendar(**kwargs)
-    assert caught.value.details == {"field": field}
+    assert caught.value.details == details
 
 
 def test_a_calendar_is_hashable_and_takes_lists():

@@ -16,6 +16,7 @@ from helpdesk.config import MailSettings
 from helpdesk.db import database
 from helpdesk.errors import Conflict, NotFound
 from helpdesk.formats import format_datetime
+from helpdesk.i18n import N_
 from helpdesk.mail.catalog import (
     ACCOUNT_ACTIONS,
     ACCOUNT_MESSAGES,
@@ -189,12 +190,19 @@ def retry_message(message_id: int, *, actor: User) -> OutboxMessage:
     with database.atomic():
         message = OutboxMessage.get_or_none(OutboxMessage.id == message_id)
         if message is None:
-            raise NotFound(f"No outbox message {message_id}.", {"id": message_id})
-        if message.status in ("sent", "sending"):
+            raise NotFound(N_("No outbox message {id}."), id=message_id)
+        # An outbox status, not a ticket's: one sentence for each.
+        if message.status == "sent":
             raise Conflict(
-                f"Message {message_id} is {message.status}; only a failed or pending message "
-                "can be retried.",
+                N_("Message {id} is sent; only a failed or pending message can be retried."),
                 {"status": message.status},
+                id=message_id,
+            )
+        if message.status == "sending":
+            raise Conflict(
+                N_("Message {id} is sending; only a failed or pending message can be retried."),
+                {"status": message.status},
+                id=message_id,
             )
         message.status = "pending"
         message.next_attempt_at = utcnow()

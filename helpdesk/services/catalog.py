@@ -12,6 +12,7 @@ from peewee import fn
 from helpdesk import permissions, validation
 from helpdesk.db import database
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
+from helpdesk.i18n import N_
 from helpdesk.models import Service, Subcategory, User, utcnow
 from helpdesk.vocabulary import TICKET_TYPES
 
@@ -24,10 +25,13 @@ def _name(field: str, value) -> str:
 
 def _not_a_number(what: str, name: str) -> None:
     if name.isdigit():
-        raise ValidationFailed(
-            f"A {what} name cannot be a number: numbers name a {what} by its id.",
-            {"field": "name"},
-        )
+        if what == "service":
+            template = N_("A service name cannot be a number: numbers name a service by its id.")
+        else:
+            template = N_(
+                "A subcategory name cannot be a number: numbers name a subcategory by its id."
+            )
+        raise ValidationFailed(template, {"field": "name"})
 
 
 def parse_types(types) -> str:
@@ -37,9 +41,11 @@ def parse_types(types) -> str:
     if isinstance(types, str):
         types = [t for t in types.split(",") if t.strip()]
     if not isinstance(types, list) or not types:
+        # The words to type, as validation.choice gives them: English, the API's values.
         raise ValidationFailed(
-            f"types must name at least one of: {', '.join(TICKET_TYPES)}.",
-            {"field": "types", "allowed": list(TICKET_TYPES)},
+            N_("types must name at least one of: {allowed}."),
+            {"field": "types"},
+            allowed=list(TICKET_TYPES),
         )
     chosen = {validation.choice("types", str(t).strip().lower(), TICKET_TYPES) for t in types}
     return ",".join(t for t in TICKET_TYPES if t in chosen)
@@ -65,7 +71,7 @@ def get_service(identifier) -> Service:
     identifier = validation.text("service", str(identifier), max_length=MAX_NAME)
     service = find_service(identifier)
     if service is None:
-        raise NotFound(f"No service named {identifier!r}.", {"service": identifier})
+        raise NotFound(N_("No service named {service!r}."), service=identifier)
     return service
 
 
@@ -85,8 +91,9 @@ def get_subcategory(service: Service, identifier) -> Subcategory:
     subcategory = find_subcategory(service, identifier)
     if subcategory is None:
         raise NotFound(
-            f"Service {service.name!r} has no subcategory {identifier!r}.",
-            {"service": service.name, "subcategory": identifier},
+            N_("Service {service!r} has no subcategory {subcategory!r}."),
+            service=service.name,
+            subcategory=identifier,
         )
     return subcategory
 
@@ -110,7 +117,7 @@ def add_service(name, *, actor: User, types=None) -> Service:
     _not_a_number("service", name)
     with database.atomic():
         if find_service(name) is not None:
-            raise Conflict(f"A service named {name!r} already exists.", {"service": name})
+            raise Conflict(N_("A service named {service!r} already exists."), service=name)
         return Service.create(name=name, types=stored_types)
 
 
@@ -122,7 +129,7 @@ def rename_service(identifier, new_name, *, actor: User) -> Service:
         service = get_service(identifier)
         other = find_service(new_name)
         if other is not None and other.id != service.id:
-            raise Conflict(f"A service named {new_name!r} already exists.", {"service": new_name})
+            raise Conflict(N_("A service named {service!r} already exists."), service=new_name)
         service.name = new_name
         service.save()
     return service
@@ -133,7 +140,7 @@ def change_service(identifier, *, actor: User, name=None, types=None) -> Service
     permissions.require(actor, "catalog.manage")
     if name is None and types is None:
         raise ValidationFailed(
-            "Give a new name or types to change.", {"allowed": ["name", "types"]}
+            N_("Give a new name or types to change."), {"allowed": ["name", "types"]}
         )
     with database.atomic():
         service = get_service(identifier)
@@ -173,8 +180,9 @@ def add_subcategory(service_identifier, name, *, actor: User) -> Subcategory:
         service = get_service(service_identifier)
         if find_subcategory(service, name) is not None:
             raise Conflict(
-                f"Service {service.name!r} already has a subcategory {name!r}.",
-                {"service": service.name, "subcategory": name},
+                N_("Service {service!r} already has a subcategory {subcategory!r}."),
+                service=service.name,
+                subcategory=name,
             )
         return Subcategory.create(service=service, name=name)
 

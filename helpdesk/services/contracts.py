@@ -16,6 +16,7 @@ from helpdesk import permissions, validation
 from helpdesk.clock import clock
 from helpdesk.db import database
 from helpdesk.errors import NotFound, ValidationFailed
+from helpdesk.i18n import N_
 from helpdesk.models import (
     Contract,
     ContractService,
@@ -124,9 +125,7 @@ def catalogue_for(
         org = get_organization(organization)
         memberships = [m for m in memberships if m.organization_id == org.id]
         if not memberships:
-            raise NotFound(
-                f"No organization named {organization!r}.", {"organization": organization}
-            )
+            raise NotFound(N_("No organization named {organization!r}."), organization=organization)
     offers = []
     for membership in memberships:
         offers.extend(contract_offers(membership.organization))
@@ -153,7 +152,9 @@ def service_named(identifier, *, actor: User) -> Service:
         )
         service = row.service if row is not None else None
     if service is None:
-        raise ValidationFailed(f"No service named {identifier!r}.", {"field": "service"})
+        raise ValidationFailed(
+            N_("No service named {service!r}."), {"field": "service"}, service=identifier
+        )
     return service
 
 
@@ -182,7 +183,7 @@ def contract_for(organization: Organization, service: Service | None) -> Contrac
 def _service_entries(services) -> list[tuple[str, str | None]]:
     """Services as (identifier, display name): "Name" or "Name=Customer's name"."""
     if not isinstance(services, list) or not services:
-        raise ValidationFailed("A contract names at least one service.", {"field": "services"})
+        raise ValidationFailed(N_("A contract names at least one service."), {"field": "services"})
     distinct = validation.items(
         "services",
         services,
@@ -227,7 +228,8 @@ def add_contract(
     start, end = _day("from", starts_on), _day("to", ends_on)
     if start is not None and end is not None and end < start:
         raise ValidationFailed(
-            "The contract's last day is before its first.", {"from": str(start), "to": str(end)}
+            N_("The contract's last day is before its first."),
+            {"from": str(start), "to": str(end)},
         )
     with database.atomic():
         org = get_organization(organization)
@@ -236,14 +238,12 @@ def add_contract(
             sla = validation.text("sla", sla, max_length=100)
             policy = SlaPolicy.get_or_none(fn.LOWER(SlaPolicy.name) == sla.strip().lower())
             if policy is None:
-                raise NotFound(f"No SLA policy named {sla!r}.", {"sla": sla})
+                raise NotFound(N_("No SLA policy named {sla!r}."), sla=sla)
         chosen = []
         for name, display in entries:
             service = catalog.get_service(name)
             if service.retired_at is not None:
-                raise ValidationFailed(
-                    f"Service {service.name!r} is retired.", {"service": service.name}
-                )
+                raise ValidationFailed(N_("Service {service!r} is retired."), service=service.name)
             chosen.append((service, display))
         contract = Contract.create(
             organization=org, sla_policy=policy, starts_on=start, ends_on=end
@@ -258,7 +258,7 @@ def get_contract(contract_id, *, actor: User) -> Contract:
     contract_id = validation.integer("contract", contract_id, low=1, high=2**62, from_text=True)
     contract = Contract.get_or_none(Contract.id == contract_id)
     if contract is None:
-        raise NotFound(f"No contract {contract_id}.", {"contract": contract_id})
+        raise NotFound(N_("No contract {contract}."), contract=contract_id)
     return contract
 
 
@@ -270,8 +270,10 @@ def end_contract(contract_id, *, actor: User, on=None) -> Contract:
         contract = get_contract(contract_id, actor=actor)
         if contract.starts_on is not None and last_day < contract.starts_on:
             raise ValidationFailed(
-                f"Contract {contract.id} starts on {contract.starts_on}, after {last_day}.",
-                {"contract": contract.id, "starts_on": str(contract.starts_on)},
+                N_("Contract {contract} starts on {starts_on}, after {last_day}."),
+                contract=contract.id,
+                starts_on=str(contract.starts_on),
+                last_day=str(last_day),
             )
         if contract.ends_on is None or contract.ends_on > last_day:
             contract.ends_on = last_day
@@ -401,14 +403,23 @@ def choose_service(
     if service is None or service == "":
         if subcategory not in (None, ""):
             raise ValidationFailed(
-                "A subcategory needs its service: name the service too.", {"field": "service"}
+                N_("A subcategory needs its service: name the service too."), {"field": "service"}
             )
         if required and has_active_contract(organization) and catalog.catalogue_exists():
-            offers = contract_offers(organization)
+            labels = _labels(contract_offers(organization))
+            if labels:
+                template = N_(
+                    "Name a service: {organization} has a support contract. You may use: {choices}."
+                )
+            else:
+                template = N_(
+                    "Name a service: {organization} has a support contract. You may use: none."
+                )
             raise ValidationFailed(
-                f"Name a service: {organization.name} has a support contract. "
-                f"You may use: {', '.join(_labels(offers)) or 'none'}.",
-                {"field": "service", "choices": _labels(offers)},
+                template,
+                {"field": "service", "choices": labels},
+                organization=organization.name,
+                **({"choices": labels} if labels else {}),
             )
         return Choice(contract=contract_for(organization, None))
     identifier = validation.text("service", str(service), max_length=catalog.MAX_NAME)
@@ -416,25 +427,40 @@ def choose_service(
         chosen = catalog.get_service(identifier)
         if chosen.retired_at is not None:
             raise ValidationFailed(
-                f"Service {chosen.name!r} is retired; new tickets cannot use it.",
-                {"service": chosen.name},
+                N_("Service {service!r} is retired; new tickets cannot use it."),
+                service=chosen.name,
             )
     else:
         offers = contract_offers(organization)
         offer = _match_offer(offers, identifier)
         if offer is None:
+            labels = _labels(offers)
+            if labels:
+                template = N_(
+                    "You may not use service {service!r}: the contracts of {organization} "
+                    "cover {choices}."
+                )
+            else:
+                template = N_(
+                    "You may not use service {service!r}: the contracts of {organization} "
+                    "cover no service."
+                )
             raise ValidationFailed(
-                f"You may not use service {identifier!r}: the contracts of {organization.name} "
-                f"cover {', '.join(_labels(offers)) or 'no service'}.",
-                {"service": identifier, "choices": _labels(offers)},
+                template,
+                {"choices": labels},
+                service=identifier,
+                organization=organization.name,
+                **({"choices": labels} if labels else {}),
             )
         chosen = offer.service
     accepted = catalog.service_types(chosen)
     if type not in accepted:
         raise ValidationFailed(
-            f"Service {chosen.name!r} does not take {type} requests; it takes: "
-            f"{', '.join(accepted)}.",
-            {"field": "type", "service": chosen.name, "choices": accepted},
+            N_("Service {service!r} does not take {request_type} requests; it takes: {types}."),
+            {"field": "type", "choices": accepted},
+            service=chosen.name,
+            request_type=type,
+            types=accepted,
         )
     open_subcategories = catalog.active_subcategories(chosen)
     names = [s.name for s in open_subcategories]
@@ -445,15 +471,37 @@ def choose_service(
         )
         chosen_sub = catalog.find_subcategory(chosen, sub_identifier)
         if chosen_sub is None or chosen_sub.retired_at is not None:
-            state = "retired" if chosen_sub is not None else "not one of its subcategories"
+            retired = chosen_sub is not None
+            if retired and names:
+                template = N_(
+                    "{subcategory!r} is retired for service {service!r}; choose one of: {choices}."
+                )
+            elif retired:
+                template = N_(
+                    "{subcategory!r} is retired for service {service!r}; choose one of: none."
+                )
+            elif names:
+                template = N_(
+                    "{subcategory!r} is not one of its subcategories for service {service!r}; "
+                    "choose one of: {choices}."
+                )
+            else:
+                template = N_(
+                    "{subcategory!r} is not one of its subcategories for service {service!r}; "
+                    "choose one of: none."
+                )
             raise ValidationFailed(
-                f"{sub_identifier!r} is {state} for service {chosen.name!r}; choose one of: "
-                f"{', '.join(names) or 'none'}.",
-                {"field": "subcategory", "subcategory": sub_identifier, "choices": names},
+                template,
+                {"field": "subcategory", "choices": names},
+                subcategory=sub_identifier,
+                service=chosen.name,
+                **({"choices": names} if names else {}),
             )
     elif open_subcategories:
         raise ValidationFailed(
-            f"Service {chosen.name!r} needs a subcategory: {', '.join(names)}.",
-            {"field": "subcategory", "choices": names},
+            N_("Service {service!r} needs a subcategory: {choices}."),
+            {"field": "subcategory"},
+            service=chosen.name,
+            choices=names,
         )
     return Choice(chosen, chosen_sub, contract_for(organization, chosen))

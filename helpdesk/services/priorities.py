@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from helpdesk import permissions, validation
 from helpdesk.db import database
 from helpdesk.errors import OptionNotAsked, ValidationFailed
+from helpdesk.i18n import N_
 from helpdesk.models import PriorityCell, PriorityPolicy, User, utcnow
 from helpdesk.priority import DEFAULT_CHOICES, DEFAULT_INPUT, DEFAULT_PRIORITY, PRIORITY_MATRIX
 from helpdesk.vocabulary import LEVELS, PRIORITIES, PRIORITY_INPUTS, TICKET_TYPES, PriorityInput
@@ -56,20 +57,41 @@ def parse_choices(value) -> str:
     if isinstance(value, str):
         value = [v for v in value.split(",") if v.strip()]
     if not isinstance(value, list) or not value:
+        # The words to type, as validation.choice gives them: English, the API's values.
         raise ValidationFailed(
-            f"choices must name at least one of: {', '.join(PRIORITIES)}.",
-            {"field": "choices", "allowed": list(PRIORITIES)},
+            N_("choices must name at least one of: {allowed}."),
+            {"field": "choices"},
+            allowed=list(PRIORITIES),
         )
     chosen = {validation.choice("choices", str(v).strip().lower(), PRIORITIES) for v in value}
     return ",".join(p for p in PRIORITIES if p in chosen)
 
 
-def describe(policy: TypePolicy) -> str:
-    if policy.asks == PriorityInput.impact_urgency.value:
-        return "impact and urgency"
-    if policy.asks == PriorityInput.priority.value:
-        return "a priority"
-    return "nothing (its priority is always " + policy.default + ")"
+# What a type's policy asks, by how many fields (API keys) a submitter gave that it does not:
+# a whole sentence for each, so that the catalogs translate it whole.
+NOT_ASKED = {
+    PriorityInput.impact_urgency.value: {
+        1: N_("{request_type} tickets ask for impact and urgency, not {first}."),
+    },
+    PriorityInput.priority.value: {
+        1: N_("{request_type} tickets ask for a priority, not {first}."),
+        2: N_("{request_type} tickets ask for a priority, not {first} or {second}."),
+    },
+    PriorityInput.nothing.value: {
+        1: N_(
+            "{request_type} tickets ask for nothing (its priority is always {priority}), "
+            "not {first}."
+        ),
+        2: N_(
+            "{request_type} tickets ask for nothing (its priority is always {priority}), "
+            "not {first} or {second}."
+        ),
+        3: N_(
+            "{request_type} tickets ask for nothing (its priority is always {priority}), "
+            "not {first} or {second} or {third}."
+        ),
+    },
+}
 
 
 def priority_at_submit(
@@ -88,9 +110,15 @@ def priority_at_submit(
     if asks != PriorityInput.priority.value and priority is not None:
         refused.append("priority")
     if refused:
+        values = dict(zip(("first", "second", "third"), refused, strict=False))
+        if asks == PriorityInput.nothing.value:
+            values["priority"] = policy.default
+        template = NOT_ASKED[asks][len(refused)]
         raise OptionNotAsked(
-            f"{type.capitalize()} tickets ask for {describe(policy)}, not {' or '.join(refused)}.",
+            template,
             {"type": type, "asks": asks, "refused": refused},
+            request_type=type,
+            **values,
         )
     impact = validation.choice("impact", impact or "medium", LEVELS)
     urgency = validation.choice("urgency", urgency or "medium", LEVELS)

@@ -12,6 +12,7 @@ from helpdesk.business_time import Calendar, business_elapsed, parse_duration
 from helpdesk.db import database
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.history import record_event
+from helpdesk.i18n import N_
 from helpdesk.mail import notifications
 from helpdesk.models import (
     Service,
@@ -44,14 +45,16 @@ def parse_days(value: str) -> list[int]:
         ends = part.split("-")
         if len(ends) > 2 or not all(end in DAY_NAMES for end in ends):
             raise ValidationFailed(
-                f"days must be day names such as mon-fri or mon,wed,fri (got {value!r}).",
+                N_("days must be day names such as mon-fri or mon,wed,fri (got {got!r})."),
                 {"field": "days", "allowed": list(DAY_NAMES)},
+                got=value,
             )
         first, last = DAY_NAMES.index(ends[0]), DAY_NAMES.index(ends[-1])
         if last < first:
             raise ValidationFailed(
-                f"days: a range runs forward through the week, e.g. mon-fri (got {part!r}).",
+                N_("days: a range runs forward through the week, e.g. mon-fri (got {got!r})."),
                 {"field": "days"},
+                got=part,
             )
         days.update(range(first, last + 1))
     return sorted(days)
@@ -68,7 +71,7 @@ def parse_hours(value: str) -> tuple[time, time]:
         return time(h1, m1), time(h2, m2)
     except ValueError:
         raise ValidationFailed(
-            f"hours must be like 09:00-17:00 (got {value!r}).", {"field": "hours"}
+            N_("hours must be like 09:00-17:00 (got {got!r})."), {"field": "hours"}, got=value
         ) from None
 
 
@@ -77,7 +80,7 @@ def get_calendar(name: str) -> SlaCalendar:
     record = SlaCalendar.get_or_none(SlaCalendar.name == name)
     if record is None:
         known = [c.name for c in SlaCalendar.select().order_by(SlaCalendar.name)]
-        raise NotFound(f"No SLA calendar named {name!r}.", {"calendar": name, "known": known})
+        raise NotFound(N_("No SLA calendar named {calendar!r}."), {"known": known}, calendar=name)
     return record
 
 
@@ -90,7 +93,7 @@ def get_policy(name: str, *, actor: User) -> SlaPolicy:
         policy = SlaPolicy.get_or_none(SlaPolicy.id == int(text))
     if policy is None:
         known = [p.name for p in SlaPolicy.select().order_by(SlaPolicy.name)]
-        raise NotFound(f"No SLA policy named {text!r}.", {"policy": text, "known": known})
+        raise NotFound(N_("No SLA policy named {policy!r}."), {"known": known}, policy=text)
     return policy
 
 
@@ -111,7 +114,7 @@ def add_calendar(
     Calendar(timezone=timezone, weekdays=frozenset(weekdays), start=start, end=end)  # validates
     with database.atomic():
         if SlaCalendar.select().where(SlaCalendar.name == name).exists():
-            raise Conflict(f"An SLA calendar named {name!r} exists already.", {"name": name})
+            raise Conflict(N_("An SLA calendar named {name!r} exists already."), name=name)
         return SlaCalendar.create(
             name=name,
             timezone=timezone,
@@ -131,7 +134,7 @@ def add_holiday(calendar: str, day: str, *, actor: User, name: str | None = None
         parsed = date.fromisoformat(validation.text("date", day, max_length=10))
     except ValueError:
         raise ValidationFailed(
-            f"date must be like 2026-12-24 (got {day!r}).", {"field": "date"}
+            N_("date must be like 2026-12-24 (got {got!r})."), {"field": "date"}, got=day
         ) from None
     name = validation.text("name", name, max_length=MAX_NAME, required=False, one_line=True)
     with database.atomic():
@@ -142,8 +145,9 @@ def add_holiday(calendar: str, day: str, *, actor: User, name: str | None = None
             .exists()
         ):
             raise Conflict(
-                f"{parsed.isoformat()} is a holiday of {record.name} already.",
-                {"calendar": record.name, "date": parsed.isoformat()},
+                N_("{date} is a holiday of {calendar} already."),
+                calendar=record.name,
+                date=parsed.isoformat(),
             )
         return SlaHoliday.create(calendar=record, day=parsed, name=name or None)
 
@@ -154,9 +158,12 @@ def parse_target(value: str) -> dict:
     match = TARGET_RE.match(text)
     if not match:
         raise ValidationFailed(
-            "A target is PRIORITY:RESPONSE:RESOLUTION, e.g. high:30m:4h, optionally for one "
-            f"request type: incident/high:30m:4h (got {value!r}).",
+            N_(
+                "A target is PRIORITY:RESPONSE:RESOLUTION, e.g. high:30m:4h, optionally for one "
+                "request type: incident/high:30m:4h (got {got!r})."
+            ),
             {"field": "target"},
+            got=value,
         )
     priority = validation.choice("priority", match["priority"], PRIORITIES)
     type_ = match["type"] and validation.choice("type", match["type"], TICKET_TYPES)
@@ -164,8 +171,9 @@ def parse_target(value: str) -> dict:
     resolution = parse_duration(match["resolution"], field="resolution")
     if resolution < response:
         raise ValidationFailed(
-            f"The resolution target cannot be shorter than the response target (got {value!r}).",
+            N_("The resolution target cannot be shorter than the response target (got {got!r})."),
             {"field": "target"},
+            got=value,
         )
     return {
         "priority": priority,
@@ -182,7 +190,9 @@ def add_policy(
     permissions.require(actor, "sla.manage")
     name = validation.text("name", name, max_length=MAX_NAME, one_line=True)
     if not isinstance(targets, list) or not targets:
-        raise ValidationFailed("Give at least one target, e.g. high:30m:4h.", {"field": "targets"})
+        raise ValidationFailed(
+            N_("Give at least one target, e.g. high:30m:4h."), {"field": "targets"}
+        )
     parsed = [parse_target(t) for t in validation.items("targets", targets, max_items=MAX_TARGETS)]
     seen: set[tuple] = set()
     for target in parsed:
@@ -190,14 +200,15 @@ def add_policy(
         if key in seen:
             which = f"{target['type']}/{target['priority']}" if target["type"] else key[1]
             raise ValidationFailed(
-                f"Two targets for {which}: give one per priority (and request type).",
-                {"field": "targets", "duplicate": which},
+                N_("Two targets for {duplicate}: give one per priority (and request type)."),
+                {"field": "targets"},
+                duplicate=which,
             )
         seen.add(key)
     with database.atomic():
         record = get_calendar(calendar) if calendar else None
         if SlaPolicy.select().where(SlaPolicy.name == name).exists():
-            raise Conflict(f"An SLA policy named {name!r} exists already.", {"name": name})
+            raise Conflict(N_("An SLA policy named {name!r} exists already."), name=name)
         policy = SlaPolicy.create(name=name, calendar=record)
         for target in parsed:
             SlaTarget.create(policy=policy, **target)
@@ -332,7 +343,7 @@ def report(
         name = validation.text("service", service, max_length=200)
         found = Service.get_or_none(Service.name == name)
         if found is None:
-            raise NotFound(f"No service named {name!r}.", {"service": name})
+            raise NotFound(N_("No service named {service!r}."), service=name)
         query = query.where(Ticket.service == found)
     now = utcnow()
     calendars: dict[int, Calendar] = {}

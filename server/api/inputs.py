@@ -41,18 +41,21 @@ def client() -> Client:
 
 def _check_fields(data: Any, allowed: set[str], required: set[str]) -> dict:
     if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object.")
+        raise BadRequest(N_("The request body must be a JSON object."))
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise ValidationFailed(
-            f"Unknown field(s): {', '.join(unknown)}.",
-            {"unknown": unknown, "allowed": sorted(allowed)},
-        )
+        if len(unknown) == 1:
+            template = N_("Unknown field: {unknown}.")
+        else:
+            template = N_("Unknown fields: {unknown}.")
+        raise ValidationFailed(template, {"allowed": sorted(allowed)}, unknown=unknown)
     missing = sorted(f for f in required if data.get(f) in (None, ""))
     if missing:
-        raise ValidationFailed(
-            f"Missing required field(s): {', '.join(missing)}.", {"missing": missing}
-        )
+        if len(missing) == 1:
+            template = N_("Missing required field: {missing}.")
+        else:
+            template = N_("Missing required fields: {missing}.")
+        raise ValidationFailed(template, missing=missing)
     return data
 
 
@@ -64,12 +67,13 @@ MAX_UPLOADS = 20
 MAX_QUERY_VALUES = 20
 
 
-def _parse_json(raw: str | bytes, what: str) -> Any:
-    """Decode JSON and refuse text no database stores (lone surrogates, NUL) anywhere in it."""
+def _parse_json(raw: str | bytes, message: str) -> Any:
+    """Decode JSON and refuse text no database stores (lone surrogates, NUL) anywhere in it;
+    `message` (an N_ template) says which JSON was not."""
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-        raise BadRequest(f"{what} is not valid JSON.") from None
+        raise BadRequest(message) from None
     return validation.storable(data)
 
 
@@ -92,9 +96,11 @@ def check_request_text() -> None:
     for name in request.args:
         values = request.args.getlist(name)
         if len(values) > MAX_QUERY_VALUES:
-            raise ValidationFailed(
-                f"{name} is given {len(values)} times; at most {MAX_QUERY_VALUES}.",
-                {"field": name, "max": MAX_QUERY_VALUES},
+            raise ValidationFailed(  # always more than one: MAX_QUERY_VALUES is above 1
+                N_("{field} is given {count} times; at most {max}."),
+                field=name,
+                count=len(values),
+                max=MAX_QUERY_VALUES,
             )
         validation.storable(values[0] if len(values) == 1 else values, name)
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
@@ -106,10 +112,10 @@ def check_request_text() -> None:
 def json_body(allowed: set[str], required: set[str] = frozenset()) -> dict:
     """The request's JSON object, with only known fields and every required one."""
     if not request.is_json:
-        raise BadRequest("Send a JSON body with 'Content-Type: application/json'.")
+        raise BadRequest(N_("Send a JSON body with 'Content-Type: application/json'."))
     data = request.environ.get(_JSON_KEY, _UNREAD)
     if data is _UNREAD:
-        data = _parse_json(request.get_data(), "The request body")
+        data = _parse_json(request.get_data(), N_("The request body is not valid JSON."))
     return _check_fields(data, allowed, required)
 
 
@@ -119,12 +125,16 @@ def payload_with_uploads(
     """A JSON body, or multipart/form-data with a JSON `data` field and `attachments` files."""
     if request.mimetype != "multipart/form-data":
         return json_body(allowed, required), []
-    data = _parse_json(request.form.get("data", "{}"), "The multipart field 'data'")
+    data = _parse_json(
+        request.form.get("data", "{}"), N_("The multipart field 'data' is not valid JSON.")
+    )
     files = request.files.getlist("attachments")
     if len(files) > MAX_UPLOADS:
-        raise ValidationFailed(
-            f"attachments has too many files ({len(files)}); send at most {MAX_UPLOADS}.",
-            {"field": "attachments", "max": MAX_UPLOADS},
+        raise ValidationFailed(  # always more than one: MAX_UPLOADS is above 1
+            N_("attachments has too many files ({count}); send at most {max}."),
+            {"field": "attachments"},
+            count=len(files),
+            max=MAX_UPLOADS,
         )
     uploads = [Upload(f.filename or "attachment", f.stream, f.mimetype) for f in files]
     return _check_fields(data, allowed, required), uploads
@@ -143,5 +153,7 @@ def flag(name: str) -> bool:
     if value is None or value == "":
         return False
     if value.strip().lower() not in FLAG_WORDS:
-        raise ValidationFailed(f"{name} must be true or false (got {value!r}).", {"field": name})
+        raise ValidationFailed(
+            N_("{field} must be true or false (got {got!r})."), field=name, got=value
+        )
     return FLAG_WORDS[value.strip().lower()]

@@ -66,7 +66,7 @@ def test_priority_show_matrix_and_type(run_as, world):
 
 def test_submit_follows_the_types_policy(run_as, world):
     err = fails(submit(run_as, world.requester, "--priority", "high"), 2)
-    assert err == "Error: Incident tickets ask for impact and urgency, not priority.\n"
+    assert err == "Error: incident tickets ask for impact and urgency, not priority.\n"
     ok(
         run_as(
             world.admin, "priority", "type", "incident", "--asks", "priority", "--default", "low"
@@ -76,7 +76,7 @@ def test_submit_follows_the_types_policy(run_as, world):
     assert ticket["priority"] == "high"
     assert json.loads(ok(submit(run_as, world.requester, "--json")).stdout)["priority"] == "low"
     err = fails(submit(run_as, world.requester, "--impact", "high"), 2)
-    assert err == "Error: Incident tickets ask for a priority, not impact.\n"
+    assert err == "Error: incident tickets ask for a priority, not impact.\n"
     ok(run_as(world.admin, "priority", "type", "incident", "--asks", "nothing"))
     assert "ask for nothing" in fails(submit(run_as, world.requester, "--priority", "high"), 2)
     assert count(Ticket.select()) == 2

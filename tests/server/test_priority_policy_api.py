@@ -89,7 +89,7 @@ def test_a_type_that_asks_for_impact_and_urgency_refuses_a_priority(client, worl
     assert resp.status_code == 422
     error = resp.get_json()["error"]
     assert error["code"] == "not_asked"
-    assert error["message"] == "Incident tickets ask for impact and urgency, not priority."
+    assert error["message"] == "incident tickets ask for impact and urgency, not priority."
     assert Ticket.select().count() == 0
 
 
@@ -102,11 +102,14 @@ def test_a_type_that_asks_for_a_priority_takes_it_and_refuses_impact(client, wor
     refused = submit(client, world, impact="high", urgency="high")
     assert refused.status_code == 422
     error = refused.get_json()["error"]
-    assert error["message"] == "Incident tickets ask for a priority, not impact or urgency."
+    assert error["message"] == "incident tickets ask for a priority, not impact or urgency."
     assert error["details"] == {
         "type": "incident",
         "asks": "priority",
         "refused": ["impact", "urgency"],
+        "request_type": "incident",
+        "first": "impact",
+        "second": "urgency",
     }
     assert Ticket.select().count() == 2
     # Other types still ask for impact and urgency.
@@ -153,7 +156,7 @@ def test_a_type_that_asks_nothing_gets_the_default(client, world):
         refused = submit(client, world, type="question", **{field: value})
         assert refused.status_code == 422
         assert refused.get_json()["error"]["message"] == (
-            f"Question tickets ask for nothing (its priority is always low), not {field}."
+            f"question tickets ask for nothing (its priority is always low), not {field}."
         )
 
 

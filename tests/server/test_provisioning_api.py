@@ -316,7 +316,7 @@ def test_without_a_token_it_is_401(client, world):
 @pytest.mark.parametrize(
     "body,message",
     [
-        ({}, "Missing required field(s): rows."),
+        ({}, "Missing required field: rows."),
         ({"rows": "a,b"}, "rows must be a list of objects."),
         ({"rows": ["a,b"]}, "Row 1 is not an object."),
         (
@@ -325,7 +325,7 @@ def test_without_a_token_it_is_401(client, world):
         ),
         ({"rows": [{"line": "two", "email": "a@b.test", "name": "A"}]}, "line must be"),
         ({"rows": [], "dry_run": "yes"}, "dry_run must be true or false."),
-        ({"rows": [], "colour": "red"}, "Unknown field(s): colour."),
+        ({"rows": [], "colour": "red"}, "Unknown field: colour."),
     ],
 )
 def test_a_malformed_request_is_refused_whole(client, world, body, message):

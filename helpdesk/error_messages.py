@@ -21,8 +21,8 @@ WORD_VALUES = {
     "from": "status",
     "to": "status",
     "statuses": "status",
-    "request_type": "type",
-    "types": "type",
+    "request_type": "ticket type",
+    "types": "ticket type",
     "priority": "priority",
     "priorities": "priority",
 }

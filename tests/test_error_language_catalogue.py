@@ -135,3 +135,29 @@ def test_unknown_fields_are_named_in_the_callers_language_one_or_many(
     assert (error["code"], error["message"]) == ("validation_failed", message)
     assert error["details"]["unknown"] == details["unknown"]
     assert "title" in error["details"]["allowed"]
+
+
+@pytest.mark.parametrize(
+    "language,message",
+    [
+        (
+            "en",
+            "The server is busy (the database is locked by other changes); nothing was changed."
+            " Try again in 2 seconds.",
+        ),
+        (
+            "it",
+            "Il server è occupato (il database è bloccato da altre modifiche); non è stato"
+            " modificato nulla. Riprova tra 2 secondi.",
+        ),
+    ],
+)
+def test_a_busy_database_is_said_in_the_callers_language(language, message):
+    from peewee import OperationalError
+
+    from helpdesk.error_messages import localized_message
+    from helpdesk.errors import busy_error
+
+    error = busy_error(OperationalError("database is locked"))
+    assert (error.code, localized_message(error, language)) == ("busy", message)
+    assert error.details == {"retry_after": 2}

@@ -43,7 +43,6 @@ def called(node: ast.AST) -> str | None:
     return None
 
 
-@pytest.mark.xfail(strict=True, reason="raise sites still being converted (issue 9)")
 def test_every_error_message_is_a_marked_template():
     wrong = []
     for where, call in error_calls():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from helpdesk.cli.errors import handle_errors
+from helpdesk.cli.i18n import tn
 from helpdesk.cli.output import JsonOption, emit
 
 app = typer.Typer(help="The database's schema: its version and upgrades.", no_args_is_help=True)
@@ -72,5 +73,31 @@ def upgrade(json_output: JsonOption = False) -> None:
             if r["from"] == r["to"]
             else f"{r['database']}: schema upgraded from version {r['from'] or 'none'} "
             f"to {r['to']}."
+        ),
+    )
+
+
+@app.command("reindex")
+@handle_errors
+def reindex(json_output: JsonOption = False) -> None:
+    """Rebuild the full-text search index from the tickets, in batches (safe to run again)."""
+    from helpdesk import search
+    from helpdesk.db import database
+    from helpdesk.migrations import check_schema
+
+    settings, _, _ = _settings_and_version()
+    with database.connection_context():
+        check_schema()
+        count = search.reindex()
+    emit(
+        {"database": settings.database_url, "tickets": count},
+        json_output,
+        lambda r: typer.echo(
+            tn(
+                "{database}: search index rebuilt for {count} ticket.",
+                "{database}: search index rebuilt for {count} tickets.",
+                r["tickets"],
+                database=r["database"],
+            )
         ),
     )

@@ -459,7 +459,18 @@ def search(
         per_page=per_page,
         **{"from": from_, "to": to},
     )
-    emit(result, json_output, _render_list)
+    emit(result, json_output, _render_search)
+
+
+def _render_search(result: dict) -> None:
+    """The list, then where the words are in each ticket (a text search's snippets)."""
+    _render_list(result)
+    snippets = [(tk["reference"], tk.get("snippet")) for tk in result["items"]]
+    if any(snippet for _, snippet in snippets):
+        typer.echo("")
+        for reference, snippet in snippets:
+            if snippet:
+                typer.echo(f"{reference}  {snippet}")
 
 
 @app.command("show")

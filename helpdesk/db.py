@@ -39,10 +39,6 @@ def sqlite_file(url: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
-def _unicode_lower(value):
-    return value.lower() if isinstance(value, str) else value
-
-
 def _read_only_sqlite(path: Path) -> SqliteDatabase | None:
     """A read-only connection to a database file we may read but not write (a read-only file
     or directory), so that reads still work; None when we may write it."""
@@ -71,8 +67,6 @@ def init_database(url: str):
         # The busy timeout is 30 s unless the URL sets one (sqlite:///path?timeout=SECONDS).
         busy = {} if "timeout" in dict(parse_qsl(urlparse(url).query)) else {"timeout": 30}
         db = connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", **busy)
-        # SQLite's own lower() folds ASCII only; searches must find "Écran" for "écran".
-        db.register_function(_unicode_lower, "lower", 1, deterministic=True)
     else:
         try:
             db = connect(url)

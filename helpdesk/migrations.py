@@ -7,6 +7,7 @@ from collections.abc import Callable
 from peewee import SQL, BooleanField, CharField, DateTimeField, ForeignKeyField, OperationalError
 from playhouse.migrate import SchemaMigrator, migrate
 
+from helpdesk import search
 from helpdesk.db import database, init_database, schema_change
 from helpdesk.errors import SchemaMismatch, storage_error
 from helpdesk.i18n import N_
@@ -30,6 +31,13 @@ SLA_TICKET_TIMES = (
     "response_warned_at",
     "resolution_warned_at",
 )
+
+
+def _v5_search(m: SchemaMigrator) -> list:
+    """Full-text search (helpdesk/search.py): its tables are created with the missing tables;
+    index the tickets that exist."""
+    return [search.Reindex()]
+
 
 # Version 1 is the first release's schema. Each later version lists the columns (and their
 # indexes) it adds to tables that existed before it; new tables are created whole, so a new
@@ -66,6 +74,7 @@ MIGRATIONS: dict[int, Callable[[SchemaMigrator], list]] = {
             name=DEDUPE_INDEX,
         ),
     ],
+    5: lambda m: [*_v5_search(m)],
 }
 LATEST = max(MIGRATIONS, default=1)
 
@@ -131,6 +140,7 @@ def upgrade_schema() -> int:
         # Only the tables that are missing: an existing table's indexes may name columns
         # that its migration below adds (which then adds their indexes too).
         database.create_tables([m for m in ALL_MODELS if not m.table_exists()], safe=True)
+        search.create_tables()  # per engine: not in ALL_MODELS
         if version is not None:
             migrator = SchemaMigrator.from_database(database.obj)
             for target in range(version + 1, LATEST + 1):

@@ -96,6 +96,7 @@ class TicketSort(StrEnum):
     status = "status"
     updated = "updated"
     created = "created"
+    relevance = "relevance"  # with a text search: best match first (the default there)
 
 
 class SortDirection(StrEnum):

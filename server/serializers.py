@@ -188,7 +188,11 @@ def ticket_detail(ticket: Ticket, actor: User) -> dict:
 def ticket_summaries(tickets: list[Ticket]) -> list[dict]:
     """A page of tickets; their services' display names come in one query for the page."""
     names = contract_service.display_names(tickets)
-    return [ticket_summary(t, names.get(t.id)) for t in tickets]
+    rows = [ticket_summary(t, names.get(t.id)) for t in tickets]
+    for row, ticket in zip(rows, tickets, strict=True):
+        if hasattr(ticket, "snippet"):  # a text search: where the words are
+            row["snippet"] = ticket.snippet
+    return rows
 
 
 def page_json(items: list[dict], page: int, per_page: int, total: int) -> dict:

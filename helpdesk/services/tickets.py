@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from peewee import JOIN, Case, IntegrityError, fn
+from peewee import JOIN, Case, IntegrityError
 
-from helpdesk import permissions, sla_clock, validation, workflow
+from helpdesk import permissions, search, sla_clock, validation, workflow
 from helpdesk.business_time import parse_duration
 from helpdesk.db import database
 from helpdesk.errors import NotFound, PermissionDenied, ValidationFailed
@@ -194,11 +194,16 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
         query = query.where(Ticket.organization == org)
     if filters.type:
         query = query.where(Ticket.type == validation.choice("type", filters.type, TICKET_TYPES))
+    terms: list[str] = []
+    rank = None
     if filters.text:
-        words = validation.text("text", filters.text, max_length=200).lower()
-        query = query.where(
-            fn.LOWER(Ticket.title).contains(words) | fn.LOWER(Ticket.description).contains(words)
-        )
+        text = validation.text("text", filters.text, max_length=200)
+        if (wanted := search.reference_in(text)) is not None:
+            query = query.where(Ticket.id == wanted)  # `search HD-12`: that ticket
+        else:
+            terms = search.query_words(text)
+            agent = permissions.can(actor, "ticket.view_internal")
+            query, rank = search.matching(query, terms, agent=agent)
     start = validation.date_bound("from", filters.created_from)
     end = validation.date_bound("to", filters.created_to, end=True)
     if start is not None:
@@ -225,8 +230,38 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
         query = query.where(Ticket.service == service_named(filters.service, actor=actor))
     if filters.unassigned:
         query = query.where(Ticket.assignee.is_null())
-    ordered = _ordered(query, filters.sort, filters.direction)
-    return paginate(ordered, filters.page, filters.per_page)
+    if filters.sort == TicketSort.relevance or (filters.sort is None and filters.text):
+        # Best match first; without words to rank (no text, a reference), newest first.
+        ordered = (
+            query.order_by(rank, Ticket.id.desc())
+            if rank is not None
+            else _ordered(query, None, filters.direction)
+        )
+    else:
+        ordered = _ordered(query, filters.sort, filters.direction)
+    page = paginate(ordered, filters.page, filters.per_page)
+    if filters.text:
+        _add_snippets(page.items, terms, actor)
+    return page
+
+
+def _add_snippets(found: list[Ticket], terms: list[str], actor: User) -> None:
+    """Give each found ticket a `snippet`: where the words are, in what the actor may read."""
+    for ticket in found:
+        ticket.snippet = None
+    if not terms or not found:
+        return
+    comments: dict[int, list[str]] = {}
+    query = Comment.select(Comment.ticket, Comment.body).where(
+        Comment.ticket.in_([t.id for t in found])
+    )
+    if not permissions.can(actor, "ticket.view_internal"):
+        query = query.where(Comment.visibility == "public")
+    for ticket_id, body in query.order_by(Comment.id).tuples():
+        comments.setdefault(ticket_id, []).append(body)
+    for ticket in found:
+        texts = [ticket.description, *comments.get(ticket.id, []), ticket.title]
+        ticket.snippet = search.snippet(texts, terms)
 
 
 # -- what a ticket shows to whom ----------------------------------------------------------
@@ -370,6 +405,7 @@ def _write_comment(ticket: Ticket, actor: User, body: str, *, internal: bool = F
         ticket=ticket, author=actor, body=body, visibility="internal" if internal else "public"
     )
     record_event(ticket, actor, "internal_note" if internal else "comment", None, comment.id)
+    search.index_tickets([ticket.id])
     if not internal:
         sla_clock.replied(ticket, actor, at=comment.created_at)
     return comment
@@ -528,6 +564,7 @@ def submit(
                 return Submitted(get_ticket(twin.reference, actor=actor), True)
             ticket.reference = f"{REFERENCE_PREFIX}-{ticket.id}"
             ticket.save()
+            search.index_tickets([ticket.id])
             sla_clock.start(ticket)
             record_event(ticket, actor, "created", None, "new")
             _attach(ticket, staged, actor)
@@ -900,6 +937,8 @@ def edit_ticket(reference: str, changes: dict, *, actor: User) -> Edit:
                 sla_clock.recompute(ticket, *clocked)
             ticket.updated_at = utcnow()
             ticket.save()
+            if {"title", "description"} & {field for field, _, _ in changed}:
+                search.index_tickets([ticket.id])
             notifications.ticket_edited(ticket, actor, changed)
     return Edit(get_ticket(ticket.reference, actor=actor), [field for field, _, _ in changed])
 

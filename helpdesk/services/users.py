@@ -6,7 +6,10 @@ profile; passwords, api_tokens and account_tokens are the pieces they share.
 
 from __future__ import annotations
 
-from peewee import IntegrityError, fn
+import operator
+from functools import reduce
+
+from peewee import SQL, IntegrityError, NodeList, fn
 
 from helpdesk import permissions, validation
 from helpdesk.db import database
@@ -195,6 +198,13 @@ def resolve_user(identifier: str, candidates) -> User:
     return user
 
 
+def _name_like(lowered: str):
+    """LOWER(name) LIKE a pattern that matches `lowered` whatever the case of its non-ASCII
+    letters (each is a `_` wildcard); `%`, `_` and backslash are escaped."""
+    pattern = "".join("_" if not c.isascii() else ("\\" + c if c in "%_\\" else c) for c in lowered)
+    return NodeList((fn.LOWER(User.name), SQL("LIKE"), pattern, SQL("ESCAPE '\\'")))
+
+
 def resolve_users(identifiers: list[str], candidates) -> list[User]:
     """Each identifier's user among `candidates` (a User query): by email, or by name if
     unambiguous; two queries whatever the number. The first identifier that names nobody is
@@ -206,8 +216,12 @@ def resolve_users(identifiers: list[str], candidates) -> list[User]:
         by_email = {u.email: u for u in candidates.clone().where(User.email.in_(emails))}
     by_name: dict[str, list[User]] = {}
     if names:
-        for user in candidates.clone().where(fn.LOWER(User.name).in_(names)):
-            by_name.setdefault(user.name.lower(), []).append(user)
+        # SQLite's LOWER() folds ASCII only: the database narrows by the ASCII letters (any
+        # other character matches any one), Python compares the few candidates exactly.
+        like = reduce(operator.or_, (_name_like(name) for name in dict.fromkeys(names)))
+        for user in candidates.clone().where(like):
+            if user.name.lower() in names:
+                by_name.setdefault(user.name.lower(), []).append(user)
     found = []
     for identifier in identifiers:
         if "@" in identifier:

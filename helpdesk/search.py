@@ -1,0 +1,280 @@
+"""Full-text search over tickets: the one module that knows how each engine indexes text.
+
+Each ticket has two documents: what a customer may read (title, description, public comments)
+and what an agent may read (that and the internal notes). They are indexed apart, so a
+customer's query never matches, ranks on or snippets an internal note:
+
+- SQLite: two FTS5 tables (playhouse.sqlite_ext), `tokenize="unicode61 remove_diacritics 2"`;
+  bm25 ranks. Two tables, not two columns of one: bm25 normalizes by the whole row's length.
+- PostgreSQL: one table with a tsvector per document and a GIN index on each; ts_rank ranks.
+
+Text is folded and cut into words here, in Python, before it reaches either engine (case
+folding, diacritics removed: "Écran" is "ecran"), and a query is folded the same way: both
+engines then see the same words, whole words only (no stemming: "printers" does not find
+"printer"), and a user's query never reaches the engine's query syntax: each word is quoted,
+every other character (`"`, `*`, `:`, `-`, `&|!()`, NEAR...) is a separator.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from peewee import SQL, Cast, Column, Expression, ForeignKeyField, Model, TextField, Value, fn
+from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
+
+from helpdesk.db import BaseModel, database, is_sqlite
+from helpdesk.errors import ValidationFailed
+from helpdesk.i18n import N_
+from helpdesk.models import Comment, Ticket
+from helpdesk.vocabulary import Visibility
+
+# Longer "words" (hashes, base64 runs) are not indexed: PostgreSQL refuses lexemes over 2 KB.
+MAX_WORD = 60
+# PostgreSQL keeps at most 256 positions of a lexeme and positions up to 16383.
+MAX_POSITIONS = 256
+MAX_POSITION = 16383
+# A query's words (ANDed); more would only make it slower.
+MAX_QUERY_WORDS = 16
+SNIPPET_CONTEXT = 60  # characters on each side of the first match
+REINDEX_BATCH = 500
+
+_WORD = re.compile(r"[^\W_]+")
+REFERENCE_QUERY = re.compile(r"^\s*HD-(\d{1,18})\s*$", re.IGNORECASE)
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics, the form both the index and the queries use."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    """The indexed words of a text, in order: folded letters and digits, nothing else."""
+    return [w for w in _WORD.findall(fold(text or "")) if len(w) <= MAX_WORD]
+
+
+# -- the index, per engine ----------------------------------------------------------------
+
+
+class PublicText(FTS5Model):
+    """SQLite: what anyone who may see the ticket may read; rowid = ticket id."""
+
+    rowid = RowIDField()
+    body = SearchField()
+
+    class Meta:
+        database = database
+        table_name = "ticket_search_public"
+        options = {"tokenize": "unicode61 remove_diacritics 2"}
+
+
+class AgentText(FTS5Model):
+    """SQLite: what agents may read (public text and internal notes); rowid = ticket id."""
+
+    rowid = RowIDField()
+    body = SearchField()
+
+    class Meta:
+        database = database
+        table_name = "ticket_search_agent"
+        options = {"tokenize": "unicode61 remove_diacritics 2"}
+
+
+class TSVectorField(TextField):
+    field_type = "TSVECTOR"
+
+
+class TicketVectors(BaseModel):
+    """PostgreSQL: both documents of a ticket as tsvectors, each with a GIN index."""
+
+    ticket = ForeignKeyField(Ticket, primary_key=True, on_delete="CASCADE")
+    public = TSVectorField()
+    agent = TSVectorField()
+
+    class Meta:
+        table_name = "ticket_search"
+        indexes = ()
+
+
+for _column in ("public", "agent"):
+    TicketVectors.add_index(
+        SQL(
+            f"CREATE INDEX IF NOT EXISTS ticket_search_{_column} "
+            f"ON ticket_search USING GIN ({_column})"
+        )
+    )
+
+
+def _models() -> list[type[Model]]:
+    return [PublicText, AgentText] if is_sqlite() else [TicketVectors]
+
+
+def create_tables() -> None:
+    """Create the search tables of this engine, if missing (the schema's creation and upgrade
+    call it)."""
+    for model in _models():
+        if not model.table_exists():
+            model.create_table(safe=True)
+
+
+def _tsvector(tokens: list[str]) -> str:
+    """The tsvector literal of a word list: each word with its positions (1-based)."""
+    positions: dict[str, list[int]] = {}
+    for at, word in enumerate(tokens, start=1):
+        kept = positions.setdefault(word, [])
+        if len(kept) < MAX_POSITIONS and (not kept or kept[-1] < MAX_POSITION):
+            kept.append(min(at, MAX_POSITION))
+    # Words are letters and digits only: quoting them needs no escaping.
+    return " ".join(f"'{w}':{','.join(map(str, p))}" for w, p in positions.items())
+
+
+def _documents(ticket_ids: list[int]) -> dict[int, tuple[list[str], list[str]]]:
+    """Each ticket's public and internal words, read from the database."""
+    docs: dict[int, tuple[list[str], list[str]]] = {}
+    for tid, title, description in (
+        Ticket.select(Ticket.id, Ticket.title, Ticket.description)
+        .where(Ticket.id.in_(ticket_ids))
+        .tuples()
+    ):
+        docs[tid] = (words(title) + words(description), [])
+    for tid, body, visibility in (
+        Comment.select(Comment.ticket, Comment.body, Comment.visibility)
+        .where(Comment.ticket.in_(ticket_ids))
+        .order_by(Comment.id)
+        .tuples()
+    ):
+        public, internal = docs[tid]
+        (public if visibility == Visibility.public.value else internal).extend(words(body))
+    return docs
+
+
+def _write(docs: dict[int, tuple[list[str], list[str]]]) -> None:
+    if not docs:
+        return
+    ids = list(docs)
+    if is_sqlite():
+        for model in (PublicText, AgentText):
+            model.delete().where(model.rowid.in_(ids)).execute()
+        PublicText.insert_many(
+            [(tid, " ".join(public)) for tid, (public, _) in docs.items()],
+            fields=[PublicText.rowid, PublicText.body],
+        ).execute()
+        AgentText.insert_many(
+            [(tid, " ".join(public + internal)) for tid, (public, internal) in docs.items()],
+            fields=[AgentText.rowid, AgentText.body],
+        ).execute()
+        return
+    TicketVectors.delete().where(TicketVectors.ticket.in_(ids)).execute()
+    TicketVectors.insert_many(
+        [
+            (
+                tid,
+                Cast(Value(_tsvector(public)), "tsvector"),
+                Cast(Value(_tsvector(public + internal)), "tsvector"),
+            )
+            for tid, (public, internal) in docs.items()
+        ],
+        fields=[TicketVectors.ticket, TicketVectors.public, TicketVectors.agent],
+    ).execute()
+
+
+def index_tickets(ticket_ids: Iterable[int]) -> None:
+    """Index these tickets as they are now: call it in the transaction of each write that
+    changes a ticket's text (submit, edit, comment, note), so the index commits with it."""
+    ids = list(ticket_ids)
+    _write(_documents(ids))
+
+
+def reindex(batch: int = REINDEX_BATCH) -> int:
+    """Rebuild the whole index, in batches of tickets (bounded memory). Returns the count."""
+    create_tables()
+    count, last = 0, 0
+    with database.atomic():
+        for model in _models():
+            model.delete().execute()
+        while True:
+            ids = [
+                tid
+                for (tid,) in Ticket.select(Ticket.id)
+                .where(Ticket.id > last)
+                .order_by(Ticket.id)
+                .limit(batch)
+                .tuples()
+            ]
+            if not ids:
+                return count
+            _write(_documents(ids))
+            count += len(ids)
+            last = ids[-1]
+
+
+class Reindex:
+    """A migration step (playhouse.migrate runs `.run()`): index every existing ticket."""
+
+    def run(self) -> None:
+        reindex()
+
+
+# -- querying -----------------------------------------------------------------------------
+
+
+def query_words(text: str) -> list[str]:
+    """The words of a search, folded, without repeats; ValidationFailed when there is none."""
+    found = list(dict.fromkeys(words(text)))[:MAX_QUERY_WORDS]
+    if not found:
+        raise ValidationFailed(
+            N_("Search text {text!r} has no word to look for (letters or digits)."),
+            {"field": "text"},
+            text=text,
+        )
+    return found
+
+
+def reference_in(text: str) -> int | None:
+    """The ticket id when the whole search is one reference (HD-12), else None."""
+    match = REFERENCE_QUERY.match(text or "")
+    return int(match.group(1)) if match else None
+
+
+def matching(query, terms: list[str], *, agent: bool):
+    """`query` (over Ticket) restricted to tickets whose document has every term, and the
+    expression to order by for relevance (ascending: best first)."""
+    if is_sqlite():
+        model = AgentText if agent else PublicText
+        expression = " ".join(f'"{t}"' for t in terms)  # quoted words, implicitly ANDed
+        # The table's hidden columns, through the alias peewee gives the joined table.
+        table = Column(model, model._meta.table_name)
+        query = query.join(model, on=(model.rowid == Ticket.id)).where(
+            Expression(table, "MATCH", expression)
+        )
+        return query, Column(model, "rank")  # bm25
+    column = TicketVectors.agent if agent else TicketVectors.public
+    tsquery = Cast(Value(" & ".join(f"'{t}'" for t in terms)), "tsquery")
+    query = query.join(TicketVectors, on=(TicketVectors.ticket == Ticket.id)).where(
+        Expression(column, "@@", tsquery)
+    )
+    return query, -fn.ts_rank(column, tsquery)
+
+
+def snippet(texts: Iterable[str], terms: list[str]) -> str | None:
+    """A short extract around the first of `terms` in the first text that has one (the texts
+    the caller may read, in the order to look at them), or None."""
+    wanted = set(terms)
+    for text in texts:
+        if not text:
+            continue
+        folded_words = list(_WORD.finditer(text))
+        for match in folded_words:
+            if fold(match.group()) in wanted:
+                start = max(0, match.start() - SNIPPET_CONTEXT)
+                end = min(len(text), match.end() + SNIPPET_CONTEXT)
+                # Cut at spaces so the extract starts and ends with whole words.
+                if start > 0 and (space := text.find(" ", start, match.start())) != -1:
+                    start = space + 1
+                if end < len(text) and (space := text.rfind(" ", match.end(), end)) != -1:
+                    end = space
+                extract = " ".join(text[start:end].split())
+                return ("…" if start > 0 else "") + extract + ("…" if end < len(text) else "")
+    return None

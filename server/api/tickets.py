@@ -44,10 +44,11 @@ def _detail(ticket, actor, status=200, headers=None):
 @api.get("/tickets")
 def list_tickets():
     """Tickets the caller may see, newest first; filters: status (repeatable), scope=mine,
-    scope=organization (power users), organization, q (text in title or description), type,
+    scope=organization (power users), organization, q (full text, helpdesk/search.py), type,
     from, to, closed_from, closed_to, reference, requester, assignee, breaching=true
     [within=2h] (SLA target missed or due within the window; agents), unassigned=true;
-    sort=reference|priority|status|updated|created with dir=asc|desc."""
+    sort=reference|priority|status|updated|created|relevance (the default with q) with
+    dir=asc|desc; with q, each ticket has a snippet."""
     args = request.args
     page, per_page = paging()
     result = tickets.list_tickets(

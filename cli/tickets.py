@@ -17,16 +17,13 @@ from helpdesk.cli.choices import (
     Switch,
     Target,
     TicketType,
-    date_option,
-    values,
 )
 from helpdesk.cli.client import ApiClient, ApiError
 from helpdesk.cli.compat import UsageError
 from helpdesk.cli.errors import handle_errors
 from helpdesk.cli.i18n import N_, t, w
-from helpdesk.cli.organizations import Page, PerPage
-from helpdesk.cli.output import JsonOption, emit, page_footer, person, table, when
-from helpdesk.cli.sla import Breaching, Within, print_ticket_sla, render_breaching
+from helpdesk.cli.output import JsonOption, emit, person, table, when
+from helpdesk.cli.sla import print_ticket_sla
 
 app = typer.Typer(
     help="Tickets: submit, list, search, comment, share and work them.", no_args_is_help=True
@@ -74,40 +71,6 @@ def _ticket_path(reference: str, suffix: str = "") -> str:
 
 def _files(paths: list[Path] | None) -> list[tuple[str, Path]] | None:
     return [(p.name, p) for p in paths] if paths else None
-
-
-def _render_list(result: dict) -> None:
-    if result["items"]:
-        table(
-            [
-                (
-                    tk["reference"],
-                    w("status", tk["status"]),
-                    w("priority", tk["priority"]),
-                    w("ticket type", tk["type"]),
-                    service_label(tk),
-                    tk["title"][:60],
-                    tk["requester"]["email"],
-                    tk["organization"],
-                    tk["assignee"]["email"] if tk["assignee"] else "-",
-                    when(tk["updated_at"]),
-                )
-                for tk in result["items"]
-            ],
-            [
-                N_("Ref"),
-                N_("Status"),
-                N_("Priority"),
-                N_("Type"),
-                N_("Service"),
-                N_("Title"),
-                N_("Requester"),
-                N_("Organization"),
-                N_("Assignee"),
-                N_("Updated"),
-            ],
-        )
-    page_footer(result, N_("tickets"))
 
 
 def service_label(ticket: dict) -> str:
@@ -400,79 +363,6 @@ def edit(
     )
 
 
-@app.command("list")
-@handle_errors
-def list_(
-    status: StatusFilter = None,
-    mine: Annotated[
-        bool, typer.Option("--mine", help="Only tickets you requested (agents: assigned to you).")
-    ] = False,
-    org: Annotated[str | None, typer.Option("--org", help="Only this organization's.")] = None,
-    breaching: Breaching = False,
-    within: Within = None,
-    service: Annotated[
-        str | None, typer.Option("--service", help="Only tickets about this service (name or id).")
-    ] = None,
-    page: Page = 1,
-    per_page: PerPage = 25,
-    json_output: JsonOption = False,
-) -> None:
-    """List the tickets you can see, newest first."""
-    if mine and org:
-        raise UsageError("Choose one of --mine and --org.")
-    sla = breaching or within is not None
-    result = ApiClient.from_environment().get(
-        "/tickets",
-        status=values(status),
-        scope="mine" if mine else None,
-        organization=org,
-        breaching="true" if sla else None,
-        within=within,
-        service=service,
-        page=page,
-        per_page=per_page,
-    )
-    emit(result, json_output, render_breaching if sla else _render_list)
-
-
-@app.command("search")
-@handle_errors
-def search(
-    text: Annotated[str | None, typer.Argument(help="Words in the title or description.")] = None,
-    status: StatusFilter = None,
-    type_: Annotated[TicketType | None, typer.Option("--type", help="Only this type.")] = None,
-    from_: Annotated[str | None, date_option("--from", "Created on or after (YYYY-MM-DD).")] = None,
-    to: Annotated[str | None, date_option("--to", "Created on or before (YYYY-MM-DD).")] = None,
-    requester: Annotated[str | None, typer.Option("--requester", help="Requester's email.")] = None,
-    page: Page = 1,
-    per_page: PerPage = 25,
-    json_output: JsonOption = False,
-) -> None:
-    """Search the tickets you can see."""
-    result = ApiClient.from_environment().get(
-        "/tickets",
-        q=text,
-        status=values(status),
-        type=type_.value if type_ else None,
-        requester=requester,
-        page=page,
-        per_page=per_page,
-        **{"from": from_, "to": to},
-    )
-    emit(result, json_output, _render_search)
-
-
-def _render_search(result: dict) -> None:
-    """The list, then where the words are in each ticket (a text search's snippets)."""
-    _render_list(result)
-    snippets = [(tk["reference"], tk.get("snippet")) for tk in result["items"]]
-    if any(snippet for _, snippet in snippets):
-        typer.echo("")
-        for reference, snippet in snippets:
-            if snippet:
-                typer.echo(f"{reference}  {snippet}")
-
-
 @app.command("show")
 @handle_errors
 def show(reference: Ref, json_output: JsonOption = False) -> None:
@@ -749,3 +639,7 @@ def attachment_get(
         json_output,
         lambda r: typer.echo(t("Saved {path} ({size} bytes).", **r)),
     )
+
+
+# `ticket list`, `search` and `export` (they share their filters and printing).
+from helpdesk.cli import ticket_lists  # noqa: E402, F401

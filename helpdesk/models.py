@@ -208,6 +208,11 @@ class Ticket(BaseModel):
         indexes = (
             (("organization", "status", "created_at"), False),
             (("requester", "status", "created_at"), False),
+            # Version 5: the common lists read in index order (MIGRATIONS[5], LIST_INDEXES).
+            (("created_at", "id"), False),  # every ticket, newest first (the agents' list)
+            (("status", "created_at", "id"), False),  # the queue: one status, newest first
+            (("assignee", "status", "created_at", "id"), False),  # an agent's own
+            (("updated_at", "id"), False),  # latest change first; updated since
         )
 
 

@@ -96,6 +96,11 @@ class TicketSort(StrEnum):
     status = "status"
     updated = "updated"
     created = "created"
+    title = "title"
+    type = "type"
+    service = "service"
+    requester = "requester"
+    organization = "organization"
     relevance = "relevance"  # with a text search: best match first (the default there)
 
 

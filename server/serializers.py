@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from helpdesk import sla_clock, workflow
@@ -325,3 +329,83 @@ def contract_json(contract: Contract, services: list[ContractService]) -> dict:
         ],
         "created_at": iso(contract.created_at),
     }
+
+
+EXPORT_FORMATS = ("jsonl", "csv")
+# One CSV row per comment (a ticket without comments: one row with the comment columns empty).
+EXPORT_COLUMNS = (
+    "reference",
+    "title",
+    "status",
+    "type",
+    "service",
+    "priority",
+    "requester_name",
+    "requester_email",
+    "organization",
+    "created_at",
+    "updated_at",
+    "comment_id",
+    "comment_author",
+    "comment_visibility",
+    "comment_created_at",
+    "comment_body",
+)
+EXPORT_GROUP = 100  # tickets whose display names are read in one query
+
+
+def export_lines(kind: str, first, rows) -> Iterator[str]:
+    """Exported tickets as JSON lines or CSV text, a group of tickets at a time."""
+    pending = [] if first is None else [first]
+    if kind == "csv":
+        yield _csv_line(EXPORT_COLUMNS)
+    for item in rows:
+        pending.append(item)
+        if len(pending) >= EXPORT_GROUP:
+            yield "".join(_export_group(kind, pending))
+            pending = []
+    if pending:
+        yield "".join(_export_group(kind, pending))
+
+
+def _export_group(kind: str, group: list) -> Iterator[str]:
+    names = contract_service.display_names([ticket for ticket, _ in group])
+    for ticket, comments in group:
+        summary = ticket_summary(ticket, names.get(ticket.id))
+        if kind == "jsonl":
+            summary["comments"] = [comment_json(c) for c in comments]
+            yield json.dumps(summary, ensure_ascii=False, sort_keys=True) + "\n"
+            continue
+        service = summary["service"]
+        head = [
+            summary["reference"],
+            summary["title"],
+            summary["status"],
+            summary["type"],
+            (service["display_name"] or service["name"]) if service else "",
+            summary["priority"],
+            ticket.requester.name,
+            ticket.requester.email,
+            summary["organization"],
+            summary["created_at"],
+            summary["updated_at"],
+        ]
+        for comment in comments or [None]:
+            tail = (
+                [
+                    comment.id,
+                    comment.author.email,
+                    comment.visibility,
+                    iso(comment.created_at),
+                    comment.body,
+                ]
+                if comment
+                else [""] * 5
+            )
+            yield _csv_line(head + tail)
+
+
+def _csv_line(values) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(values)
+    return out.getvalue()

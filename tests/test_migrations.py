@@ -8,7 +8,13 @@ from conftest import PASSWORD, hold_write_lock, run_bounded
 from playhouse.migrate import SchemaMigrator, migrate
 
 from helpdesk.db import database, is_sqlite, schema_change
-from helpdesk.migrations import LATEST, SLA_TICKET_TIMES, create_schema, upgrade_schema
+from helpdesk.migrations import (
+    LATEST,
+    LIST_INDEXES,
+    SLA_TICKET_TIMES,
+    create_schema,
+    upgrade_schema,
+)
 from helpdesk.models import (
     ALL_MODELS,
     AccessLog,
@@ -95,6 +101,8 @@ def _make_first_release_schema() -> None:
     # SQLite's own DROP COLUMN refuses a foreign key column: rebuild the table instead.
     options = {"legacy": True} if is_sqlite() else {}
     with schema_change():
+        for columns in LIST_INDEXES:  # version 5's
+            migrate(migrator.drop_index("ticket", "ticket_" + "_".join(columns)))
         for table, columns in FIRST_RELEASE_MISSING.items():
             migrate(*(migrator.drop_column(table, column, **options) for column in columns))
     database.drop_tables(LATER_TABLES)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from peewee import JOIN, Case, IntegrityError
+from peewee import JOIN, Case, IntegrityError, fn
 
 from helpdesk import permissions, search, sla_clock, validation, workflow
 from helpdesk.business_time import parse_duration
@@ -31,7 +31,7 @@ from helpdesk.models import (
     User,
     utcnow,
 )
-from helpdesk.pagination import Page, paginate
+from helpdesk.pagination import Keyset, Page, keyset_page
 from helpdesk.services import priorities
 from helpdesk.services.account_tokens import send_invitation
 from helpdesk.services.catalog import service_types
@@ -123,6 +123,10 @@ class TicketFilter:
     closed_to: str | None = None
     page: int = 1
     per_page: int = 25
+    updated_since: str | None = None
+    cursor: str | None = None  # the `next` of the previous page (instead of `page`)
+    count: bool = True  # False: no total (cheaper)
+    priorities: tuple[str, ...] = ()
 
 
 def _rank(field, words: tuple[str, ...]):
@@ -130,25 +134,60 @@ def _rank(field, words: tuple[str, ...]):
     return Case(field, [(word, rank) for rank, word in enumerate(words)], len(words))
 
 
-# Each sort's column, and its natural direction: highest priority and latest change first.
+def _word_rank(value: str, words: tuple[str, ...]) -> int:
+    return words.index(value) if value in words else len(words)
+
+
+# Each sort's column, its natural direction (highest priority and latest change first), and
+# how to read its value off a listed ticket (for the next page's cursor).
 SORT_COLUMNS = {
     TicketSort.reference: (Ticket.id, SortDirection.asc),
     TicketSort.priority: (_rank(Ticket.priority, PRIORITIES), SortDirection.desc),
     TicketSort.status: (_rank(Ticket.status, STATUSES), SortDirection.asc),
     TicketSort.updated: (Ticket.updated_at, SortDirection.desc),
     TicketSort.created: (Ticket.created_at, SortDirection.desc),
+    TicketSort.title: (Ticket.title, SortDirection.asc),
+    TicketSort.type: (Ticket.type, SortDirection.asc),
+    TicketSort.service: (fn.COALESCE(Service.name, ""), SortDirection.asc),
+    TicketSort.requester: (Requester.name, SortDirection.asc),
+    TicketSort.organization: (Organization.name, SortDirection.asc),
+}
+SORT_VALUES = {
+    TicketSort.reference: lambda t: [],
+    TicketSort.priority: lambda t: [_word_rank(t.priority, PRIORITIES)],
+    TicketSort.status: lambda t: [_word_rank(t.status, STATUSES)],
+    TicketSort.updated: lambda t: [t.updated_at],
+    TicketSort.created: lambda t: [t.created_at],
+    TicketSort.title: lambda t: [t.title],
+    TicketSort.type: lambda t: [t.type],
+    TicketSort.service: lambda t: [t.service.name if t.service_id else ""],
+    TicketSort.requester: lambda t: [t.requester.name],
+    TicketSort.organization: lambda t: [t.organization.name],
+}
+
+# The type of each sort's key (a cursor's values are checked against it); str otherwise.
+SORT_KINDS = {
+    TicketSort.reference: int,
+    TicketSort.priority: int,
+    TicketSort.status: int,
+    TicketSort.updated: datetime,
+    TicketSort.created: datetime,
 }
 
 
-def _ordered(query, sort: str | None, direction: str | None):
-    """The query in the asked order; ties (and the last page's edge) broken by reference."""
-    sort = validation.choice("sort", sort, TICKET_SORTS) if sort else TicketSort.created
-    column, natural = SORT_COLUMNS[TicketSort(sort)]
+def keyset(sort: str | None, direction: str | None) -> Keyset:
+    """The asked order as a Keyset; ties (and the last page's edge) broken by reference."""
+    sort = TicketSort(validation.choice("sort", sort, TICKET_SORTS) if sort else "created")
+    if sort == TicketSort.relevance:  # ranked only by list_tickets, with words to rank
+        sort = TicketSort.created
+    column, natural = SORT_COLUMNS[sort]
     if direction:
         direction = validation.choice("dir", direction, SORT_DIRECTIONS)
-    if (direction or natural) == SortDirection.asc:
-        return query.order_by(column.asc(), Ticket.id.asc())
-    return query.order_by(column.desc(), Ticket.id.desc())
+    descending = (direction or natural) == SortDirection.desc
+    columns = [Ticket.id] if sort == TicketSort.reference else [column, Ticket.id]
+    values = SORT_VALUES[sort]
+    kinds = [SORT_KINDS.get(sort, str), int][-len(columns) :]
+    return Keyset(sort.value, columns, descending, lambda t: [*values(t), t.id], kinds)
 
 
 SCOPES = ("mine", "organization")
@@ -177,8 +216,47 @@ def reference_id(reference: str) -> int:
 
 def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
     """The page of tickets the actor may see that match the filter, in the asked order (newest
-    first by default), and the total."""
-    query = permissions.visible_tickets(actor, _ticket_query())
+    first by default), the next page's cursor and the total (exact up to 10,000)."""
+    query, rank, terms = _matching(filters, actor=actor)
+    # Counted on the tickets table alone: the joins only add the listed columns.
+    bare = matching_tickets(filters, actor=actor, base=Ticket.select(Ticket.id))
+    by_relevance = filters.sort == TicketSort.relevance or (filters.sort is None and filters.text)
+    if by_relevance and rank is not None:
+        order = Keyset(
+            TicketSort.relevance.value,
+            [rank, Ticket.id],
+            False,  # the rank expression is ascending, best match first
+            lambda t: [t.search_rank, t.id],
+            [float, int],
+        )
+        query = query.select_extend(rank.alias("search_rank"))
+    else:
+        # Without words to rank (a reference, no text), relevance is newest first.
+        order = keyset(None if by_relevance else filters.sort, filters.direction)
+    page = keyset_page(
+        query,
+        order,
+        counted=bare,
+        cursor=filters.cursor,
+        page=filters.page,
+        per_page=filters.per_page,
+        count=filters.count,
+    )
+    if filters.text:
+        _add_snippets(page.items, terms, actor)
+    return page
+
+
+def matching_tickets(filters: TicketFilter, *, actor: User, base=None):
+    """The tickets the actor may see that match the filter (not ordered, not paged); `base`:
+    the query to filter (the listed columns and their joins by default)."""
+    return _matching(filters, actor=actor, base=base)[0]
+
+
+def _matching(filters: TicketFilter, *, actor: User, base=None):
+    """matching_tickets, with the text search's rank expression (None without words to rank)
+    and its words."""
+    query = permissions.visible_tickets(actor, _ticket_query() if base is None else base)
     for status in filters.statuses:
         validation.choice("status", status, STATUSES)
     if filters.statuses:
@@ -219,9 +297,11 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
     if filters.reference:
         query = query.where(Ticket.id == reference_id(filters.reference))
     if filters.requester:
-        query = query.where(Requester.email == filters.requester.strip().lower())
+        email = filters.requester.strip().lower()
+        query = query.where(Ticket.requester.in_(User.select(User.id).where(User.email == email)))
     if filters.assignee:
-        query = query.where(Assignee.email == filters.assignee.strip().lower())
+        email = filters.assignee.strip().lower()
+        query = query.where(Ticket.assignee.in_(User.select(User.id).where(User.email == email)))
     if filters.breaching or filters.within:
         permissions.require(actor, "sla.view")
         within = parse_duration(filters.within, field="within") if filters.within else None
@@ -230,19 +310,50 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
         query = query.where(Ticket.service == service_named(filters.service, actor=actor))
     if filters.unassigned:
         query = query.where(Ticket.assignee.is_null())
-    if filters.sort == TicketSort.relevance or (filters.sort is None and filters.text):
-        # Best match first; without words to rank (no text, a reference), newest first.
-        ordered = (
-            query.order_by(rank, Ticket.id.desc())
-            if rank is not None
-            else _ordered(query, None, filters.direction)
-        )
-    else:
-        ordered = _ordered(query, filters.sort, filters.direction)
-    page = paginate(ordered, filters.page, filters.per_page)
-    if filters.text:
-        _add_snippets(page.items, terms, actor)
-    return page
+    for priority in filters.priorities:
+        validation.choice("priority", priority, PRIORITIES)
+    if filters.priorities:
+        query = query.where(Ticket.priority.in_(list(filters.priorities)))
+    since = validation.date_bound("updated_since", filters.updated_since)
+    if since is not None:
+        query = query.where(Ticket.updated_at >= since)
+    return query, rank, terms
+
+
+EXPORT_BATCH = 500
+
+
+def export_tickets(filters: TicketFilter, *, actor: User) -> Iterator[tuple[Ticket, list]]:
+    """Every ticket the actor may see that matches the filter, in the asked order, each with
+    the comments the actor may see (public ones; agents: internal notes too), oldest first.
+
+    Reads EXPORT_BATCH tickets at a time by keyset, so memory stays flat however many match.
+    """
+    order = keyset(filters.sort, filters.direction)
+    query = matching_tickets(filters, actor=actor)
+    after = None
+    while True:
+        batch_query = order.order(query)
+        if after is not None:
+            batch_query = order.after(batch_query, after)
+        batch = list(batch_query.limit(EXPORT_BATCH))
+        if not batch:
+            return
+        comments: dict[int, list] = {t.id: [] for t in batch}
+        internal_ok = {t.id for t in batch if permissions.can(actor, "ticket.view_internal", t)}
+        for comment in (
+            Comment.select(Comment, User)
+            .join(User)
+            .where(Comment.ticket.in_(list(comments)))
+            .order_by(Comment.ticket, Comment.created_at, Comment.id)
+        ):
+            if comment.visibility == "public" or comment.ticket_id in internal_ok:
+                comments[comment.ticket_id].append(comment)
+        for ticket in batch:
+            yield ticket, comments[ticket.id]
+        if len(batch) < EXPORT_BATCH:
+            return
+        after = order.values(batch[-1])
 
 
 def _add_snippets(found: list[Ticket], terms: list[str], actor: User) -> None:

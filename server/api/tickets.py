@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import Response, request, stream_with_context, url_for
 
+from helpdesk import validation
 from helpdesk.server.api import MAX_ID, api
 from helpdesk.server.api.inputs import (
     current_user,
@@ -14,7 +15,9 @@ from helpdesk.server.api.inputs import (
 )
 from helpdesk.server.attachments import send_attachment
 from helpdesk.server.serializers import (
+    EXPORT_FORMATS,
     comment_json,
+    export_lines,
     page_json,
     ticket_detail,
     ticket_summaries,
@@ -41,43 +44,70 @@ def _detail(ticket, actor, status=200, headers=None):
     return ticket_detail(ticket, actor), status, headers or {}
 
 
+def _ticket_filter(args, page=1, per_page=25) -> tickets.TicketFilter:
+    """The list filters of a query string (GET /tickets and its export)."""
+    return tickets.TicketFilter(
+        statuses=tuple(args.getlist("status")),
+        priorities=tuple(args.getlist("priority")),
+        scope=args.get("scope") or None,
+        organization=args.get("organization"),
+        text=args.get("q"),
+        type=args.get("type"),
+        created_from=args.get("from"),
+        created_to=args.get("to"),
+        requester=args.get("requester"),
+        assignee=args.get("assignee"),
+        breaching=flag("breaching"),
+        within=args.get("within"),
+        service=args.get("service"),
+        unassigned=flag("unassigned"),
+        sort=args.get("sort") or None,
+        direction=args.get("dir") or None,
+        reference=args.get("reference"),
+        closed_from=args.get("closed_from"),
+        closed_to=args.get("closed_to"),
+        updated_since=args.get("updated_since"),
+        cursor=args.get("cursor") or None,
+        count=not args.get("count") or flag("count"),
+        page=page,
+        per_page=per_page,
+    )
+
+
 @api.get("/tickets")
 def list_tickets():
-    """Tickets the caller may see, newest first; filters: status (repeatable), scope=mine,
-    scope=organization (power users), organization, q (full text, helpdesk/search.py), type,
-    from, to, closed_from, closed_to, reference, requester, assignee, breaching=true
-    [within=2h] (SLA target missed or due within the window; agents), unassigned=true;
-    sort=reference|priority|status|updated|created|relevance (the default with q) with
-    dir=asc|desc; with q, each ticket has a snippet."""
-    args = request.args
+    """Tickets the caller may see, newest first; filters: status and priority (repeatable),
+    scope=mine, scope=organization (power users), organization, q (full text,
+    helpdesk/search.py; each ticket then has a snippet), type, from, to, closed_from,
+    closed_to, updated_since, reference, requester, assignee, breaching=true [within=2h]
+    (SLA target missed or due within the window; agents), unassigned=true;
+    sort=reference|priority|status|updated|created|title|type|service|requester|organization|
+    relevance (the default with q) with dir=asc|desc; cursor=<the previous page's next>
+    instead of page=; count=false skips the total (past 10,000 matches it is a lower bound,
+    marked total_is_estimate)."""
     page, per_page = paging()
     result = tickets.list_tickets(
-        tickets.TicketFilter(
-            statuses=tuple(args.getlist("status")),
-            scope=args.get("scope") or None,
-            organization=args.get("organization"),
-            text=args.get("q"),
-            type=args.get("type"),
-            created_from=args.get("from"),
-            created_to=args.get("to"),
-            requester=args.get("requester"),
-            assignee=args.get("assignee"),
-            breaching=flag("breaching"),
-            within=args.get("within"),
-            service=args.get("service"),
-            unassigned=flag("unassigned"),
-            sort=args.get("sort") or None,
-            direction=args.get("dir") or None,
-            reference=args.get("reference"),
-            closed_from=args.get("closed_from"),
-            closed_to=args.get("closed_to"),
-            page=page,
-            per_page=per_page,
-        ),
-        actor=current_user(),
+        _ticket_filter(request.args, page, per_page), actor=current_user()
     )
-    items = ticket_summaries(result.items)
-    return page_json(items, result.page, result.per_page, result.total)
+    data = page_json(ticket_summaries(result.items), result.page, result.per_page, result.total)
+    data["next"] = result.next
+    data["total_is_estimate"] = result.total_is_estimate
+    return data
+
+
+@api.get("/tickets/export")
+def export_tickets():
+    """Every ticket the caller may see that matches the list filters, with the comments the
+    caller may see, streamed: format=jsonl (one ticket a line) or format=csv (one row a
+    comment, or a row for a ticket without any)."""
+    actor = current_user()
+    kind = validation.choice("format", request.args.get("format") or "jsonl", EXPORT_FORMATS)
+    filters = _ticket_filter(request.args)
+    rows = tickets.export_tickets(filters, actor=actor)
+    first = next(rows, None)  # a bad filter answers 422 before the stream starts
+    chunks = export_lines(kind, first, rows)
+    mimetype = "text/csv" if kind == "csv" else "application/x-ndjson"
+    return Response(stream_with_context(chunks), mimetype=f"{mimetype}; charset=utf-8")
 
 
 @api.post("/tickets")

@@ -29,7 +29,21 @@ from helpdesk.vocabulary import (
 )
 
 # The queue's query parameters are the API's (GET /api/v1/tickets): bookmarks work on both.
-QUEUE_FILTERS = ("status", "unassigned", "scope", "organization", "type", "service", "q")
+QUEUE_FILTERS = (
+    "status",
+    "unassigned",
+    "scope",
+    "organization",
+    "type",
+    "service",
+    "q",
+    "priority",
+    "requester",
+    "assignee",
+    "from",
+    "to",
+    "updated_since",
+)
 # What the edit form may change (title and description stay the requester's words).
 EDIT_FIELDS = ("priority", "type", "service", "subcategory")
 DRAFT_KEY = "agent_draft"  # what a refused form held, shown again once
@@ -47,6 +61,12 @@ def _queue_filter(args) -> tickets.TicketFilter:
         type=args.get("type") or None,
         service=args.get("service") or None,
         text=args.get("q") or None,
+        priorities=tuple(p for p in args.getlist("priority") if p),
+        requester=args.get("requester") or None,
+        assignee=args.get("assignee") or None,
+        created_from=args.get("from") or None,
+        created_to=args.get("to") or None,
+        updated_since=args.get("updated_since") or None,
         unassigned=_flag(args.get("unassigned")),
         sort=args.get("sort") or None,
         direction=args.get("dir") or None,
@@ -93,7 +113,7 @@ def queue():
             "number": result.page,
             "last": last,
             "previous": _queue_url(args, page=str(result.page - 1)) if result.page > 1 else None,
-            "next": _queue_url(args, page=str(result.page + 1)) if result.page < last else None,
+            "next": _queue_url(args, page=str(result.page + 1)) if result.next else None,
         }
     page = render_template(
         "portal/queue.html",

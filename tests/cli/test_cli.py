@@ -22,6 +22,8 @@ RITA_PASSWORD = "rita-password-42"
 NOT_LOGGED_IN = "Error: Not logged in: run `helpdesk login EMAIL` first.\n"
 
 PAGE_KEYS = {"items", "page", "per_page", "total"}
+# Ticket lists add the next page's cursor and whether the total is a lower bound (additive).
+TICKET_PAGE_KEYS = PAGE_KEYS | {"next", "total_is_estimate"}
 PERSON_KEYS = {"email", "name"}
 USER_KEYS = {
     "id",
@@ -486,7 +488,7 @@ def test_list_filters_by_status_and_mine(desk):
     assert refs(desk.andy("ticket", "list", "--mine", "--json")) == [second]
 
     page = data(desk.paula("ticket", "list", "--status", "open", "--json"))
-    assert set(page) == PAGE_KEYS
+    assert set(page) == TICKET_PAGE_KEYS
     [summary] = page["items"]
     assert set(summary) == TICKET_KEYS
     assert set(summary["requester"]) == PERSON_KEYS
@@ -502,19 +504,18 @@ def test_list_filters_by_status_and_mine(desk):
         "Title",
         "Requester",
         "Organization",
-        "Assignee",
+        "Created",
         "Updated",
     ]
-    assert table[1][:9] == [
+    assert table[1][:8] == [
         second,
         "open",
         "medium",
         "incident",
         "-",  # no catalogue: no service
         "VPN drops every hour",
-        "req@acme.test",
+        "Rita Requester",
         "Acme",
-        "agent@example.test",
     ]
 
 
@@ -526,6 +527,8 @@ def test_an_empty_list_is_a_success(desk):
         "page": 1,
         "per_page": 25,
         "total": 0,
+        "next": None,
+        "total_is_estimate": False,
     }
     submit(desk.rita, "Printer prints blank pages")
     assert ok(desk.rita("ticket", "list", "--status", "closed")).stdout == "No tickets.\n"

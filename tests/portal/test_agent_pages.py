@@ -113,13 +113,39 @@ def test_queue_filters_are_the_apis(browser, world):
     assert "No ticket matches these filters." in browser.page
 
 
+def test_queue_filters_by_priority_people_and_dates(browser, world, clock):
+    old = world.ticket(title="Old one")
+    clock.advance(days=2)
+    urgent = tickets.submit_ticket(actor=world.colleague, type="incident", title="Urgent")
+    tickets.edit_ticket(urgent.reference, {"priority": "critical"}, actor=world.agent)
+    tickets.assign(urgent.reference, "me", actor=world.agent)
+    browser.login(world.agent)
+    day = clock.now().date().isoformat()
+
+    def listed(query: str) -> list[str]:
+        response = browser.get(f"/queue?{query}")
+        assert response.status_code == 200, browser.page
+        return rows(browser.page)
+
+    assert listed("priority=critical") == [urgent.reference]
+    assert listed("requester=req%40acme.test") == [old.reference]
+    assert listed("assignee=agent%40example.test") == [urgent.reference]
+    assert listed(f"from={day}") == [urgent.reference]
+    assert listed(f"to={day}") == [urgent.reference, old.reference]
+    assert listed(f"updated_since={day}") == [urgent.reference]
+    assert 'value="critical" selected' in (browser.get("/queue?priority=critical") and browser.page)
+    summary = re.search(r'<a href="([^"]+)">Summary</a>', browser.page).group(1)
+    browser.get(summary.replace("&amp;", "&"))
+    assert rows(browser.page) == [urgent.reference]
+
+
 def test_a_bad_filter_is_said_on_the_queue_with_the_filters_kept(browser, world):
     browser.login(world.agent)
     response = browser.get("/queue?organization=Initech&q=printer")
     assert response.status_code == 422
     assert "No organization named &#39;Initech&#39;." in browser.page
     assert 'value="printer"' in browser.page
-    response = browser.get("/queue?sort=title")
+    response = browser.get("/queue?sort=colour")
     assert response.status_code == 422
     assert "sort must be one of: reference, priority, status, updated, created" in browser.page
 

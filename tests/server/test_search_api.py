@@ -238,7 +238,13 @@ def test_the_schema_upgrade_indexes_existing_tickets_and_reindex_rebuilds(client
         model.delete().execute()
     assert refs(client, world.headers(world.agent), "lagoon") == []
     SchemaVersion.update(version=4).execute()
-    from helpdesk.migrations import LATEST, upgrade_schema
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    from helpdesk.migrations import LATEST, LIST_INDEXES, upgrade_schema
+
+    migrator = SchemaMigrator.from_database(database.obj)
+    for columns in LIST_INDEXES:  # nor version 5's list indexes
+        migrate(migrator.drop_index("ticket", "ticket_" + "_".join(columns)))
 
     assert upgrade_schema() == LATEST == 5
     assert refs(client, world.headers(world.agent), "lagoon") == [ticket.reference]

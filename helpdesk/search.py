@@ -255,7 +255,9 @@ def matching(query, terms: list[str], *, agent: bool):
     query = query.join(TicketVectors, on=(TicketVectors.ticket == Ticket.id)).where(
         Expression(column, "@@", tsquery)
     )
-    return query, -fn.ts_rank(column, tsquery)
+    # Times -1 (arithmetic: peewee's unary minus is a DESC ordering, which a cursor's
+    # comparison cannot use) so that ascending is best first, as with bm25.
+    return query, fn.ts_rank(column, tsquery) * -1
 
 
 def snippet(texts: Iterable[str], terms: list[str]) -> str | None:

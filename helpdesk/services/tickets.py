@@ -229,7 +229,9 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
             lambda t: [t.search_rank, t.id],
             [float, int],
         )
-        query = query.select_extend(rank.alias("search_rank"))
+        # "+ 0.0" so that peewee sets the value on the ticket (a bare column of the search
+        # table would be set on the joined search row); adding zero keeps it exact.
+        query = query.select_extend((rank + 0.0).alias("search_rank"))
     else:
         # Without words to rank (a reference, no text), relevance is newest first.
         order = keyset(None if by_relevance else filters.sort, filters.direction)

@@ -322,3 +322,23 @@ def test_db_reindex_command_rebuilds_the_index(installed):
     result = cli("db", "reindex", "--json")
     assert result.exit_code == 0, result.output
     assert '"tickets": 0' in result.output
+
+
+def test_ranked_results_page_by_cursor_without_skipping_or_repeating(client, world):
+    """Relevance pages resume from the last row's rank (a float in the cursor) and id."""
+    headers = world.headers(world.agent)
+    for n in range(23):  # ranks differ (more mentions rank higher) and tie (same text)
+        world.ticket(title=f"Lagoon {n}", description="lagoon " * (n % 4))
+    every = refs(client, headers, "lagoon", per_page=100)
+    assert len(every) == 23
+    seen, cursor = [], None
+    for _ in range(10):  # bounded: 23 tickets in pages of 5 need 5
+        params = {"q": "lagoon", "per_page": 5, **({"cursor": cursor} if cursor else {})}
+        resp = client.get("/api/v1/tickets", query_string=params, headers=headers)
+        assert resp.status_code == 200, resp.get_json()
+        page = resp.get_json()
+        seen += [item["reference"] for item in page["items"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == every

@@ -19,7 +19,7 @@ from helpdesk.cli.i18n import N_, t, w
 from helpdesk.cli.organizations import Page, PerPage
 from helpdesk.cli.output import JsonOption, table, when
 from helpdesk.cli.sla import Breaching, Within, render_breaching
-from helpdesk.cli.tickets import StatusFilter, app, service_label
+from helpdesk.cli.tickets import StatusFilter, app, service_label, service_name
 from helpdesk.vocabulary import STATUSES, TICKET_SORTS, SortDirection
 from helpdesk.vocabulary import Status as StatusWord
 
@@ -74,6 +74,13 @@ All = Annotated[
 NoCount = Annotated[
     bool, typer.Option("--no-count", help="Do not count the matches (faster on big lists).")
 ]
+CreatedFrom = Annotated[str | None, date_option("--from", "Created on or after (YYYY-MM-DD).")]
+CreatedTo = Annotated[str | None, date_option("--to", "Created on or before (YYYY-MM-DD).")]
+ClosedFrom = Annotated[str | None, date_option("--closed-from", "Closed on or after (YYYY-MM-DD).")]
+ClosedTo = Annotated[str | None, date_option("--closed-to", "Closed on or before (YYYY-MM-DD).")]
+UpdatedSince = Annotated[
+    str | None, date_option("--updated-since", "Changed on or after (a date or date-time).")
+]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV with a header row.")]
 IdsOption = Annotated[bool, typer.Option("--ids", help="Print one reference a line (for xargs).")]
 
@@ -119,13 +126,12 @@ def _row(tk: dict) -> tuple:
 
 
 def _csv_row(tk: dict) -> list:
-    service = tk.get("service")
     return [
         tk["reference"],
         tk["title"],
         tk["status"],
         tk["type"],
-        (service.get("display_name") or service["name"]) if service else "",
+        service_name(tk) or "",
         tk["priority"],
         tk["requester"]["name"],
         tk["organization"],
@@ -309,17 +315,11 @@ def list_(
     requester: RequesterFilter = None,
     assignee: AssigneeFilter = None,
     unassigned: Unassigned = False,
-    from_: Annotated[str | None, date_option("--from", "Created on or after (YYYY-MM-DD).")] = None,
-    to: Annotated[str | None, date_option("--to", "Created on or before (YYYY-MM-DD).")] = None,
-    closed_from: Annotated[
-        str | None, date_option("--closed-from", "Closed on or after (YYYY-MM-DD).")
-    ] = None,
-    closed_to: Annotated[
-        str | None, date_option("--closed-to", "Closed on or before (YYYY-MM-DD).")
-    ] = None,
-    updated_since: Annotated[
-        str | None, date_option("--updated-since", "Changed on or after (a date or date-time).")
-    ] = None,
+    from_: CreatedFrom = None,
+    to: CreatedTo = None,
+    closed_from: ClosedFrom = None,
+    closed_to: ClosedTo = None,
+    updated_since: UpdatedSince = None,
     reference: Reference = None,
     breaching: Breaching = False,
     within: Within = None,
@@ -358,17 +358,11 @@ def search(
     requester: RequesterFilter = None,
     assignee: AssigneeFilter = None,
     unassigned: Unassigned = False,
-    from_: Annotated[str | None, date_option("--from", "Created on or after (YYYY-MM-DD).")] = None,
-    to: Annotated[str | None, date_option("--to", "Created on or before (YYYY-MM-DD).")] = None,
-    closed_from: Annotated[
-        str | None, date_option("--closed-from", "Closed on or after (YYYY-MM-DD).")
-    ] = None,
-    closed_to: Annotated[
-        str | None, date_option("--closed-to", "Closed on or before (YYYY-MM-DD).")
-    ] = None,
-    updated_since: Annotated[
-        str | None, date_option("--updated-since", "Changed on or after (a date or date-time).")
-    ] = None,
+    from_: CreatedFrom = None,
+    to: CreatedTo = None,
+    closed_from: ClosedFrom = None,
+    closed_to: ClosedTo = None,
+    updated_since: UpdatedSince = None,
     reference: Reference = None,
     sort: Sort = None,
     direction: Direction = None,
@@ -403,17 +397,11 @@ def export(
     requester: RequesterFilter = None,
     assignee: AssigneeFilter = None,
     unassigned: Unassigned = False,
-    from_: Annotated[str | None, date_option("--from", "Created on or after (YYYY-MM-DD).")] = None,
-    to: Annotated[str | None, date_option("--to", "Created on or before (YYYY-MM-DD).")] = None,
-    closed_from: Annotated[
-        str | None, date_option("--closed-from", "Closed on or after (YYYY-MM-DD).")
-    ] = None,
-    closed_to: Annotated[
-        str | None, date_option("--closed-to", "Closed on or before (YYYY-MM-DD).")
-    ] = None,
-    updated_since: Annotated[
-        str | None, date_option("--updated-since", "Changed on or after (a date or date-time).")
-    ] = None,
+    from_: CreatedFrom = None,
+    to: CreatedTo = None,
+    closed_from: ClosedFrom = None,
+    closed_to: ClosedTo = None,
+    updated_since: UpdatedSince = None,
     reference: Reference = None,
     sort: Sort = None,
     direction: Direction = None,

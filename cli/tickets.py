@@ -73,13 +73,17 @@ def _files(paths: list[Path] | None) -> list[tuple[str, Path]] | None:
     return [(p.name, p) for p in paths] if paths else None
 
 
-def service_label(ticket: dict) -> str:
-    """The ticket's service as the caller calls it (a customer: their contract's name), with
-    its subcategory: "Matching / Data delivery"."""
+def service_name(ticket: dict) -> str | None:
+    """The ticket's service as the caller calls it (a customer: their contract's name)."""
     service = ticket.get("service")
-    if not service:
+    return (service.get("display_name") or service["name"]) if service else None
+
+
+def service_label(ticket: dict) -> str:
+    """service_name with its subcategory: "Matching / Data delivery"; "-" without a service."""
+    name = service_name(ticket)
+    if name is None:
         return "-"
-    name = service.get("display_name") or service["name"]
     sub = ticket.get("subcategory")
     return f"{name} / {sub['name']}" if sub else name
 

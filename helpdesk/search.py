@@ -58,28 +58,29 @@ def words(text: str) -> list[str]:
 # -- the index, per engine ----------------------------------------------------------------
 
 
-class PublicText(FTS5Model):
-    """SQLite: what anyone who may see the ticket may read; rowid = ticket id."""
+class _TicketText(FTS5Model):
+    """SQLite: one document per ticket; rowid = ticket id."""
 
     rowid = RowIDField()
     body = SearchField()
 
     class Meta:
         database = database
+        options = {"tokenize": "unicode61 remove_diacritics 2"}
+
+
+class PublicText(_TicketText):
+    """What anyone who may see the ticket may read."""
+
+    class Meta:
         table_name = "ticket_search_public"
-        options = {"tokenize": "unicode61 remove_diacritics 2"}
 
 
-class AgentText(FTS5Model):
-    """SQLite: what agents may read (public text and internal notes); rowid = ticket id."""
-
-    rowid = RowIDField()
-    body = SearchField()
+class AgentText(_TicketText):
+    """What agents may read (public text and internal notes)."""
 
     class Meta:
-        database = database
         table_name = "ticket_search_agent"
-        options = {"tokenize": "unicode61 remove_diacritics 2"}
 
 
 class TSVectorField(TextField):
@@ -239,25 +240,40 @@ def reference_in(text: str) -> int | None:
 
 
 def matching(query, terms: list[str], *, agent: bool):
-    """`query` (over Ticket) restricted to tickets whose document has every term, and the
-    expression to order by for relevance (ascending: best first)."""
+    """`query` (over Ticket) restricted to tickets whose document has every term."""
     if is_sqlite():
-        model = AgentText if agent else PublicText
+        model = _text_model(agent)
         expression = " ".join(f'"{t}"' for t in terms)  # quoted words, implicitly ANDed
         # The table's hidden columns, through the alias peewee gives the joined table.
         table = Column(model, model._meta.table_name)
-        query = query.join(model, on=(model.rowid == Ticket.id)).where(
+        return query.join(model, on=(model.rowid == Ticket.id)).where(
             Expression(table, "MATCH", expression)
         )
-        return query, Column(model, "rank")  # bm25
-    column = TicketVectors.agent if agent else TicketVectors.public
-    tsquery = Cast(Value(" & ".join(f"'{t}'" for t in terms)), "tsquery")
-    query = query.join(TicketVectors, on=(TicketVectors.ticket == Ticket.id)).where(
+    column, tsquery = _vector(agent), _tsquery(terms)
+    return query.join(TicketVectors, on=(TicketVectors.ticket == Ticket.id)).where(
         Expression(column, "@@", tsquery)
     )
+
+
+def relevance(terms: list[str], *, agent: bool):
+    """The expression to order a `matching` query by relevance (ascending: best first)."""
+    if is_sqlite():
+        return Column(_text_model(agent), "rank")  # bm25
     # Times -1 (arithmetic: peewee's unary minus is a DESC ordering, which a cursor's
     # comparison cannot use) so that ascending is best first, as with bm25.
-    return query, fn.ts_rank(column, tsquery) * -1
+    return fn.ts_rank(_vector(agent), _tsquery(terms)) * -1
+
+
+def _text_model(agent: bool):
+    return AgentText if agent else PublicText
+
+
+def _vector(agent: bool):
+    return TicketVectors.agent if agent else TicketVectors.public
+
+
+def _tsquery(terms: list[str]):
+    return Cast(Value(" & ".join(f"'{t}'" for t in terms)), "tsquery")
 
 
 def snippet(texts: Iterable[str], terms: list[str]) -> str | None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from peewee import JOIN, Case, IntegrityError, fn
 
@@ -217,21 +218,22 @@ def reference_id(reference: str) -> int:
 def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
     """The page of tickets the actor may see that match the filter, in the asked order (newest
     first by default), the next page's cursor and the total (exact up to 10,000)."""
-    query, rank, terms = _matching(filters, actor=actor)
+    match = _matching(filters, actor=actor)
+    query = match.apply(_ticket_query())
     # Counted on the tickets table alone: the joins only add the listed columns.
-    bare = matching_tickets(filters, actor=actor, base=Ticket.select(Ticket.id))
+    bare = match.apply(Ticket.select(Ticket.id)) if filters.count else None
     by_relevance = filters.sort == TicketSort.relevance or (filters.sort is None and filters.text)
-    if by_relevance and rank is not None:
+    if by_relevance and match.rank is not None:
         order = Keyset(
             TicketSort.relevance.value,
-            [rank, Ticket.id],
+            [match.rank, Ticket.id],
             False,  # the rank expression is ascending, best match first
             lambda t: [t.search_rank, t.id],
             [float, int],
         )
         # "+ 0.0" so that peewee sets the value on the ticket (a bare column of the search
         # table would be set on the joined search row); adding zero keeps it exact.
-        query = query.select_extend((rank + 0.0).alias("search_rank"))
+        query = query.select_extend((match.rank + 0.0).alias("search_rank"))
     else:
         # Without words to rank (a reference, no text), relevance is newest first.
         order = keyset(None if by_relevance else filters.sort, filters.direction)
@@ -245,81 +247,100 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
         count=filters.count,
     )
     if filters.text:
-        _add_snippets(page.items, terms, actor)
+        _add_snippets(page.items, match.terms, actor)
     return page
 
 
 def matching_tickets(filters: TicketFilter, *, actor: User, base=None):
     """The tickets the actor may see that match the filter (not ordered, not paged); `base`:
     the query to filter (the listed columns and their joins by default)."""
-    return _matching(filters, actor=actor, base=base)[0]
+    return _matching(filters, actor=actor).apply(_ticket_query() if base is None else base)
 
 
-def _matching(filters: TicketFilter, *, actor: User, base=None):
-    """matching_tickets, with the text search's rank expression (None without words to rank)
-    and its words."""
-    query = permissions.visible_tickets(actor, _ticket_query() if base is None else base)
+@dataclass
+class _Match:
+    """A filter checked and resolved once (names looked up): the steps that restrict any Ticket
+    query to it, and a text search's rank expression (None without words) and words."""
+
+    steps: list[Callable]
+    rank: Any
+    terms: list[str]
+
+    def apply(self, query):
+        for step in self.steps:
+            query = step(query)
+        return query
+
+
+def _matching(filters: TicketFilter, *, actor: User) -> _Match:
+    steps: list[Callable] = [lambda query: permissions.visible_tickets(actor, query)]
+
+    def where(condition) -> None:
+        steps.append(lambda query: query.where(condition))
+
     for status in filters.statuses:
         validation.choice("status", status, STATUSES)
     if filters.statuses:
-        query = query.where(Ticket.status.in_(list(filters.statuses)))
+        where(Ticket.status.in_(list(filters.statuses)))
     if filters.scope is not None:
-        query = scoped(query, filters.scope, actor)
+        validation.choice("scope", filters.scope, SCOPES)
+        steps.append(lambda query: scoped(query, filters.scope, actor))
     if filters.organization:
         org = get_organization(filters.organization)
         if not permissions.can(actor, "org.view", org):
             raise NotFound(
                 N_("No organization named {organization!r}."), organization=filters.organization
             )
-        query = query.where(Ticket.organization == org)
+        where(Ticket.organization == org)
     if filters.type:
-        query = query.where(Ticket.type == validation.choice("type", filters.type, TICKET_TYPES))
+        where(Ticket.type == validation.choice("type", filters.type, TICKET_TYPES))
     terms: list[str] = []
     rank = None
     if filters.text:
         text = validation.text("text", filters.text, max_length=200)
         if (wanted := search.reference_in(text)) is not None:
-            query = query.where(Ticket.id == wanted)  # `search HD-12`: that ticket
+            where(Ticket.id == wanted)  # `search HD-12`: that ticket
         else:
             terms = search.query_words(text)
             agent = permissions.can(actor, "ticket.view_internal")
-            query, rank = search.matching(query, terms, agent=agent)
+            steps.append(lambda query: search.matching(query, terms, agent=agent))
+            rank = search.relevance(terms, agent=agent)
     start = validation.date_bound("from", filters.created_from)
     end = validation.date_bound("to", filters.created_to, end=True)
     if start is not None:
-        query = query.where(Ticket.created_at >= start)
+        where(Ticket.created_at >= start)
     if end is not None:
-        query = query.where(Ticket.created_at < end)
+        where(Ticket.created_at < end)
     closed_start = validation.date_bound("closed_from", filters.closed_from)
     closed_end = validation.date_bound("closed_to", filters.closed_to, end=True)
     if closed_start is not None:
-        query = query.where(Ticket.closed_at >= closed_start)
+        where(Ticket.closed_at >= closed_start)
     if closed_end is not None:
-        query = query.where(Ticket.closed_at < closed_end)
+        where(Ticket.closed_at < closed_end)
     if filters.reference:
-        query = query.where(Ticket.id == reference_id(filters.reference))
+        where(Ticket.id == reference_id(filters.reference))
     if filters.requester:
         email = filters.requester.strip().lower()
-        query = query.where(Ticket.requester.in_(User.select(User.id).where(User.email == email)))
+        where(Ticket.requester.in_(User.select(User.id).where(User.email == email)))
     if filters.assignee:
         email = filters.assignee.strip().lower()
-        query = query.where(Ticket.assignee.in_(User.select(User.id).where(User.email == email)))
+        where(Ticket.assignee.in_(User.select(User.id).where(User.email == email)))
     if filters.breaching or filters.within:
         permissions.require(actor, "sla.view")
         within = parse_duration(filters.within, field="within") if filters.within else None
-        query = sla_clock.breaching(query, within or timedelta(0))
+        steps.append(lambda query: sla_clock.breaching(query, within or timedelta(0)))
     if filters.service:
-        query = query.where(Ticket.service == service_named(filters.service, actor=actor))
+        where(Ticket.service == service_named(filters.service, actor=actor))
     if filters.unassigned:
-        query = query.where(Ticket.assignee.is_null())
+        where(Ticket.assignee.is_null())
     for priority in filters.priorities:
         validation.choice("priority", priority, PRIORITIES)
     if filters.priorities:
-        query = query.where(Ticket.priority.in_(list(filters.priorities)))
+        where(Ticket.priority.in_(list(filters.priorities)))
     since = validation.date_bound("updated_since", filters.updated_since)
     if since is not None:
-        query = query.where(Ticket.updated_at >= since)
-    return query, rank, terms
+        where(Ticket.updated_at >= since)
+    return _Match(steps, rank, terms)
 
 
 EXPORT_BATCH = 500

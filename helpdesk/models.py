@@ -176,7 +176,7 @@ class Ticket(BaseModel):
     impact = CharField(max_length=8, default=Level.medium.value)
     urgency = CharField(max_length=8, default=Level.medium.value)
     priority = CharField(max_length=8, default=Priority.medium.value)
-    status = CharField(max_length=16, default=Status.new.value, index=True)
+    status = CharField(max_length=16, default=Status.new.value)  # indexed with the id (v5)
     requester = ForeignKeyField(User, backref="requested_tickets")
     organization = ForeignKeyField(Organization, backref="tickets")
     private = BooleanField(default=False)
@@ -206,12 +206,12 @@ class Ticket(BaseModel):
 
     class Meta:
         indexes = (
-            (("organization", "status", "created_at"), False),
-            (("requester", "status", "created_at"), False),
-            # Version 5: the common lists read in index order (MIGRATIONS[5], LIST_INDEXES).
-            (("created_at", "id"), False),  # every ticket, newest first (the agents' list)
-            (("status", "created_at", "id"), False),  # the queue: one status, newest first
-            (("assignee", "status", "created_at", "id"), False),  # an agent's own
+            # Version 5: the common lists read in index order, newest (highest id) first
+            # (MIGRATIONS[5], LIST_INDEXES).
+            (("status", "id"), False),  # the queue: one status
+            (("organization", "status", "id"), False),  # an organization's, by status
+            (("requester", "status", "id"), False),  # a customer's own, by status
+            (("assignee", "status", "id"), False),  # an agent's own
             (("updated_at", "id"), False),  # latest change first; updated since
         )
 

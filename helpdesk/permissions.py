@@ -252,12 +252,25 @@ def visible_tickets(actor: User, query):
     """Restrict a Ticket query to the tickets the actor may see."""
     if _is_staff(actor):
         return query
-    shared = Share.select(Share.ticket).where(Share.user == actor)
+    return query.where(Ticket.id.in_(_visible_ids(actor)))
+
+
+def _visible_ids(actor: User):
+    """The ids of the tickets a customer may see: their own, those shared with them, and their
+    power organizations' non-private ones. One IN over three index lookups, not an OR of them:
+    with the OR the database tests every row of the listed order (a status's, a search's
+    matches) for the three conditions; with IN it reads the customer's few ids once."""
+    own = Ticket.alias()
+    organizations = Ticket.alias()
     power_orgs = Membership.select(Membership.organization).where(_power_memberships(actor))
-    return query.where(
-        (Ticket.requester == actor)
-        | Ticket.id.in_(shared)
-        | ((Ticket.private == False) & Ticket.organization.in_(power_orgs))  # noqa: E712
+    return (
+        # UNION ALL (`+`): IN does not care for repeats, and no temporary table removes them.
+        own.select(own.id).where(own.requester == actor)
+        + Share.select(Share.ticket).where(Share.user == actor)
+        + organizations.select(organizations.id).where(
+            (organizations.private == False)  # noqa: E712
+            & organizations.organization.in_(power_orgs)
+        )
     )
 
 

@@ -258,10 +258,25 @@ def matching(query, terms: list[str], *, agent: bool):
 def relevance(terms: list[str], *, agent: bool):
     """The expression to order a `matching` query by relevance (ascending: best first)."""
     if is_sqlite():
-        return Column(_text_model(agent), "rank")  # bm25
+        # bm25() of the joined row, not the table's `rank` column: FTS5 orders by `rank`
+        # itself, ranking every match before the caller's visibility filter (a customer's
+        # common word: all of the desk's matches ranked to keep a few); the function is only
+        # called on the rows that pass every filter.
+        model = _text_model(agent)
+        return fn.bm25(Column(model, model._meta.table_name))
     # Times -1 (arithmetic: peewee's unary minus is a DESC ordering, which a cursor's
     # comparison cannot use) so that ascending is best first, as with bm25.
     return fn.ts_rank(_vector(agent), _tsquery(terms)) * -1
+
+
+def newest_first(agent: bool):
+    """The ticket id column to order a `matching` query newest first: on SQLite the search
+    table's rowid (the ticket id), which FTS5 reads in that order without sorting the matches
+    (ordering by the ticket's own id would sort them all: the planner does not see that the
+    joined ids are equal)."""
+    if is_sqlite():
+        return _text_model(agent).rowid
+    return Ticket.id
 
 
 def _text_model(agent: bool):

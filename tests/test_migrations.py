@@ -11,6 +11,7 @@ from helpdesk.db import database, is_sqlite, schema_change
 from helpdesk.migrations import (
     LATEST,
     LIST_INDEXES,
+    REPLACED_INDEXES,
     SLA_TICKET_TIMES,
     create_schema,
     upgrade_schema,
@@ -103,6 +104,8 @@ def _make_first_release_schema() -> None:
     with schema_change():
         for columns in LIST_INDEXES:  # version 5's
             migrate(migrator.drop_index("ticket", "ticket_" + "_".join(columns)))
+        for columns in REPLACED_INDEXES:  # the first release's, which version 5 drops
+            migrate(migrator.add_index("ticket", list(columns)))
         for table, columns in FIRST_RELEASE_MISSING.items():
             migrate(*(migrator.drop_column(table, column, **options) for column in columns))
     database.drop_tables(LATER_TABLES)

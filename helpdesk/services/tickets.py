@@ -146,7 +146,9 @@ SORT_COLUMNS = {
     TicketSort.priority: (_rank(Ticket.priority, PRIORITIES), SortDirection.desc),
     TicketSort.status: (_rank(Ticket.status, STATUSES), SortDirection.asc),
     TicketSort.updated: (Ticket.updated_at, SortDirection.desc),
-    TicketSort.created: (Ticket.created_at, SortDirection.desc),
+    # Submission order: the id, which follows created_at (stamped at submission) and, unlike
+    # it, is unique and the search index's own order (search.newest_first).
+    TicketSort.created: (Ticket.id, SortDirection.desc),
     TicketSort.title: (Ticket.title, SortDirection.asc),
     TicketSort.type: (Ticket.type, SortDirection.asc),
     TicketSort.service: (fn.COALESCE(Service.name, ""), SortDirection.asc),
@@ -158,7 +160,7 @@ SORT_VALUES = {
     TicketSort.priority: lambda t: [_word_rank(t.priority, PRIORITIES)],
     TicketSort.status: lambda t: [_word_rank(t.status, STATUSES)],
     TicketSort.updated: lambda t: [t.updated_at],
-    TicketSort.created: lambda t: [t.created_at],
+    TicketSort.created: lambda t: [],
     TicketSort.title: lambda t: [t.title],
     TicketSort.type: lambda t: [t.type],
     TicketSort.service: lambda t: [t.service.name if t.service_id else ""],
@@ -172,11 +174,10 @@ SORT_KINDS = {
     TicketSort.priority: int,
     TicketSort.status: int,
     TicketSort.updated: datetime,
-    TicketSort.created: datetime,
 }
 
 
-def keyset(sort: str | None, direction: str | None) -> Keyset:
+def keyset(sort: str | None, direction: str | None, ticket_id=Ticket.id) -> Keyset:
     """The asked order as a Keyset; ties (and the last page's edge) broken by reference."""
     sort = TicketSort(validation.choice("sort", sort, TICKET_SORTS) if sort else "created")
     if sort == TicketSort.relevance:  # ranked only by list_tickets, with words to rank
@@ -185,7 +186,9 @@ def keyset(sort: str | None, direction: str | None) -> Keyset:
     if direction:
         direction = validation.choice("dir", direction, SORT_DIRECTIONS)
     descending = (direction or natural) == SortDirection.desc
-    columns = [Ticket.id] if sort == TicketSort.reference else [column, Ticket.id]
+    # `ticket_id`: the column that reads the ticket id in the query's fastest order.
+    by_id = sort in (TicketSort.reference, TicketSort.created)
+    columns = [ticket_id] if by_id else [column, ticket_id]
     values = SORT_VALUES[sort]
     kinds = [SORT_KINDS.get(sort, str), int][-len(columns) :]
     return Keyset(sort.value, columns, descending, lambda t: [*values(t), t.id], kinds)
@@ -236,7 +239,7 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
         query = query.select_extend((match.rank + 0.0).alias("search_rank"))
     else:
         # Without words to rank (a reference, no text), relevance is newest first.
-        order = keyset(None if by_relevance else filters.sort, filters.direction)
+        order = keyset(None if by_relevance else filters.sort, filters.direction, match.ticket_id)
     page = keyset_page(
         query,
         order,
@@ -265,6 +268,7 @@ class _Match:
     steps: list[Callable]
     rank: Any
     terms: list[str]
+    ticket_id: Any = Ticket.id  # the column to order by id (search.newest_first)
 
     def apply(self, query):
         for step in self.steps:
@@ -296,6 +300,7 @@ def _matching(filters: TicketFilter, *, actor: User) -> _Match:
         where(Ticket.type == validation.choice("type", filters.type, TICKET_TYPES))
     terms: list[str] = []
     rank = None
+    ticket_id = Ticket.id
     if filters.text:
         text = validation.text("text", filters.text, max_length=200)
         if (wanted := search.reference_in(text)) is not None:
@@ -305,6 +310,7 @@ def _matching(filters: TicketFilter, *, actor: User) -> _Match:
             agent = permissions.can(actor, "ticket.view_internal")
             steps.append(lambda query: search.matching(query, terms, agent=agent))
             rank = search.relevance(terms, agent=agent)
+            ticket_id = search.newest_first(agent)
     start = validation.date_bound("from", filters.created_from)
     end = validation.date_bound("to", filters.created_to, end=True)
     if start is not None:
@@ -340,7 +346,7 @@ def _matching(filters: TicketFilter, *, actor: User) -> _Match:
     since = validation.date_bound("updated_since", filters.updated_since)
     if since is not None:
         where(Ticket.updated_at >= since)
-    return _Match(steps, rank, terms)
+    return _Match(steps, rank, terms, ticket_id)
 
 
 EXPORT_BATCH = 500
@@ -352,8 +358,9 @@ def export_tickets(filters: TicketFilter, *, actor: User) -> Iterator[tuple[Tick
 
     Reads EXPORT_BATCH tickets at a time by keyset, so memory stays flat however many match.
     """
-    order = keyset(filters.sort, filters.direction)
-    query = matching_tickets(filters, actor=actor)
+    match = _matching(filters, actor=actor)
+    order = keyset(filters.sort, filters.direction, match.ticket_id)
+    query = match.apply(_ticket_query())
     after = None
     while True:
         batch_query = order.order(query)

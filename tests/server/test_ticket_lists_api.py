@@ -301,7 +301,8 @@ def _cursor(*parts) -> str:
         {"cursor": "not a cursor"},
         {"cursor": "%%%"},
         {"cursor": _cursor("created", "desc", [{"t": "yesterday"}, 1])},
-        {"cursor": _cursor("created", "desc", [1])},
+        {"cursor": _cursor("created", "desc", ["1"])},  # a text where the id belongs
+        {"cursor": _cursor("created", "desc", [1, 1])},  # one key too many
         {"cursor": _cursor("title", "asc", ["x", 1])},  # another sort's cursor
         {"cursor": _cursor("created", "asc", [{"t": "2026-01-01T00:00:00"}, 1])},  # other dir
         {"cursor": _cursor("reference", "asc", [True]), "sort": "reference"},

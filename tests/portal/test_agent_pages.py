@@ -75,6 +75,16 @@ def test_the_queue_lists_tickets_with_links_for_agents(browser, world):
         assert f'name="{name}"' in browser.page
 
 
+def test_the_queue_filters_speak_the_agents_language(browser, world):
+    world.agent.language = "fr"
+    world.agent.save()
+    browser.login(world.agent)
+    browser.get("/queue")
+    # The vocabulary's words, in their context: "open" the status, "question" the type.
+    assert '<option value="open" >ouvert</option>' in browser.page
+    assert '<option value="feature" >évolution</option>' in browser.page
+
+
 def test_customers_are_refused_the_queue_and_visitors_sent_to_log_in(browser, world):
     world.ticket()
     browser.login(world.power)

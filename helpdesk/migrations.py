@@ -74,7 +74,7 @@ MIGRATIONS: dict[int, Callable[[SchemaMigrator], list]] = {
             name=DEDUPE_INDEX,
         ),
     ],
-    5: lambda m: [*_v5_lists(m), *_v5_search(m)],
+    5: lambda m: [*_v5_lists(m), *_v5_search(m), *_v5_dashboard(m)],
 }
 
 
@@ -119,6 +119,20 @@ def _v5_lists(m: SchemaMigrator) -> list:
         *(DropIndexIfExists(_index_name(columns)) for columns in REPLACED_INDEXES),
         *(m.add_index("ticket", list(columns)) for columns in LIST_INDEXES),
     ]
+
+
+# The dashboard's indexes (helpdesk/models.py, Ticket.Meta.indexes; helpdesk/services/dashboard.py).
+DASHBOARD_INDEXES = (
+    ("status", "priority"),  # the agents' counts by status and priority, from the index alone
+    # A running clock past due (sla_clock.breaching): one range per status and clock.
+    ("status", "first_response_at", "response_due_at"),
+    ("status", "sla_paused_at", "resolution_due_at"),
+)
+
+
+def _v5_dashboard(m: SchemaMigrator) -> list:
+    """Indexes that answer the dashboard's grouped counts without reading every ticket."""
+    return [m.add_index("ticket", list(columns)) for columns in DASHBOARD_INDEXES]
 
 
 LATEST = max(MIGRATIONS, default=1)

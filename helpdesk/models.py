@@ -213,6 +213,10 @@ class Ticket(BaseModel):
             (("requester", "status", "id"), False),  # a customer's own, by status
             (("assignee", "status", "id"), False),  # an agent's own
             (("updated_at", "id"), False),  # latest change first; updated since
+            # Version 5: the dashboard's counts (MIGRATIONS[5], DASHBOARD_INDEXES).
+            (("status", "priority"), False),
+            (("status", "first_response_at", "response_due_at"), False),
+            (("status", "sla_paused_at", "resolution_due_at"), False),
         )
 
 

@@ -9,6 +9,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 from helpdesk.db import database, is_sqlite, schema_change
 from helpdesk.migrations import (
+    DASHBOARD_INDEXES,
     LATEST,
     LIST_INDEXES,
     REPLACED_INDEXES,
@@ -102,7 +103,7 @@ def _make_first_release_schema() -> None:
     # SQLite's own DROP COLUMN refuses a foreign key column: rebuild the table instead.
     options = {"legacy": True} if is_sqlite() else {}
     with schema_change():
-        for columns in LIST_INDEXES:  # version 5's
+        for columns in (*LIST_INDEXES, *DASHBOARD_INDEXES):  # version 5's
             migrate(migrator.drop_index("ticket", "ticket_" + "_".join(columns)))
         for columns in REPLACED_INDEXES:  # the first release's, which version 5 drops
             migrate(migrator.add_index("ticket", list(columns)))

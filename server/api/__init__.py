@@ -11,6 +11,7 @@ from helpdesk.server.api import (  # noqa: E402, F401
     accounts,
     catalog,
     contracts,
+    dashboard,
     inputs,
     mail,
     organizations,

@@ -49,12 +49,14 @@ def _args(**changes) -> str:
     return urlencode(list(args.items(multi=True)))
 
 
-def home_dashboard(user) -> list[dict]:
-    """The dashboard sections of the home page: my requests, and (power users) my organization's."""
-    scopes = ["mine"]
-    if permissions.can(user, "ticket.view_organization"):
-        scopes.append("organization")
-    return [{"scope": scope, "counts": dashboard.counts_by_status(user, scope)} for scope in scopes]
+def home_dashboard(user) -> dict:
+    """The home page's figures (helpdesk/services/dashboard.py): my requests (an agent's assigned
+    tickets), my organization's (power users) and the agents' counts (agents)."""
+    figures = dashboard.dashboard(actor=user)
+    sections = [{"scope": "mine", "counts": figures["mine"]}]
+    if figures["organization"] is not None:
+        sections.append({"scope": "organization", "counts": figures["organization"]})
+    return {"sections": sections, "agent": figures["agent"], "priorities": figures["priorities"]}
 
 
 def _listing(statuses, scope: str, page=1) -> dict:

@@ -19,6 +19,7 @@ from helpdesk.cli.catalog import app as catalog_app
 from helpdesk.cli.click_language import SpeakingGroup
 from helpdesk.cli.client import ApiClient, ServerUnreachable
 from helpdesk.cli.contracts import app as contract_app
+from helpdesk.cli.dashboard import dashboard
 from helpdesk.cli.db import app as db_app
 from helpdesk.cli.errors import handle_errors
 from helpdesk.cli.i18n import t
@@ -229,3 +230,4 @@ def whoami(json_output: JsonOption = False) -> None:
 
 
 app.command("signup")(signup)
+app.command("dashboard")(dashboard)

@@ -90,9 +90,7 @@ def brute_force(user, now) -> dict:
             },
             "unassigned": by_status([t for t in rows if t.assignee_id is None]),
             "breaching": sum(
-                1
-                for t in rows
-                if any(c["due"] <= now for c in sla_clock.running(t, now).values())
+                1 for t in rows if any(c["due"] <= now for c in sla_clock.running(t, now).values())
             ),
         }
     return expected

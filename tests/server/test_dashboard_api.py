@@ -14,7 +14,7 @@ from test_ticket_lists_api import visible_to
 
 from helpdesk import sla_clock
 from helpdesk.db import database
-from helpdesk.models import Ticket
+from helpdesk.models import Ticket, User
 from helpdesk.services import catalog, contracts, sla, tickets
 from helpdesk.services.dashboard import DASHBOARD_STATUSES
 from helpdesk.vocabulary import PRIORITIES, TICKET_TYPES
@@ -34,9 +34,9 @@ def with_sla(world) -> None:
 
 def build_desk(world, clock, n: int = 40, seed: int = 11) -> None:
     """Tickets in every status and priority from customers of two organizations, some private,
-    some shared, some assigned (to two agents), Acme's on the SLA'd service; through the services."""
+    some shared, some assigned (to two agents), Acme's on the SLA'd service; by the services."""
     rng = random.Random(seed)
-    second_agent = tickets.User.create(email="bo@example.test", name="Bo Agent", kind="agent")
+    second_agent = User.create(email="bo@example.test", name="Bo Agent", kind="agent")
     for _ in range(n):
         submitter = rng.choice([world.requester, world.colleague, world.power, world.other_power])
         on_contract = submitter is not world.other_power  # Acme's contract names a service

@@ -11,6 +11,7 @@ import typer
 from helpdesk import __version__
 from helpdesk.cli import (
     config,
+    serving,
     user_access,  # noqa: F401  (registers user invite/deactivate/...)
 )
 from helpdesk.cli.account import app as account_app
@@ -136,27 +137,48 @@ def init(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 5000,
-    threads: Annotated[int, typer.Option(min=1, max=256, help="Worker threads.")] = 8,
+    server: Annotated[
+        serving.Server,
+        typer.Option(help="WSGI server: gunicorn (worker processes; not on Windows) or waitress."),
+    ] = serving.DEFAULT_SERVER,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=64, help="Worker processes (gunicorn; default: the cores, at most 4)."
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=256, help="Threads per process (default: 4 with gunicorn, 8 with waitress)."
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Serve the JSON API with the production WSGI server (waitress)."""
-    import waitress
-
+    """Serve the JSON API and the portal with a production WSGI server (gunicorn or waitress)."""
     from helpdesk.config import load_settings
     from helpdesk.server import create_app
 
+    if server == serving.WAITRESS and workers not in (None, 1):
+        raise typer.BadParameter(
+            t("waitress runs one process; use --server gunicorn"), param_hint="--workers"
+        )
+    workers = 1 if server == serving.WAITRESS else workers or serving.default_workers()
+    threads = threads or serving.default_threads(server)
     settings = load_settings()
     application = create_app(settings=settings)
     mail = settings.mail
+    mail_sender = None
     if mail.send_in_server:
         from helpdesk.mail.sender import BackgroundSender
 
-        BackgroundSender(mail).start()
+        mail_sender = BackgroundSender(mail)
     elif not mail.smtp_host:
         logger.info("no SMTP server configured: mail waits in the outbox")
     started = {
         "url": f"http://{host}:{port}",
-        "server": "waitress",
+        "server": server.value,
+        "workers": workers,
         "threads": threads,
         "version": __version__,
     }
@@ -164,11 +186,24 @@ def serve(
         started,
         json_output,
         lambda s: typer.echo(
-            f"helpdesk {s['version']} serving on {s['url']} (waitress, {s['threads']} threads)",
+            f"helpdesk {s['version']} serving on {s['url']} "
+            f"({s['server']}, {s['workers']} workers x {s['threads']} threads)",
             err=True,
         ),
     )
-    waitress.serve(application, host=host, port=port, threads=threads)
+    if server == serving.GUNICORN:
+        serving.run_gunicorn(
+            application,
+            host=host,
+            port=port,
+            workers=workers,
+            threads=threads,
+            background=mail_sender,  # one sender, not one a worker
+        )
+    else:
+        if mail_sender is not None:
+            mail_sender.start()
+        serving.run_waitress(application, host=host, port=port, threads=threads)
 
 
 @app.command()

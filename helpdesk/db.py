@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,6 +75,22 @@ def init_database(url: str):
             raise ValueError(f"Cannot use database URL {url!r}: {exc}") from None
     database.initialize(db)
     return db
+
+
+def _forget_inherited_connection() -> None:
+    """In a forked child (a server worker): drop the parent's connection without using it.
+
+    SQLite and libpq connections must not cross a fork: a child that used or even closed one
+    would corrupt the parent's locks or end its PostgreSQL session. The child connects anew.
+    """
+    if database.obj is not None:
+        database.obj._state.reset()
+        if database.obj.thread_safe:  # the lock may have been held by another parent thread
+            database.obj._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_forget_inherited_connection)
 
 
 def is_sqlite() -> bool:

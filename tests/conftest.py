@@ -462,8 +462,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def helpdesk_serve(env: dict, log: Path):
-    """`helpdesk serve` on 127.0.0.1 and a free port, once /health answers; always stopped.
+def helpdesk_serve(env: dict, log: Path, *serve_args: str):
+    """`helpdesk serve [serve_args]` on 127.0.0.1 and a free port, once /health answers; always
+    stopped.
 
     Yields (url, port, the first health response).
     """
@@ -482,6 +483,7 @@ def helpdesk_serve(env: dict, log: Path):
                 str(port),
                 "--threads",
                 "4",
+                *serve_args,
             ],
             env=env,
             stdin=subprocess.DEVNULL,

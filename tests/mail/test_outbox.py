@@ -492,7 +492,7 @@ def serving(desk, mailbox, tmp_path):
     assert env["HELPDESK_SMTP_HOST"] == "127.0.0.1"  # the mailbox fixture's server
     session = httpx.Client(trust_env=False)  # never through a proxy
     try:
-        with helpdesk_serve(env, tmp_path / "serve.log") as (url, _, _):
+        with helpdesk_serve(env, tmp_path / "serve.log", "--workers", "2") as (url, _, _):
             yield SimpleNamespace(url=url, session=session, log=tmp_path / "serve.log")
     finally:
         session.close()
@@ -516,7 +516,7 @@ def test_serve_delivers_the_outbox_in_the_background(one_mail_per_ticket, servin
         time.sleep(0.2)
     else:
         pytest.fail(f"no mail sent within {MAIL_SECONDS} s:\n{serving.log.read_text()}")
-    [msg] = mailbox.messages
+    [msg] = mailbox.messages  # one sender beside gunicorn's two workers, not one each
     assert msg["To"].addresses[0].addr_spec == REQ
     assert msg["Subject"] == f"[{ref}] Ticket received: {TITLE}"
     [message] = rows()

@@ -1,0 +1,80 @@
+"""scripts/bench.py end to end at a tiny size: a real `helpdesk serve`, every phase, one JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKLOAD_DIR = ROOT.parent / "shared" / "bench"
+
+
+# The benchmark makes its own fresh SQLite file whatever backend the suite runs on.
+@pytest.mark.sqlite_only
+@pytest.mark.skipif(
+    not (WORKLOAD_DIR / "workload.py").exists(), reason="no ../shared/bench/workload.py"
+)
+def test_bench_runs_every_phase_and_ends_with_one_json_line():
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "bench.py"),
+            "--tickets",
+            "60",
+            "--workload-dir",
+            str(WORKLOAD_DIR),
+            "--w2-requests",
+            "20",
+            "--w3-requests",
+            "10",
+            "--w4-seconds",
+            "1",
+            "--read-repeats",
+            "2",
+            "--deep-page",
+            "2",
+        ],  # fmt: skip
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.splitlines()[-1])
+
+    assert figures["tickets"] == 60
+    assert figures["errors_total"] == 0, result.stdout
+    assert figures["server"] == {"server": "gunicorn", "workers": 2, "threads": 4}
+    assert figures["server_exit_code"] == 0  # stopped cleanly by SIGTERM
+    assert set(figures["versions"]) >= {"python", "helpdesk", "wsgi_server"}
+    assert figures["versions"]["wsgi_server"].startswith("gunicorn ")
+    assert figures["w1a"]["tickets_created"] == 60 and figures["w1a"]["tickets_per_s"] > 0
+    assert figures["w1b"]["comments_posted"] > 0 and figures["w1b"]["comments_per_s"] > 0
+    assert figures["w2"]["requests"] == 20
+    assert set(figures["w2"]["operations"]) == {"customer_list", "queue_open_list"}
+    assert figures["w3"]["requests"] == 10
+    assert set(figures["w3"]["operations"]) == {"search_common", "search_rare"}
+    assert figures["w4"]["throughput_rps"] > 0
+    assert set(figures["w4"]["operations"]) <= {
+        "customer_list", "queue_open_list", "search", "comment", "create"
+    }  # fmt: skip
+    for phase in ("w2", "w3", "w4"):
+        assert figures[phase]["p50_ms"] <= figures[phase]["p95_ms"]
+    reads = figures["reads"]["operations"]
+    assert set(reads) >= {
+        "ticket_show",
+        "agent_list_first_page",
+        "agent_list_page_2",
+        "agent_queue_open",
+        "search_common_word",
+        "search_rare_word",
+        "search_filtered",
+    }
+    assert ("dashboard" in reads) != ("dashboard" in figures["reads"]["notes"])
+    memory = figures["memory"]
+    assert 0 < memory["peak_rss_largest_process_mb"] <= memory["peak_rss_total_mb"]
+    assert figures["email"]["outbox"]  # notifications were rendered into the outbox

@@ -157,6 +157,7 @@ def serve(
 ) -> None:
     """Serve the JSON API and the portal with a production WSGI server (gunicorn or waitress)."""
     from helpdesk.config import load_settings
+    from helpdesk.db import close_idle_connections
     from helpdesk.server import create_app
 
     if server == serving.WAITRESS and workers not in (None, 1):
@@ -166,7 +167,8 @@ def serve(
     workers = 1 if server == serving.WAITRESS else workers or serving.default_workers()
     threads = threads or serving.default_threads(server)
     settings = load_settings()
-    application = create_app(settings=settings)
+    application = create_app({"DATABASE_POOL": True}, settings=settings)
+    close_idle_connections()  # the schema check's: a forked worker connects anew
     mail = settings.mail
     mail_sender = None
     if mail.send_in_server:

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, quote, urlparse
 
 from peewee import DatabaseProxy, Model, OperationalError, SqliteDatabase
 from playhouse.db_url import connect
+from playhouse.pool import PooledDatabase
 
 from helpdesk.errors import storage_error
 
@@ -52,8 +53,21 @@ def _read_only_sqlite(path: Path) -> SqliteDatabase | None:
     return SqliteDatabase(uri, uri=True, pragmas={"foreign_keys": 1}, timeout=30)
 
 
-def init_database(url: str):
-    """Point the models at the database named by a URL (sqlite:///..., postgresql://...)."""
+def _pooled(url: str) -> str:
+    """The same URL through playhouse's pool: `sqlite+pool://`, `postgresql+pool://`."""
+    scheme, rest = url.split("://", 1)
+    return url if scheme.endswith("+pool") else f"{scheme}+pool://{rest}"
+
+
+# A pooled connection is handed back at the end of a request instead of closed: connecting
+# (SQLite: open, three PRAGMAs, and a WAL checkpoint at the last close; PostgreSQL: a new
+# server process) cost a server ~1-2 ms a request. None: no cap (a thread holds at most one).
+POOL_OPTIONS = {"max_connections": None, "stale_timeout": 300}
+
+
+def init_database(url: str, *, pooled: bool = False):
+    """Point the models at the database named by a URL (sqlite:///..., postgresql://...);
+    `pooled` (the server) keeps connections open between requests."""
     sqlite_path = sqlite_file(url)
     if sqlite_path is not None and (read_only := _read_only_sqlite(sqlite_path)) is not None:
         database.initialize(read_only)
@@ -66,11 +80,21 @@ def init_database(url: str):
         # IMMEDIATE write transactions wait for the lock (busy timeout) instead of
         # failing at once when two writers upgrade from a read lock at the same time.
         # The busy timeout is 30 s unless the URL sets one (sqlite:///path?timeout=SECONDS).
-        busy = {} if "timeout" in dict(parse_qsl(urlparse(url).query)) else {"timeout": 30}
-        db = connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", **busy)
+        timeout = float(dict(parse_qsl(urlparse(url).query)).get("timeout", 30))
+        if pooled:  # the pool's own `timeout` is its wait for a free connection: not this one
+            pragmas = {**SQLITE_PRAGMAS, "busy_timeout": int(timeout * 1000)}
+            db = connect(
+                _pooled(url),
+                pragmas=pragmas,
+                lock_type="IMMEDIATE",
+                check_same_thread=False,  # handed from thread to thread, one at a time
+                **POOL_OPTIONS,
+            )
+        else:
+            db = connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", timeout=timeout)
     else:
         try:
-            db = connect(url)
+            db = connect(_pooled(url), **POOL_OPTIONS) if pooled else connect(url)
         except RuntimeError as exc:  # unknown scheme or missing driver
             raise ValueError(f"Cannot use database URL {url!r}: {exc}") from None
     database.initialize(db)
@@ -83,14 +107,27 @@ def _forget_inherited_connection() -> None:
     SQLite and libpq connections must not cross a fork: a child that used or even closed one
     would corrupt the parent's locks or end its PostgreSQL session. The child connects anew.
     """
-    if database.obj is not None:
-        database.obj._state.reset()
-        if database.obj.thread_safe:  # the lock may have been held by another parent thread
-            database.obj._lock = threading.Lock()
+    db = database.obj
+    if db is None:
+        return
+    db._state.reset()
+    if db.thread_safe:  # the lock may have been held by another parent thread
+        db._lock = threading.Lock()
+    if isinstance(db, PooledDatabase):  # the parent's pooled connections: not ours either
+        db._connections, db._in_use = [], {}
+        db._pool_lock = threading.RLock()
+        db._pool_available = threading.Condition(db._pool_lock)
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
     os.register_at_fork(after_in_child=_forget_inherited_connection)
+
+
+def close_idle_connections() -> None:
+    """Close the pool's idle connections: before a server forks its workers, which must not
+    inherit them."""
+    if isinstance(database.obj, PooledDatabase):
+        database.obj.close_idle()
 
 
 def is_sqlite() -> bool:

@@ -215,13 +215,13 @@ def create_schema() -> int:
         return upgrade_schema()
 
 
-def open_database(url: str):
+def open_database(url: str, *, pooled: bool = False):
     """Point the models at `url` and check that its schema is the one this code expects.
 
     What the server and every local command do at start: reads only, so a read-only
     database still serves reads. Raises SchemaMismatch naming the command that fixes it.
     """
-    db = init_database(url)
+    db = init_database(url, pooled=pooled)
     try:
         with database.connection_context():
             check_schema()

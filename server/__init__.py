@@ -31,7 +31,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is None: no limit
         app.config["MAX_CONTENT_LENGTH"] = 4 * max_attachment + 1024 * 1024
 
-    open_database(app.config["DATABASE_URL"])
+    # DATABASE_POOL (set by `helpdesk serve`): keep connections open between requests.
+    open_database(app.config["DATABASE_URL"], pooled=bool(app.config.get("DATABASE_POOL")))
     configure_storage(Path(app.config["ATTACHMENT_DIR"]), max_attachment)
 
     @app.before_request

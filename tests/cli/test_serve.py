@@ -158,7 +158,8 @@ def test_gunicorn_workers_serve_concurrent_writes_and_stop_on_sigterm(tmp_path, 
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.1)
             workers = children(proc.pid)
-            assert http.post("/api/v1/organizations", json={"name": "Acme"}, headers=admin)
+            acme = http.post("/api/v1/organizations", json={"name": "Acme"}, headers=admin)
+            assert acme.status_code == 201, acme.text
             customer = {
                 "email": "req@acme.test",
                 "name": "Rita Requester",

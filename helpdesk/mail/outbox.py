@@ -96,9 +96,7 @@ def compose(letter: str) -> str:
     return message.as_string()
 
 
-def _queue(
-    template: str, headers: dict[str, str], values: dict, **columns
-) -> OutboxMessage:
+def _queue(template: str, headers: dict[str, str], values: dict, **columns) -> OutboxMessage:
     """Add a message to the outbox with what it will say: the sender renders it (`compose`),
     so a write pays for a row, not for templates and MIME (inside the caller's transaction)."""
     language = columns["language"]

@@ -333,7 +333,7 @@ class OutboxMessage(BaseModel):
         """The whole message: as rendered, or rendered now from its letter."""
         if self.letter is None:
             return self.rendered
-        from helpdesk.mail.outbox import compose  # the mail package builds on the models
+        from helpdesk.mail.letters import compose  # jinja2: only for a message read whole
 
         return compose(self.letter)
 

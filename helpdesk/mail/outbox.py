@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import datetime
-from email.message import EmailMessage
 from email.utils import formataddr, formatdate
-from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from peewee import JOIN
 
 from helpdesk import i18n, permissions, validation
@@ -25,16 +21,10 @@ from helpdesk.mail.catalog import (
     STATUS_NAMES,
     language_of,
 )
+from helpdesk.mail.letters import letter
 from helpdesk.models import OutboxMessage, Ticket, User, utcnow
 from helpdesk.pagination import Page, paginate
 from helpdesk.vocabulary import OUTBOX_STATUSES
-
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-)
 
 
 def thread_id(ticket: Ticket, settings: MailSettings) -> str:
@@ -45,11 +35,6 @@ def thread_id(ticket: Ticket, settings: MailSettings) -> str:
 def new_message_id(ticket: Ticket | None, settings: MailSettings) -> str:
     tag = f".{ticket.reference}" if ticket is not None else ""
     return f"<{secrets.token_hex(12)}{tag}@{settings.domain}>"
-
-
-def _gettext(language: str):
-    """The templates' `_("...")`: a text of the catalogs in `language`, values filled in."""
-    return lambda text, **values: i18n.gettext(language, text, **values)
 
 
 def notification_values(kind: str, language: str, context: dict) -> tuple[str, dict]:
@@ -75,36 +60,12 @@ def notification_values(kind: str, language: str, context: dict) -> tuple[str, d
     return subject, values
 
 
-def _bodies(template: str, language: str, values: dict) -> tuple[str, str]:
-    values = {**values, "language": language, "_": _gettext(language)}
-    text = _templates.get_template(f"{template}.txt").render(values)
-    html = _templates.get_template(f"{template}.html").render(values)
-    return text, html
-
-
-def compose(letter: str) -> str:
-    """The whole RFC 5322 message that a queued letter (JSON, see `_queue`) stands for."""
-    parts = json.loads(letter)
-    language = parts["language"]
-    text, html = _bodies(parts["template"], language, parts["values"])
-    message = EmailMessage()
-    for name, value in parts["headers"]:
-        message[name] = value
-    message.set_content(text, cte="quoted-printable")
-    message.add_alternative(html, subtype="html", cte="quoted-printable")
-    message["Content-Language"] = language  # after set_content, which clears Content-*
-    return message.as_string()
-
-
 def _queue(template: str, headers: dict[str, str], values: dict, **columns) -> OutboxMessage:
-    """Add a message to the outbox with what it will say: the sender renders it (`compose`),
-    so a write pays for a row, not for templates and MIME (inside the caller's transaction)."""
-    language = columns["language"]
-    letter = {"template": template, "language": language, "values": values}
-    letter["headers"] = [[name, value] for name, value in headers.items()]
-    return OutboxMessage.create(
-        rendered="", letter=json.dumps(letter, ensure_ascii=False), **columns
-    )
+    """Add a message to the outbox as what it will say (inside the caller's transaction): the
+    sender renders it (helpdesk/mail/letters.py), so a write pays for a row, not for templates
+    and MIME."""
+    text = letter(template, columns["language"], headers, values)
+    return OutboxMessage.create(rendered="", letter=text, **columns)
 
 
 def _headers(sender: str, name: str, address: str, subject: str, message_id: str) -> dict:

@@ -17,10 +17,11 @@ from helpdesk.models import OutboxMessage
 # Queries of one request once the token's last use is recorded (at most once a minute).
 # A new query on these paths fails here: say why it is worth it and raise the number.
 QUERIES = {
-    "customer create": {"sqlite": 25, "postgres": 25},
-    "agent create": {"sqlite": 25, "postgres": 25},
-    "customer comment": {"sqlite": 18, "postgres": 18},
-    "agent comment": {"sqlite": 15, "postgres": 15},
+    # PostgreSQL keeps both search documents in one table: fewer statements a write.
+    "customer create": {"sqlite": 25, "postgres": 24},
+    "agent create": {"sqlite": 25, "postgres": 24},
+    "customer comment": {"sqlite": 18, "postgres": 16},
+    "agent comment": {"sqlite": 15, "postgres": 13},
 }
 
 

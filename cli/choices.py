@@ -1,7 +1,7 @@
 """The values the CLI accepts (Click checks them: a wrong one is a usage error, exit 2).
 
 The words come from helpdesk.vocabulary, the one definition the models and the API use too;
-the statuses a ticket can be moved to come from the workflow table.
+the statuses a ticket can be moved to come from the workflow's table (helpdesk/status_graph.py).
 """
 
 from datetime import datetime
@@ -10,10 +10,10 @@ from enum import StrEnum
 import typer
 
 from helpdesk.cli.i18n import t
+from helpdesk.status_graph import TARGETS
 from helpdesk.vocabulary import Level, OutboxStatus, Priority, PriorityInput, Status, TicketType
 from helpdesk.vocabulary import MembershipRole as Role
 from helpdesk.vocabulary import UserKind as Kind
-from helpdesk.workflow import TARGETS
 
 __all__ = [
     "Kind",

@@ -136,7 +136,7 @@ _ORIGINALS: dict[tuple[str, str], object] = {}
 
 def use(language: str) -> None:
     """Make Typer and its Click speak `language` from now on (English: their own words)."""
-    english = language == i18n.SOURCE_LANGUAGE or language not in i18n.LANGUAGES
+    english = i18n.is_source(language)
     for names, attribute in ((GETTEXT_MODULES, "_"), (ECHO_MODULES, "echo")):
         for name in names:
             module = importlib.import_module(name)

@@ -13,14 +13,18 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from helpdesk import __version__
 from helpdesk.cli import config
 from helpdesk.cli.i18n import t
 from helpdesk.errors import HelpdeskError
+
+if TYPE_CHECKING:
+    import httpx
+
+# httpx is imported where a request is made, not here: `helpdesk --help` and every command
+# that sends nothing start without it (tests/cli/test_startup.py).
 
 log = logging.getLogger("helpdesk.cli")
 
@@ -30,7 +34,7 @@ EXIT_CODES = {401: 4, 429: 5}
 EXIT_CODES_BY_CODE = {"not_asked": 2}
 # A large upload or a busy server may take a while; a server that does not even accept the
 # connection should not keep the user waiting.
-TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS = 60.0, 10.0
 CHUNK_SIZE = 64 * 1024
 LOCAL_BASE_URL = "http://localhost"
 
@@ -60,6 +64,8 @@ class Response:
 
 def _reason(exc: httpx.TransportError) -> str:
     """Why a request got no answer, in a few words (no exception class names, no dump)."""
+    import httpx
+
     if isinstance(exc, httpx.TimeoutException):
         return "no answer in time" if not isinstance(exc, httpx.ConnectTimeout) else "timed out"
     cause: BaseException | None = exc
@@ -106,15 +112,18 @@ class ApiClient:
     def _client(self) -> httpx.Client:
         """The one httpx client: over the network, or into the Flask app in this process."""
         if self._http is None:
+            import httpx
+
+            timeout = httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
             if self.url is None:
                 from helpdesk.server import create_app
 
                 transport = httpx.WSGITransport(app=_pep3333_path(create_app()))
                 self._http = httpx.Client(
-                    transport=transport, base_url=LOCAL_BASE_URL, timeout=TIMEOUT
+                    transport=transport, base_url=LOCAL_BASE_URL, timeout=timeout
                 )
             else:
-                self._http = httpx.Client(base_url=_checked_url(self.url), timeout=TIMEOUT)
+                self._http = httpx.Client(base_url=_checked_url(self.url), timeout=timeout)
             weakref.finalize(self, self._http.close)
         return self._http
 
@@ -122,6 +131,8 @@ class ApiClient:
         self, method: str, path: str, *, params=None, json_body=None, files=None, stream=False
     ) -> httpx.Response:
         """Send one request over whichever transport; multipart when there are files."""
+        import httpx
+
         with ExitStack() as stack:
             body: dict[str, Any] = {}
             if files is not None:
@@ -208,6 +219,8 @@ class ApiClient:
             response.close()
 
     def _chunks(self, response: httpx.Response) -> Iterator[bytes]:
+        import httpx
+
         try:
             yield from response.iter_bytes(CHUNK_SIZE)
         except httpx.TransportError as exc:
@@ -246,6 +259,8 @@ def _pep3333_path(app):
 
 def _checked_url(url: str) -> str:
     """HELPDESK_URL as httpx wants it, or a clear error naming the setting."""
+    import httpx
+
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL:

@@ -6,12 +6,11 @@ import functools
 import json
 
 import typer
-from peewee import OperationalError
 
 from helpdesk.cli.client import ApiError
 from helpdesk.cli.compat import ClickException
 from helpdesk.error_messages import localized_message
-from helpdesk.errors import HelpdeskError, busy_error, storage_error
+from helpdesk.errors import HelpdeskError, busy_error, is_database_error, storage_error
 from helpdesk.i18n import N_
 
 
@@ -56,10 +55,12 @@ def handle_errors(command):
         except ValueError as exc:  # a setting in the environment that cannot be used
             error = HelpdeskError(N_("This setting cannot be used: {problem}."), problem=str(exc))
             raise CommandFailed(error, bool(kwargs.get("json_output"))) from None
-        except (OperationalError, OSError) as exc:
+        except Exception as exc:
             # Local commands: a database locked by another writer (as the server's 503 says),
             # a read-only or full disk.
-            mapped = busy_error(exc) or storage_error(exc)
+            mapped = None
+            if is_database_error(exc) or isinstance(exc, OSError):
+                mapped = busy_error(exc) or storage_error(exc)
             if mapped is None:
                 raise
             raise CommandFailed(mapped, bool(kwargs.get("json_output"))) from None

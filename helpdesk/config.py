@@ -11,15 +11,24 @@ import os
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlparse
 
 import platformdirs
 
-from helpdesk.db import sqlite_file
 from helpdesk.vocabulary import TICKET_TYPES, TicketType
 
 DEFAULT_MAX_ATTACHMENT_SIZE = 10 * 1024 * 1024
 SMTP_SECURITY = ("none", "starttls", "ssl")
 DEFAULT_SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a sqlite:/// URL names; None for another engine or an in-memory database."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("sqlite", "sqlite+pool"):
+        return None
+    path = url.split("://", 1)[1][1:].split("?", 1)[0]  # sqlite:///relative or ////absolute
+    return Path(path) if path and path != ":memory:" else None
 
 
 def _env(name: str, default: str | None = None) -> str | None:

@@ -13,6 +13,7 @@ from peewee import DatabaseProxy, Model, OperationalError, SqliteDatabase
 from playhouse.db_url import connect
 from playhouse.pool import PooledDatabase
 
+from helpdesk.config import sqlite_file
 from helpdesk.errors import storage_error
 
 database = DatabaseProxy()
@@ -30,15 +31,6 @@ class BaseModel(Model):
         # save() writes only the fields this object changed: a row read before another
         # writer's change (an SLA breach recorded by `sla check`) does not write it away.
         only_save_dirty = True
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file a sqlite:/// URL names; None for another engine or an in-memory database."""
-    parsed = urlparse(url)
-    if parsed.scheme not in ("sqlite", "sqlite+pool"):
-        return None
-    path = url.split("://", 1)[1][1:].split("?", 1)[0]  # sqlite:///relative or ////absolute
-    return Path(path) if path and path != ":memory:" else None
 
 
 def _read_only_sqlite(path: Path) -> SqliteDatabase | None:

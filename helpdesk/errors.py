@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import errno
+import sys
 from typing import Any
-
-from peewee import OperationalError
 
 from helpdesk.i18n import N_
 
@@ -162,7 +161,7 @@ def storage_error(exc: Exception) -> StorageUnavailable | None:
                 "failing): nothing was changed. Check its free space and health."
             )
         )
-    if isinstance(exc, OperationalError) and "unable to open database" in text:
+    if is_database_error(exc) and "unable to open database" in text:
         return StorageUnavailable(
             N_(
                 "The database file cannot be opened: check that its directory exists and is "
@@ -193,9 +192,16 @@ BUSY_RETRY_AFTER = 2
 BUSY_PGCODES = {"55P03", "57014", "40P01", "40001"}
 
 
+def is_database_error(exc: BaseException) -> bool:
+    """Peewee's OperationalError. Looked up, not imported: a command that never opened a
+    database (`helpdesk --help`) does not load peewee, and then no exception is one."""
+    peewee = sys.modules.get("peewee")
+    return peewee is not None and isinstance(exc, peewee.OperationalError)
+
+
 def busy_error(exc: Exception) -> ServerBusy | None:
     """A database that gave up waiting for a lock (a passing state: retry); None otherwise."""
-    if not isinstance(exc, OperationalError):
+    if not is_database_error(exc):
         return None
     # Peewee wraps the driver's exception: it is the context (in older versions, args[0]).
     busy = any(

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from peewee import SQL, BooleanField, CharField, DateTimeField, ForeignKeyField, OperationalError
+from peewee import (
+    SQL,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    OperationalError,
+    TextField,
+)
 from playhouse.migrate import SchemaMigrator, migrate
 
 from helpdesk import search
@@ -74,7 +82,7 @@ MIGRATIONS: dict[int, Callable[[SchemaMigrator], list]] = {
             name=DEDUPE_INDEX,
         ),
     ],
-    5: lambda m: [*_v5_lists(m), *_v5_search(m), *_v5_dashboard(m)],
+    5: lambda m: [*_v5_lists(m), *_v5_search(m), *_v5_dashboard(m), *_v5_outbox(m)],
 }
 
 
@@ -133,6 +141,14 @@ DASHBOARD_INDEXES = (
 def _v5_dashboard(m: SchemaMigrator) -> list:
     """Indexes that answer the dashboard's grouped counts without reading every ticket."""
     return [m.add_index("ticket", list(columns)) for columns in DASHBOARD_INDEXES]
+
+
+def _v5_outbox(m: SchemaMigrator) -> list:
+    """A notification is queued as what it will say and rendered by the sender (the outbox
+    of a first-release database was just created whole, letter included)."""
+    if "letter" in {column.name for column in database.get_columns("outboxmessage")}:
+        return []
+    return [m.add_column("outboxmessage", "letter", TextField(null=True))]
 
 
 LATEST = max(MIGRATIONS, default=1)

@@ -315,7 +315,11 @@ class OutboxMessage(BaseModel):
     kind = CharField(max_length=32)
     language = CharField(max_length=8, default="en")
     message_id = CharField(max_length=255, unique=True)
-    raw = TextField()  # the whole RFC 5322 message, rendered when queued
+    # The whole RFC 5322 message once rendered; "" while `letter` holds what it will say.
+    rendered = TextField(column_name="raw")
+    # JSON: the headers, template and values of a message queued unrendered (rendering costs
+    # more than the rest of a ticket's write, so the sender does it, outside the request).
+    letter = TextField(null=True)
     status = CharField(max_length=16, default=OutboxStatus.pending.value, index=True)
     attempts = IntegerField(default=0)
     next_attempt_at = DateTimeField(default=utcnow)
@@ -323,6 +327,20 @@ class OutboxMessage(BaseModel):
     created_at = DateTimeField(default=utcnow)
     claimed_at = DateTimeField(null=True)
     sent_at = DateTimeField(null=True)
+
+    @property
+    def raw(self) -> str:
+        """The whole message: as rendered, or rendered now from its letter."""
+        if self.letter is None:
+            return self.rendered
+        from helpdesk.mail.letters import compose  # jinja2: only for a message read whole
+
+        return compose(self.letter)
+
+    @raw.setter
+    def raw(self, text: str) -> None:
+        self.rendered = text
+        self.letter = None
 
 
 class InboundMessage(BaseModel):

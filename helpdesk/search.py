@@ -151,12 +151,13 @@ def _documents(ticket_ids: list[int]) -> dict[int, tuple[list[str], list[str]]]:
     return docs
 
 
-def _write(docs: dict[int, tuple[list[str], list[str]]]) -> None:
+def _write(docs: dict[int, tuple[list[str], list[str]]], *, new: bool = False) -> None:
+    """Replace the tickets' rows in the index (`new`: they have none yet)."""
     if not docs:
         return
     ids = list(docs)
     if is_sqlite():
-        for model in (PublicText, AgentText):
+        for model in () if new else (PublicText, AgentText):
             model.delete().where(model.rowid.in_(ids)).execute()
         PublicText.insert_many(
             [(tid, " ".join(public)) for tid, (public, _) in docs.items()],
@@ -167,7 +168,8 @@ def _write(docs: dict[int, tuple[list[str], list[str]]]) -> None:
             fields=[AgentText.rowid, AgentText.body],
         ).execute()
         return
-    TicketVectors.delete().where(TicketVectors.ticket.in_(ids)).execute()
+    if not new:
+        TicketVectors.delete().where(TicketVectors.ticket.in_(ids)).execute()
     TicketVectors.insert_many(
         [
             (
@@ -186,6 +188,12 @@ def index_tickets(ticket_ids: Iterable[int]) -> None:
     changes a ticket's text (submit, edit, comment, note), so the index commits with it."""
     ids = list(ticket_ids)
     _write(_documents(ids))
+
+
+def index_new_ticket(ticket: Ticket) -> None:
+    """Index a ticket created in this transaction from the words in hand: it has no comment
+    and no index row yet (index_tickets would read and delete for nothing)."""
+    _write({ticket.id: (words(ticket.title) + words(ticket.description), [])}, new=True)
 
 
 def reindex(batch: int = REINDEX_BATCH) -> int:

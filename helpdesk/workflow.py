@@ -1,8 +1,9 @@
 """The ticket status machine: the one place that changes Ticket.status.
 
-The workflow is data here, and nowhere else: the edges and who may take each one
-(`TRANSITIONS`, which also says who may close and reopen), the edges that need a comment,
-the named commands close and reopen, and the automatic moves that follow other changes
+The workflow is data, here and in helpdesk/status_graph.py: the edges and who may take each
+one (`TRANSITIONS`, which also says who may close and reopen) and the edges that need a
+comment are there (plain data the CLI offers without loading the models); the named commands
+close and reopen, and the automatic moves that follow other changes
 (`AUTOMATIC`, applied by `follow`). A status that no edge leaves is final: a ticket there
 takes no more changes (`require_changeable`).
 """
@@ -17,31 +18,9 @@ from helpdesk.history import record_event
 from helpdesk.i18n import N_
 from helpdesk.models import Ticket, User, utcnow
 from helpdesk.permissions import require, ticket_roles
+from helpdesk.status_graph import COMMENT_REQUIRED, TARGETS, TRANSITIONS  # noqa: F401 (re-exported)
 from helpdesk.validation import choice
 from helpdesk.vocabulary import STATUSES
-
-# (from, to) -> the roles that may take that edge. Roles (helpdesk.permissions.ticket_roles):
-# "agent" (agents and admins), "requester" (the customer who opened the ticket),
-# "participant" (any customer who can see it).
-TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
-    ("new", "open"): frozenset({"agent"}),
-    ("new", "closed"): frozenset({"agent", "requester"}),
-    ("open", "pending"): frozenset({"agent"}),
-    ("open", "resolved"): frozenset({"agent"}),
-    ("open", "closed"): frozenset({"agent", "requester"}),
-    # A customer's public reply brings a pending ticket back to the agents.
-    ("pending", "open"): frozenset({"agent", "requester", "participant"}),
-    ("pending", "resolved"): frozenset({"agent"}),
-    ("pending", "closed"): frozenset({"agent", "requester"}),
-    ("resolved", "open"): frozenset({"agent", "requester"}),
-    ("resolved", "closed"): frozenset({"agent", "requester"}),
-}
-
-# Edges that need a comment saying why (a reopen).
-COMMENT_REQUIRED = frozenset({("resolved", "open")})
-
-# The statuses a ticket can be moved to, in the vocabulary's order (the CLI offers these).
-TARGETS: tuple[str, ...] = tuple(s for s in STATUSES if any(to == s for (_, to) in TRANSITIONS))
 
 # Who holds a set of roles, every set spelled out so that each translates as a whole:
 # "Only agents or the requester may move…" (MOVERS), "Only the requester or an agent may

@@ -143,6 +143,24 @@ FIRST_RELEASE_MISSING = {
 }
 
 
+def test_a_version_4_outbox_is_upgraded_and_its_rendered_mail_kept(db):
+    raw = "Subject: Queued before the upgrade\n\nRendered when queued.\n"
+    OutboxMessage.create(
+        to_address="sam@example.test", subject="Old", kind="reply", message_id="<o@x>", raw=raw
+    )
+    migrator = SchemaMigrator.from_database(database.obj)
+    with schema_change():
+        for columns in (*LIST_INDEXES, *DASHBOARD_INDEXES):  # version 5's
+            migrate(migrator.drop_index("ticket", "ticket_" + "_".join(columns)))
+        migrate(migrator.drop_column("outboxmessage", "letter"))
+    SchemaVersion.update(version=4).execute()
+
+    assert upgrade_schema() == LATEST
+
+    assert "letter" in {column.name for column in database.get_columns("outboxmessage")}
+    assert OutboxMessage.get().raw == raw
+
+
 def test_commands_refuse_an_older_schema_until_db_upgrade(installed):
     cli = installed
     assert cli("org", "create", "Acme").exit_code == 0

@@ -34,8 +34,19 @@ def agents_for(ticket: Ticket, settings: MailSettings) -> list[User]:
 
 
 def notifications_enabled(ticket: Ticket, user: User) -> bool:
-    preference = NotificationPreference.get_or_none(ticket=ticket, user=user)
-    return preference is None or preference.enabled
+    return not muted(ticket, [user])
+
+
+def muted(ticket: Ticket, users: list[User]) -> set[int]:
+    """The ids of those of `users` who turned this ticket's emails off (one query)."""
+    if not users:
+        return set()
+    rows = NotificationPreference.select(NotificationPreference.user).where(
+        (NotificationPreference.ticket == ticket)
+        & NotificationPreference.user.in_([user.id for user in users])
+        & (NotificationPreference.enabled == False)  # noqa: E712
+    )
+    return {row.user_id for row in rows}
 
 
 def _context(ticket: Ticket, actor: User | None, settings: MailSettings, **extra) -> dict:
@@ -64,14 +75,18 @@ def _service_line(ticket: Ticket, display_name: str | None = None) -> str:
 
 
 def _send(recipients, kind, ticket, actor, settings, **extra) -> None:
-    seen = set()
+    told: dict[int, User] = {}
+    for user in recipients:
+        # Nobody is told of their own change, nor told twice.
+        if user.active and (actor is None or user.id != actor.id):
+            told.setdefault(user.id, user)
+    if not told:
+        return
+    silent = muted(ticket, list(told.values()))
     # Customers read the service under their contract's name for it; agents the catalogue's.
     display_name = display_names([ticket]).get(ticket.id) if ticket.service_id else None
-    for user in recipients:
-        if user.id in seen or (actor is not None and user.id == actor.id):
-            continue  # nobody is told of their own change, nor told twice
-        seen.add(user.id)
-        if not user.active or not notifications_enabled(ticket, user):
+    for user in told.values():
+        if user.id in silent:
             continue
         context = _context(ticket, actor, settings, **extra)
         if display_name and not permissions.can(user, "ticket.work"):

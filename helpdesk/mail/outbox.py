@@ -1,14 +1,11 @@
-"""Writing emails into the outbox: rendered, threaded, in the recipient's language."""
+"""Writing emails into the outbox: threaded, in the recipient's language, rendered when sent."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from email.message import EmailMessage
 from email.utils import formataddr, formatdate
-from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from peewee import JOIN
 
 from helpdesk import i18n, permissions, validation
@@ -24,16 +21,10 @@ from helpdesk.mail.catalog import (
     STATUS_NAMES,
     language_of,
 )
+from helpdesk.mail.letters import letter
 from helpdesk.models import OutboxMessage, Ticket, User, utcnow
 from helpdesk.pagination import Page, paginate
 from helpdesk.vocabulary import OUTBOX_STATUSES
-
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-)
 
 
 def thread_id(ticket: Ticket, settings: MailSettings) -> str:
@@ -46,13 +37,8 @@ def new_message_id(ticket: Ticket | None, settings: MailSettings) -> str:
     return f"<{secrets.token_hex(12)}{tag}@{settings.domain}>"
 
 
-def _gettext(language: str):
-    """The templates' `_("...")`: a text of the catalogs in `language`, values filled in."""
-    return lambda text, **values: i18n.gettext(language, text, **values)
-
-
-def render(kind: str, language: str, context: dict) -> tuple[str, str, str]:
-    """Subject, plain text and HTML of a notification in the language (English fallback)."""
+def notification_values(kind: str, language: str, context: dict) -> tuple[str, dict]:
+    """Subject and template values of a notification in the language (English fallback)."""
     language = language_of(language)
     subject_format, intro_format = MESSAGES[kind]
     status = context["status"]
@@ -67,18 +53,29 @@ def render(kind: str, language: str, context: dict) -> tuple[str, str, str]:
     }
     if isinstance(fields.get("due"), datetime):
         fields["due"] = format_datetime(fields["due"], context.get("date_format")) + " UTC"
-    values = {
-        **fields,
-        "language": language,
-        "_": _gettext(language),
-        "intro": i18n.gettext(language, intro_format, **fields),
-    }
+    values = {**fields, "intro": i18n.gettext(language, intro_format, **fields)}
     # Headers are one line, whatever older data may hold.
     subject = i18n.gettext(language, subject_format, **fields)
     subject = " ".join(f"[{context['ref']}] {subject}".split())
-    text = _templates.get_template("notification.txt").render(values)
-    html = _templates.get_template("notification.html").render(values)
-    return subject, text, html
+    return subject, values
+
+
+def _queue(template: str, headers: dict[str, str], values: dict, **columns) -> OutboxMessage:
+    """Add a message to the outbox as what it will say (inside the caller's transaction): the
+    sender renders it (helpdesk/mail/letters.py), so a write pays for a row, not for templates
+    and MIME."""
+    text = letter(template, columns["language"], headers, values)
+    return OutboxMessage.create(rendered="", letter=text, **columns)
+
+
+def _headers(sender: str, name: str, address: str, subject: str, message_id: str) -> dict:
+    return {
+        "From": sender,
+        "To": formataddr((" ".join(name.split()), address)),
+        "Subject": subject,
+        "Date": formatdate(localtime=False, usegmt=True),
+        "Message-ID": message_id,
+    }
 
 
 def queue_email(
@@ -88,27 +85,22 @@ def queue_email(
     context: dict,
     settings: MailSettings,
 ) -> OutboxMessage:
-    """Render one email and add it to the outbox (inside the caller's transaction)."""
+    """Queue one notification about a ticket, threaded, in the recipient's language."""
     language = language_of(recipient.language)
-    subject, text, html = render(
+    subject, values = notification_values(
         kind, language, {**context, "name": recipient.name, "date_format": recipient.date_format}
     )
     message_id = new_message_id(ticket, settings)
-    message = EmailMessage()
-    message["From"] = settings.sender
-    message["To"] = formataddr((" ".join(recipient.name.split()), recipient.email))
-    message["Subject"] = subject
-    message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = message_id
-    message["In-Reply-To"] = thread_id(ticket, settings)
-    message["References"] = thread_id(ticket, settings)
+    headers = _headers(settings.sender, recipient.name, recipient.email, subject, message_id)
+    headers["In-Reply-To"] = thread_id(ticket, settings)
+    headers["References"] = thread_id(ticket, settings)
     # RFC 3834: we are a robot; well-behaved auto-responders will not answer us.
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Helpdesk-Ticket"] = ticket.reference
-    message.set_content(text, cte="quoted-printable")
-    message.add_alternative(html, subtype="html", cte="quoted-printable")
-    message["Content-Language"] = language  # after set_content, which clears Content-*
-    return OutboxMessage.create(
+    headers["Auto-Submitted"] = "auto-generated"
+    headers["X-Helpdesk-Ticket"] = ticket.reference
+    return _queue(
+        "notification",
+        headers,
+        values,
         ticket=ticket,
         recipient=recipient,
         to_address=recipient.email,
@@ -116,7 +108,6 @@ def queue_email(
         kind=kind,
         language=language,
         message_id=message_id,
-        raw=message.as_string(),
     )
 
 
@@ -137,8 +128,6 @@ def queue_account_email(
     subject_text = i18n.gettext(language, subject)
     page, command = ACCOUNT_ACTIONS[kind]
     values = {
-        "language": language,
-        "_": _gettext(language),
         "name": user.name,
         "intro": i18n.gettext(language, intro, actor=actor.name if actor else "", email=address),
         "link": f"{settings.base_url}/account/{page}/{token}",
@@ -146,30 +135,18 @@ def queue_account_email(
         "expires": format_datetime(expires_at, user.date_format),
     }
     message_id = new_message_id(None, settings)
-    message = EmailMessage()
-    message["From"] = settings.sender
-    message["To"] = formataddr((" ".join(user.name.split()), address))
-    message["Subject"] = subject_text
-    message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = message_id
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(
-        _templates.get_template("account.txt").render(values), cte="quoted-printable"
-    )
-    message.add_alternative(
-        _templates.get_template("account.html").render(values),
-        subtype="html",
-        cte="quoted-printable",
-    )
-    message["Content-Language"] = language
-    return OutboxMessage.create(
+    headers = _headers(settings.sender, user.name, address, subject_text, message_id)
+    headers["Auto-Submitted"] = "auto-generated"
+    return _queue(
+        "account",
+        headers,
+        values,
         recipient=user,
         to_address=address,
         subject=subject_text[:255],
         kind=kind,
         language=language,
         message_id=message_id,
-        raw=message.as_string(),
     )
 
 

@@ -225,10 +225,9 @@ def deliver_pending(settings: MailSettings, *, limit: int = 500) -> DeliveryRepo
                 except (OSError, smtplib.SMTPException) as exc:
                     _server_failed(message, batch, describe(exc), settings, report)
                     break
+            raw = message.raw  # rendered here, outside the write that queued it
             try:
-                smtp.sendmail(
-                    settings.sender_address, [message.to_address], wire_bytes(message.raw)
-                )
+                smtp.sendmail(settings.sender_address, [message.to_address], wire_bytes(raw))
             except smtplib.SMTPRecipientsRefused as exc:
                 codes = [code for code, _ in exc.recipients.values()]
                 _record_failure(
@@ -255,6 +254,9 @@ def deliver_pending(settings: MailSettings, *, limit: int = 500) -> DeliveryRepo
             with database.atomic():
                 OutboxMessage.update(
                     status="sent",
+                    # What was sent is kept as sent, as the outbox always has.
+                    rendered=raw,
+                    letter=None,
                     sent_at=utcnow(),
                     attempts=message.attempts + 1,
                     last_error=None,

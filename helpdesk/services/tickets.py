@@ -499,6 +499,8 @@ def _attach(ticket: Ticket, staged: list[Staged], actor: User, comment=None) -> 
     attachment: when it takes a name an internal attachment holds, the internal one moves
     aside (report.pdf -> report-2.pdf, recorded in the internal history).
     """
+    if not staged:
+        return  # most writes carry no file: no need to read the ticket's names
     internal = comment is not None and comment.visibility == "internal"
     public: set[str] = set()
     internal_by_name: dict[str, Attachment] = {}
@@ -705,7 +707,7 @@ def submit(
                 return Submitted(get_ticket(twin.reference, actor=actor), True)
             ticket.reference = f"{REFERENCE_PREFIX}-{ticket.id}"
             ticket.save()
-            search.index_tickets([ticket.id])
+            search.index_new_ticket(ticket)
             sla_clock.start(ticket)
             record_event(ticket, actor, "created", None, "new")
             _attach(ticket, staged, actor)

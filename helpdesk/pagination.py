@@ -138,25 +138,43 @@ def keyset_page(
     per_page: Any = 25,
     count: bool = True,
     counted=None,
+    narrow=None,
 ) -> Page:
     """One page of `query` (filtered, not yet ordered) in the keyset's order: the rows after
     `cursor`, or page number `page`; with the next page's cursor and, if `count`, the total
-    (exact up to EXACT_COUNT_LIMIT) of `counted` (the same rows, fewer columns) or `query`."""
+    (exact up to EXACT_COUNT_LIMIT) of `counted` (the same rows, fewer columns) or `query`.
+
+    `narrow`: the same rows as a query of their ids alone, with just the joins the order
+    needs. The page is then found on it and only its rows are read whole: a database reads
+    the narrow query in index order and stops at the page's end, where joins for the listed
+    columns can make it read and sort every match first (SQLite: 120,000 open tickets of
+    200,000 joined to their requester, 200 ms, against 0.05 ms for their ids)."""
     page = integer("page", page, low=1, high=10**6, from_text=True)
     per_page = integer("per_page", per_page, low=1, high=MAX_PER_PAGE, from_text=True)
     total, estimate = (
         bounded_count(query if counted is None else counted) if count else (None, False)
     )
-    ordered = keyset.order(query)
     if cursor:
         if page != 1:
             raise ValidationFailed(
                 N_("Give a cursor or a page number, not both."), {"field": "cursor"}
             )
-        ordered = keyset.after(ordered, keyset.decode(cursor))
+        after = keyset.decode(cursor)
+
+    def window(rows_of):
+        ordered = keyset.order(rows_of)
+        if cursor:
+            ordered = keyset.after(ordered, after)
+        else:
+            ordered = ordered.offset((page - 1) * per_page)
+        return ordered.limit(per_page + 1)
+
+    if narrow is None:
+        rows = list(window(query))
     else:
-        ordered = ordered.offset((page - 1) * per_page)
-    rows = list(ordered.limit(per_page + 1))
+        ticket_id = narrow.selected_columns[0]
+        ids = [row[0] for row in window(narrow).tuples()]
+        rows = list(keyset.order(query.where(ticket_id.in_(ids)))) if ids else []
     more = len(rows) > per_page
     rows = rows[:per_page]
     following = keyset.encode(rows[-1]) if more else None

@@ -155,6 +155,7 @@ SORT_COLUMNS = {
     TicketSort.requester: (Requester.name, SortDirection.asc),
     TicketSort.organization: (Organization.name, SortDirection.asc),
 }
+JOINED_SORTS = (TicketSort.service, TicketSort.requester, TicketSort.organization)
 SORT_VALUES = {
     TicketSort.reference: lambda t: [],
     TicketSort.priority: lambda t: [_word_rank(t.priority, PRIORITIES)],
@@ -223,8 +224,8 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
     first by default), the next page's cursor and the total (exact up to 10,000)."""
     match = _matching(filters, actor=actor)
     query = match.apply(_ticket_query())
-    # Counted on the tickets table alone: the joins only add the listed columns.
-    bare = match.apply(Ticket.select(Ticket.id)) if filters.count else None
+    # Counted and paged on the tickets table alone: the joins only add the listed columns.
+    bare = match.apply(Ticket.select(Ticket.id))
     by_relevance = filters.sort == TicketSort.relevance or (filters.sort is None and filters.text)
     if by_relevance and match.rank is not None:
         order = Keyset(
@@ -244,6 +245,8 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
         query,
         order,
         counted=bare,
+        # A sort on a joined table's column (a requester's name...) pages the whole query.
+        narrow=None if filters.sort in JOINED_SORTS else bare,
         cursor=filters.cursor,
         page=filters.page,
         per_page=filters.per_page,

@@ -73,6 +73,11 @@ def run_gunicorn(
                 # Threads wait on SQLite's busy timeout (30 s) at worst: do not kill them first.
                 "timeout": 60,
                 "graceful_timeout": 10,
+                # gunicorn closes a keep-alive connection idle for 2 s by default; a busy
+                # worker's loop can see a client's next request only after that and close it
+                # under the request (the client's "connection reset", 2 in 20,000 creates
+                # under load). Clients and proxies reuse connections: keep them longer.
+                "keepalive": 15,
             }
             if background is not None:
                 options["when_ready"] = lambda arbiter: _start_beside(arbiter, background)

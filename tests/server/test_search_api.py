@@ -4,6 +4,8 @@ see. Runs on both engines."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -342,3 +344,33 @@ def test_ranked_results_page_by_cursor_without_skipping_or_repeating(client, wor
         if cursor is None:
             break
     assert seen == every
+
+
+def test_totals_count_what_each_caller_finds(client, world, caplog):
+    """An agent's search for words alone is counted on the search index (no ticket row read);
+    with any other filter, and for customers, on the tickets: the totals agree either way."""
+    mine = world.ticket(title="Walrus in the lobby")
+    world.ticket(title="Walrus again", private=True)
+    noted = world.ticket(title="Kettle")
+    tickets.add_comment(noted.reference, "walrus seen", actor=world.agent, internal=True)
+    theirs = tickets.submit_ticket(actor=world.other_power, type="incident", title="A walrus")
+    tickets.change_status(theirs.reference, "open", actor=world.agent)
+
+    def total(user, **params) -> int:
+        resp = client.get(
+            f"{API}/tickets", query_string={"q": "walrus", **params}, headers=world.headers(user)
+        )
+        assert resp.status_code == 200, resp.get_json()
+        return resp.get_json()["total"]
+
+    caplog.set_level(logging.DEBUG, logger="peewee")
+    caplog.clear()
+    assert total(world.agent) == 4
+    counts = [r.msg[0] for r in caplog.records if r.name == "peewee" and "COUNT(" in r.msg[0]]
+    assert len(counts) == 1 and '"ticket_search' in counts[0] and '"ticket" AS' not in counts[0]
+    caplog.set_level(logging.WARNING, logger="peewee")
+    assert total(world.agent, status="open") == 1
+    assert total(world.requester) == 2  # their own two: the internal note is not theirs to find
+    assert total(world.colleague) == 0
+    assert total(world.power) == 1  # the organization's, not the private one
+    assert mine.reference in refs(client, world.headers(world.power), "walrus")

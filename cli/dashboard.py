@@ -47,16 +47,12 @@ def render(data: dict) -> None:
     statuses = data["statuses"]
     agent = data["agent"]
     mine = N_("Assigned to me") if agent is not None else N_("My requests")
-    _section(
-        mine,
-        [(w("status", s), data["mine"][s]) for s in statuses],
-        [N_("Status"), N_("Tickets")],
-        blocks,
-    )
+    sections = [(mine, data["mine"])]
     if data["organization"] is not None:
-        counts = data["organization"]
+        sections.append((N_("All my organization's requests"), data["organization"]))
+    for title, counts in sections:
         rows = [(w("status", s), counts[s]) for s in statuses]
-        _section(N_("All my organization's requests"), rows, [N_("Status"), N_("Tickets")], blocks)
+        _section(title, rows, [N_("Status"), N_("Tickets")], blocks)
     if agent is None:
         return
     priorities = data["priorities"]

@@ -251,11 +251,9 @@ def matching(query, terms: list[str], *, agent: bool):
     """`query` (over Ticket) restricted to tickets whose document has every term."""
     if is_sqlite():
         model = _text_model(agent)
-        # The table's hidden column, through the alias peewee gives the joined table.
-        return query.join(model, on=(model.rowid == Ticket.id)).where(_match(model, terms))
-    column, tsquery = _vector(agent), _tsquery(terms)
+        return query.join(model, on=(model.rowid == Ticket.id)).where(_has_terms(terms, agent))
     return query.join(TicketVectors, on=(TicketVectors.ticket == Ticket.id)).where(
-        Expression(column, "@@", tsquery)
+        _has_terms(terms, agent)
     )
 
 
@@ -265,10 +263,8 @@ def documents_matching(terms: list[str], *, agent: bool):
     tickets: 10,001 matches counted in 0.5 ms alone, 22 ms joined to their tickets)."""
     if is_sqlite():
         model = _text_model(agent)
-        return model.select(model.rowid).where(_match(model, terms))
-    return TicketVectors.select(TicketVectors.ticket).where(
-        Expression(_vector(agent), "@@", _tsquery(terms))
-    )
+        return model.select(model.rowid).where(_has_terms(terms, agent))
+    return TicketVectors.select(TicketVectors.ticket).where(_has_terms(terms, agent))
 
 
 def relevance(terms: list[str], *, agent: bool):
@@ -295,10 +291,14 @@ def newest_first(agent: bool):
     return Ticket.id
 
 
-def _match(model, terms: list[str]) -> Expression:
-    """SQLite: the FTS5 condition that a document has every term (quoted words, ANDed)."""
-    expression = " ".join(f'"{t}"' for t in terms)
-    return Expression(Column(model, model._meta.table_name), "MATCH", expression)
+def _has_terms(terms: list[str], agent: bool) -> Expression:
+    """The condition that a search row's document has every term: SQLite's MATCH on the FTS5
+    table's hidden column (quoted words, ANDed), PostgreSQL's @@ on the tsvector."""
+    if is_sqlite():
+        model = _text_model(agent)
+        expression = " ".join(f'"{t}"' for t in terms)
+        return Expression(Column(model, model._meta.table_name), "MATCH", expression)
+    return Expression(_vector(agent), "@@", _tsquery(terms))
 
 
 def _text_model(agent: bool):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from helpdesk import permissions, workflow
 from helpdesk.config import MailSettings, current_settings
-from helpdesk.mail.outbox import queue_email
+from helpdesk.mail.outbox import notification, queue_email, queue_emails
 from helpdesk.models import NotificationPreference, Share, Ticket, User
 from helpdesk.services.contracts import display_names
 from helpdesk.survey_tokens import issue_survey_token
@@ -74,7 +74,9 @@ def _service_line(ticket: Ticket, display_name: str | None = None) -> str:
     return f"{name} / {ticket.subcategory.name}" if ticket.subcategory_id else name
 
 
-def _send(recipients, kind, ticket, actor, settings, **extra) -> None:
+def _send(recipients, kind, ticket, actor, settings, *, new_ticket=False, **extra) -> None:
+    """Queue the notification `kind` for the recipients who hear of it, in one statement.
+    `new_ticket`: the ticket was created in this transaction, so nobody has muted it yet."""
     told: dict[int, User] = {}
     for user in recipients:
         # Nobody is told of their own change, nor told twice.
@@ -82,25 +84,26 @@ def _send(recipients, kind, ticket, actor, settings, **extra) -> None:
             told.setdefault(user.id, user)
     if not told:
         return
-    silent = muted(ticket, list(told.values()))
+    silent = set() if new_ticket else muted(ticket, list(told.values()))
     # Customers read the service under their contract's name for it; agents the catalogue's.
     display_name = display_names([ticket]).get(ticket.id) if ticket.service_id else None
+    letters = []
     for user in told.values():
         if user.id in silent:
             continue
         context = _context(ticket, actor, settings, **extra)
         if display_name and not permissions.can(user, "ticket.work"):
             context["service"] = _service_line(ticket, display_name)
-        queue_email(user, kind, ticket, context, settings)
+        letters.append(notification(user, kind, ticket, context, settings))
+    queue_emails(letters)
 
 
 def ticket_created(ticket: Ticket, actor: User) -> None:
     settings = current_settings().mail
     # The requester hears even when an agent opened the ticket for them.
-    _send([ticket.requester], "received", ticket, None, settings)
-    _send(
-        agents_for(ticket, settings), "new_ticket", ticket, actor, settings, body=ticket.description
-    )
+    _send([ticket.requester], "received", ticket, None, settings, new_ticket=True)
+    agents = agents_for(ticket, settings)
+    _send(agents, "new_ticket", ticket, actor, settings, new_ticket=True, body=ticket.description)
 
 
 def ticket_assigned(ticket: Ticket, actor: User) -> None:

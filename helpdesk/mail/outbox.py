@@ -60,12 +60,16 @@ def notification_values(kind: str, language: str, context: dict) -> tuple[str, d
     return subject, values
 
 
-def _queue(template: str, headers: dict[str, str], values: dict, **columns) -> OutboxMessage:
-    """Add a message to the outbox as what it will say (inside the caller's transaction): the
-    sender renders it (helpdesk/mail/letters.py), so a write pays for a row, not for templates
-    and MIME."""
+def _message(template: str, headers: dict[str, str], values: dict, **columns) -> dict:
+    """An outbox row as what the message will say: the sender renders it
+    (helpdesk/mail/letters.py), so a write pays for a row, not for templates and MIME."""
     text = letter(template, columns["language"], headers, values)
-    return OutboxMessage.create(rendered="", letter=text, **columns)
+    return {"rendered": "", "letter": text, **columns}
+
+
+def _queue(template: str, headers: dict[str, str], values: dict, **columns) -> OutboxMessage:
+    """Add a message to the outbox (inside the caller's transaction)."""
+    return OutboxMessage.create(**_message(template, headers, values, **columns))
 
 
 def _headers(sender: str, name: str, address: str, subject: str, message_id: str) -> dict:
@@ -86,6 +90,24 @@ def queue_email(
     settings: MailSettings,
 ) -> OutboxMessage:
     """Queue one notification about a ticket, threaded, in the recipient's language."""
+    return OutboxMessage.create(**notification(recipient, kind, ticket, context, settings))
+
+
+def queue_emails(notifications: list[dict]) -> None:
+    """Queue the `notification(...)` rows of one change in one statement."""
+    if notifications:
+        OutboxMessage.insert_many(notifications).execute()
+
+
+def notification(
+    recipient: User,
+    kind: str,
+    ticket: Ticket,
+    context: dict,
+    settings: MailSettings,
+) -> dict:
+    """The outbox row of one notification about a ticket, threaded, in the recipient's
+    language."""
     language = language_of(recipient.language)
     subject, values = notification_values(
         kind, language, {**context, "name": recipient.name, "date_format": recipient.date_format}
@@ -97,7 +119,7 @@ def queue_email(
     # RFC 3834: we are a robot; well-behaved auto-responders will not answer us.
     headers["Auto-Submitted"] = "auto-generated"
     headers["X-Helpdesk-Ticket"] = ticket.reference
-    return _queue(
+    return _message(
         "notification",
         headers,
         values,

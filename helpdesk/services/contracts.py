@@ -64,10 +64,6 @@ def active_contracts(organization: Organization, day: date | None = None) -> lis
     )
 
 
-def has_active_contract(organization: Organization) -> bool:
-    return Contract.select().where((Contract.organization == organization) & covering()).exists()
-
-
 @dataclass
 class Offer:
     """A service one may choose: its name for this customer, and its open subcategories."""
@@ -176,7 +172,12 @@ def contract_for(organization: Organization, service: Service | None) -> Contrac
             .order_by(Contract.id)
             .first()
         )
-    contracts = active_contracts(organization)
+    return sole_contract(active_contracts(organization))
+
+
+def sole_contract(contracts: list[Contract]) -> Contract | None:
+    """Of an organization's covering contracts, the one that governs a ticket without a
+    service: the only one, if there is exactly one."""
     return contracts[0] if len(contracts) == 1 else None
 
 
@@ -405,7 +406,8 @@ def choose_service(
             raise ValidationFailed(
                 N_("A subcategory needs its service: name the service too."), {"field": "service"}
             )
-        if required and has_active_contract(organization) and catalog.catalogue_exists():
+        contracts = active_contracts(organization)
+        if required and contracts and catalog.catalogue_exists():
             labels = _labels(contract_offers(organization))
             if labels:
                 template = N_(
@@ -421,7 +423,7 @@ def choose_service(
                 organization=organization.name,
                 **({"choices": labels} if labels else {}),
             )
-        return Choice(contract=contract_for(organization, None))
+        return Choice(contract=sole_contract(contracts))
     identifier = validation.text("service", str(service), max_length=catalog.MAX_NAME)
     if permissions.can(actor, "catalog.use_any"):
         chosen = catalog.get_service(identifier)

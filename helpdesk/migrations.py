@@ -15,7 +15,7 @@ from peewee import (
 )
 from playhouse.migrate import SchemaMigrator, migrate
 
-from helpdesk import search
+from helpdesk import search, tally
 from helpdesk.db import database, init_database, schema_change
 from helpdesk.errors import SchemaMismatch, storage_error
 from helpdesk.i18n import N_
@@ -82,7 +82,13 @@ MIGRATIONS: dict[int, Callable[[SchemaMigrator], list]] = {
             name=DEDUPE_INDEX,
         ),
     ],
-    5: lambda m: [*_v5_lists(m), *_v5_search(m), *_v5_dashboard(m), *_v5_outbox(m)],
+    5: lambda m: [
+        *_v5_lists(m),
+        *_v5_search(m),
+        *_v5_dashboard(m),
+        *_v5_outbox(m),
+        *_v5_tally(m),
+    ],
 }
 
 
@@ -141,6 +147,12 @@ DASHBOARD_INDEXES = (
 def _v5_dashboard(m: SchemaMigrator) -> list:
     """Indexes that answer the dashboard's grouped counts without reading every ticket."""
     return [m.add_index("ticket", list(columns)) for columns in DASHBOARD_INDEXES]
+
+
+def _v5_tally(m: SchemaMigrator) -> list:
+    """The agents' counts by status, priority and assignment, kept by triggers
+    (helpdesk/tally.py), counted once from the tickets that exist."""
+    return [tally.Install()]
 
 
 def _v5_outbox(m: SchemaMigrator) -> list:
@@ -220,6 +232,8 @@ def upgrade_schema() -> int:
             migrator = SchemaMigrator.from_database(database.obj)
             for target in range(version + 1, LATEST + 1):
                 migrate(*MIGRATIONS[target](migrator))
+        # Last: a step that rebuilt the ticket table (SQLite) dropped the tally's triggers.
+        tally.repair()
         SchemaVersion.delete().execute()
         SchemaVersion.create(version=LATEST)
     return LATEST

@@ -7,6 +7,7 @@ import json
 from conftest import PASSWORD, hold_write_lock, run_bounded
 from playhouse.migrate import SchemaMigrator, migrate
 
+from helpdesk import tally
 from helpdesk.db import database, is_sqlite, schema_change
 from helpdesk.migrations import (
     DASHBOARD_INDEXES,
@@ -41,6 +42,7 @@ from helpdesk.models import (
     User,
 )
 from helpdesk.server import create_app
+from helpdesk.tally import TicketTally
 
 
 def test_new_database_is_at_the_latest_version(db):
@@ -83,17 +85,29 @@ def test_first_release_database_is_upgraded_and_keeps_its_data(db):
     )
     assert Contract.table_exists() and SlaPolicy.table_exists()
     assert _index_names() == indexes_when_created  # an upgrade indexes what a new one does
+    assert tally.counts(["new"]) == [("new", "medium", True, 1)]  # the old ticket is counted
     if is_sqlite():  # foreign keys were suspended while SQLite rebuilt the tables
         assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
 
 
 def _index_names() -> dict[str, set[str]]:
+    """Every table's indexes, and the ticket table's triggers."""
     return {
-        model._meta.table_name: {
-            index.name for index in database.get_indexes(model._meta.table_name)
-        }
-        for model in ALL_MODELS
+        **{
+            model._meta.table_name: {
+                index.name for index in database.get_indexes(model._meta.table_name)
+            }
+            for model in [*ALL_MODELS, TicketTally]
+        },
+        "triggers on ticket": tally.trigger_names(),
     }
+
+
+def drop_tally() -> None:
+    """Version 5's ticket tally and its triggers."""
+    for name in tally.trigger_names():
+        database.execute_sql(f"DROP TRIGGER {name}" + (" ON ticket" if not is_sqlite() else ""))
+    database.drop_tables([TicketTally])
 
 
 def _make_first_release_schema() -> None:
@@ -103,6 +117,7 @@ def _make_first_release_schema() -> None:
     # SQLite's own DROP COLUMN refuses a foreign key column: rebuild the table instead.
     options = {"legacy": True} if is_sqlite() else {}
     with schema_change():
+        drop_tally()
         for columns in (*LIST_INDEXES, *DASHBOARD_INDEXES):  # version 5's
             migrate(migrator.drop_index("ticket", "ticket_" + "_".join(columns)))
         for columns in REPLACED_INDEXES:  # the first release's, which version 5 drops
@@ -153,6 +168,7 @@ def test_a_version_4_outbox_is_upgraded_and_its_rendered_mail_kept(db):
         for columns in (*LIST_INDEXES, *DASHBOARD_INDEXES):  # version 5's
             migrate(migrator.drop_index("ticket", "ticket_" + "_".join(columns)))
         migrate(migrator.drop_column("outboxmessage", "letter"))
+        drop_tally()
     SchemaVersion.update(version=4).execute()
 
     assert upgrade_schema() == LATEST

@@ -80,7 +80,7 @@ POSTGRES_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION ticket_tally_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO ticket_tally (status, priority, unassigned, shard, n)
-    SELECT k.status, k.priority, k.unassigned, pg_backend_pid() % {SHARDS}, k.n
+    SELECT k.status, k.priority, k.unassigned, mod(pg_backend_pid(), {SHARDS}), k.n
     FROM (VALUES ({_KEY.format(row="OLD")}, -1), ({_KEY.format(row="NEW")}, 1))
         AS k (status, priority, unassigned, n)
     WHERE k.status IS NOT NULL

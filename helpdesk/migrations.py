@@ -13,7 +13,7 @@ from peewee import (
     OperationalError,
     TextField,
 )
-from playhouse.migrate import SchemaMigrator, migrate
+from playhouse.migrate import SchemaMigrator, make_index_name, migrate
 
 from helpdesk import search, tally
 from helpdesk.db import database, init_database, schema_change
@@ -111,8 +111,10 @@ REPLACED_INDEXES = (
 )
 
 
-def _index_name(columns) -> str:
-    return "ticket_" + "_".join(columns)
+def index_name(columns) -> str:
+    """The name peewee and playhouse give a ticket index on these columns (a long one is cut
+    and ends with a hash of the whole)."""
+    return make_index_name("ticket", columns)
 
 
 class DropIndexIfExists:
@@ -130,7 +132,7 @@ def _v5_lists(m: SchemaMigrator) -> list:
     """Indexes that keep the common ticket lists in index order at a million tickets (and
     drop the ones they replace: every index costs each write)."""
     return [
-        *(DropIndexIfExists(_index_name(columns)) for columns in REPLACED_INDEXES),
+        *(DropIndexIfExists(index_name(columns)) for columns in REPLACED_INDEXES),
         *(m.add_index("ticket", list(columns)) for columns in LIST_INDEXES),
     ]
 
@@ -138,8 +140,10 @@ def _v5_lists(m: SchemaMigrator) -> list:
 # The dashboard's indexes (helpdesk/models.py, Ticket.Meta.indexes; helpdesk/services/dashboard.py).
 # The agents' counts by status and priority read the tally (helpdesk/tally.py), not an index.
 DASHBOARD_INDEXES = (
-    # A running clock past due (sla_clock.breaching): one range per status and clock.
-    ("status", "first_response_at", "response_due_at"),
+    # A running clock past due (sla_clock.breaching): one range per status and clock. The
+    # response clock's carries the resolution clock too: the tickets with both past due are
+    # counted from it alone (services/dashboard.py, _breaching).
+    ("status", "first_response_at", "response_due_at", "sla_paused_at", "resolution_due_at"),
     ("status", "sla_paused_at", "resolution_due_at"),
 )
 

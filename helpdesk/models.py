@@ -214,7 +214,16 @@ class Ticket(BaseModel):
             (("assignee", "status", "id"), False),  # an agent's own
             (("updated_at", "id"), False),  # latest change first; updated since
             # Version 5: the dashboard's counts (MIGRATIONS[5], DASHBOARD_INDEXES).
-            (("status", "first_response_at", "response_due_at"), False),
+            (
+                (
+                    "status",
+                    "first_response_at",
+                    "response_due_at",
+                    "sla_paused_at",
+                    "resolution_due_at",
+                ),
+                False,
+            ),
             (("status", "sla_paused_at", "resolution_due_at"), False),
         )
 

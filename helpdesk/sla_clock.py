@@ -238,14 +238,20 @@ def unrecorded(query, within: timedelta = timedelta(0), now: datetime | None = N
     )
 
 
+def response_overdue(limit: datetime):
+    """The condition of a response clock running (no response yet) and due by `limit`."""
+    return Ticket.first_response_at.is_null() & (Ticket.response_due_at <= limit)
+
+
+def resolution_overdue(limit: datetime):
+    """The condition of a resolution clock running (not paused) and due by `limit`."""
+    return Ticket.sla_paused_at.is_null() & (Ticket.resolution_due_at <= limit)
+
+
 def breaching(query, within: timedelta = timedelta(0), now: datetime | None = None):
     """Restrict a Ticket query to tickets not resolved or closed whose running clock is past
     due, or due within `within`: response not yet given, resolution not paused."""
     limit = (now or utcnow()) + within
     return query.where(
-        Ticket.status.not_in(STOPPED)
-        & (
-            (Ticket.first_response_at.is_null() & (Ticket.response_due_at <= limit))
-            | (Ticket.sla_paused_at.is_null() & (Ticket.resolution_due_at <= limit))
-        )
+        Ticket.status.not_in(STOPPED) & (response_overdue(limit) | resolution_overdue(limit))
     )

@@ -16,6 +16,7 @@ from helpdesk.migrations import (
     REPLACED_INDEXES,
     SLA_TICKET_TIMES,
     create_schema,
+    index_name,
     upgrade_schema,
 )
 from helpdesk.models import (
@@ -119,7 +120,7 @@ def _make_first_release_schema() -> None:
     with schema_change():
         drop_tally()
         for columns in (*LIST_INDEXES, *DASHBOARD_INDEXES):  # version 5's
-            migrate(migrator.drop_index("ticket", "ticket_" + "_".join(columns)))
+            migrate(migrator.drop_index("ticket", index_name(columns)))
         for columns in REPLACED_INDEXES:  # the first release's, which version 5 drops
             migrate(migrator.add_index("ticket", list(columns)))
         for table, columns in FIRST_RELEASE_MISSING.items():
@@ -166,7 +167,7 @@ def test_a_version_4_outbox_is_upgraded_and_its_rendered_mail_kept(db):
     migrator = SchemaMigrator.from_database(database.obj)
     with schema_change():
         for columns in (*LIST_INDEXES, *DASHBOARD_INDEXES):  # version 5's
-            migrate(migrator.drop_index("ticket", "ticket_" + "_".join(columns)))
+            migrate(migrator.drop_index("ticket", index_name(columns)))
         migrate(migrator.drop_column("outboxmessage", "letter"))
         drop_tally()
     SchemaVersion.update(version=4).execute()

@@ -11,7 +11,14 @@ from test_migrations import drop_tally
 
 from helpdesk import tally
 from helpdesk.db import database, schema_change
-from helpdesk.migrations import DASHBOARD_INDEXES, LATEST, LIST_INDEXES, MIGRATIONS, upgrade_schema
+from helpdesk.migrations import (
+    DASHBOARD_INDEXES,
+    LATEST,
+    LIST_INDEXES,
+    MIGRATIONS,
+    index_name,
+    upgrade_schema,
+)
 from helpdesk.models import SchemaVersion, Ticket
 from helpdesk.services import tickets
 from helpdesk.tally import TicketTally
@@ -117,7 +124,7 @@ def _version_4_with_tickets(world) -> None:
     migrator = SchemaMigrator.from_database(database.obj)
     with schema_change():
         for columns in (*LIST_INDEXES, *DASHBOARD_INDEXES):
-            migrate(migrator.drop_index("ticket", "ticket_" + "_".join(columns)))
+            migrate(migrator.drop_index("ticket", index_name(columns)))
         migrate(migrator.drop_column("outboxmessage", "letter"))
         drop_tally()
     SchemaVersion.update(version=4).execute()

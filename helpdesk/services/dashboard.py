@@ -13,10 +13,10 @@ counted: the closed-request lists find them.
 
 from __future__ import annotations
 
-from peewee import SQL, fn
+from peewee import SQL, Case, fn
 
 from helpdesk import permissions, sla_clock, tally
-from helpdesk.models import SlaPolicy, Ticket, User
+from helpdesk.models import SlaPolicy, Ticket, User, utcnow
 from helpdesk.services.tickets import scoped
 from helpdesk.vocabulary import PRIORITIES, Status
 
@@ -56,11 +56,30 @@ def agent_figures(actor: User) -> dict:
         by_priority[status][priority] = by_priority[status].get(priority, 0) + count
         if is_unassigned:
             unassigned[status] += count
-    breaching = None
-    if SlaPolicy.select().exists():
-        # Grouped by status like the rest: the status then leads each clock's index range.
-        breaching = sum(n for _, n in _counted(sla_clock.breaching(Ticket.select()), Ticket.status))
+    breaching = _breaching() if SlaPolicy.select().exists() else None
     return {"by_status_priority": by_priority, "unassigned": unassigned, "breaching": breaching}
+
+
+def _breaching() -> int:
+    """Tickets in work with a clock running past due (sla_clock.breaching), counted as those
+    with the response clock past due, plus those with the resolution clock past due, less those
+    with both: each a range of one index, read from the index alone (MIGRATIONS[5],
+    DASHBOARD_INDEXES). The OR of both conditions in one query read the row of every ticket in
+    work: 1.1 s at a million."""
+    now = utcnow()
+    in_work = Ticket.select().where(Ticket.status.not_in(sla_clock.STOPPED))
+    response = sla_clock.response_overdue(now)
+    resolution = sla_clock.resolution_overdue(now)
+    # The resolution condition again, as an expression no index ranges over: the planner then
+    # reads the overlap from the response clock's index, which holds both clocks, and not
+    # through the resolution clock's, which would read each ticket's row.
+    resolution_too = Case(None, [(Ticket.sla_paused_at.is_null(), Ticket.resolution_due_at)]) <= now
+    # Grouped by status like the rest: the status then leads each clock's index range.
+    return sum(
+        sign * n
+        for sign, condition in ((1, response), (1, resolution), (-1, response & resolution_too))
+        for _, n in _counted(in_work.where(condition), Ticket.status)
+    )
 
 
 def dashboard(*, actor: User) -> dict:

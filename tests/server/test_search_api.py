@@ -242,11 +242,17 @@ def test_the_schema_upgrade_indexes_existing_tickets_and_reindex_rebuilds(client
     SchemaVersion.update(version=4).execute()
     from playhouse.migrate import SchemaMigrator, migrate
 
-    from helpdesk.migrations import DASHBOARD_INDEXES, LATEST, LIST_INDEXES, upgrade_schema
+    from helpdesk.migrations import (
+        DASHBOARD_INDEXES,
+        LATEST,
+        LIST_INDEXES,
+        index_name,
+        upgrade_schema,
+    )
 
     migrator = SchemaMigrator.from_database(database.obj)
     for columns in (*LIST_INDEXES, *DASHBOARD_INDEXES):  # nor version 5's list indexes
-        migrate(migrator.drop_index("ticket", "ticket_" + "_".join(columns)))
+        migrate(migrator.drop_index("ticket", index_name(columns)))
 
     assert upgrade_schema() == LATEST == 5
     assert refs(client, world.headers(world.agent), "lagoon") == [ticket.reference]

@@ -48,8 +48,9 @@ _CONFLICT = (
     "ON CONFLICT (status, priority, unassigned, shard)"
     " DO UPDATE SET n = ticket_tally.n + excluded.n"
 )
+# An update that moves the ticket to another key (status and priority are never NULL).
 _KEY_CHANGED = (
-    "OLD.status IS NOT NEW.status OR OLD.priority IS NOT NEW.priority"
+    "OLD.status <> NEW.status OR OLD.priority <> NEW.priority"
     " OR (OLD.assignee_id IS NULL) <> (NEW.assignee_id IS NULL)"
 )
 
@@ -98,7 +99,7 @@ POSTGRES_TRIGGERS = {
     "ticket_tally_insert": "AFTER INSERT ON ticket FOR EACH ROW "
     "EXECUTE FUNCTION ticket_tally_count()",
     "ticket_tally_update": "AFTER UPDATE OF status, priority, assignee_id ON ticket FOR EACH ROW "
-    f"WHEN ({_KEY_CHANGED.replace('IS NOT', 'IS DISTINCT FROM')}) "
+    f"WHEN ({_KEY_CHANGED}) "
     "EXECUTE FUNCTION ticket_tally_count()",
     "ticket_tally_delete": "AFTER DELETE ON ticket FOR EACH ROW "
     "EXECUTE FUNCTION ticket_tally_count()",

@@ -21,7 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from peewee import SQL, Cast, Column, Expression, ForeignKeyField, Model, TextField, Value, fn
+from peewee import JOIN, SQL, Cast, Column, Expression, ForeignKeyField, Model, TextField, Value, fn
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 from helpdesk.db import BaseModel, database, is_sqlite
@@ -247,11 +247,38 @@ def reference_in(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def matching(query, terms: list[str], *, agent: bool):
-    """`query` (over Ticket) restricted to tickets whose document has every term."""
+# A search's words and its other filters can be read in two orders. SQLite's planner always
+# reads the search table first (it cannot tell that a word has many matches), newest first, and
+# tests each match against the filters: the page fills after a few matches when the filters
+# keep many tickets, but an old organization's few come after every newer match of a common
+# word (300,000 of a million tickets). So when the filters keep at most FEW_TICKETS, they are
+# read first and each is looked up in the search table: at most FEW_TICKETS lookups.
+# PostgreSQL's planner weighs both orders itself, from the words' statistics.
+FEW_TICKETS = 2_000
+
+
+def reads_tickets_first(filtered) -> bool:
+    """Whether a search should read the tickets of `filtered` (a query of the ids its filters
+    select, on their indexes; None: every ticket) before the search table. SQLite only:
+    counts them, up to FEW_TICKETS + 1."""
+    if filtered is None or not is_sqlite():
+        return False
+    return filtered.order_by().limit(FEW_TICKETS + 1).count() <= FEW_TICKETS
+
+
+def matching(query, terms: list[str], *, agent: bool, tickets_first: bool = False):
+    """`query` (over Ticket) restricted to tickets whose document has every term.
+
+    `tickets_first` (reads_tickets_first): read the tickets the query's other conditions keep
+    first and look each up in the search table, rather than test each of the words' matches."""
     if is_sqlite():
         model = _text_model(agent)
-        return query.join(model, on=(model.rowid == Ticket.id)).where(_has_terms(terms, agent))
+        # SQLite keeps a CROSS JOIN's tables in the order written.
+        if tickets_first:
+            query = query.join(model, JOIN.CROSS).where(model.rowid == Ticket.id)
+        else:
+            query = query.join(model, on=(model.rowid == Ticket.id))
+        return query.where(_has_terms(terms, agent))
     return query.join(TicketVectors, on=(TicketVectors.ticket == Ticket.id)).where(
         _has_terms(terms, agent)
     )
@@ -281,12 +308,12 @@ def relevance(terms: list[str], *, agent: bool):
     return fn.ts_rank(_vector(agent), _tsquery(terms)) * -1
 
 
-def newest_first(agent: bool):
-    """The ticket id column to order a `matching` query newest first: on SQLite the search
-    table's rowid (the ticket id), which FTS5 reads in that order without sorting the matches
-    (ordering by the ticket's own id would sort them all: the planner does not see that the
-    joined ids are equal)."""
-    if is_sqlite():
+def newest_first(agent: bool, *, tickets_first: bool = False):
+    """The ticket id column to order a `matching` query newest first: on SQLite, when it reads
+    the search table first, that table's rowid (the ticket id), which FTS5 reads in that order
+    without sorting the matches (ordering by the ticket's own id would sort them all: the
+    planner does not see that the joined ids are equal)."""
+    if is_sqlite() and not tickets_first:
         return _text_model(agent).rowid
     return Ticket.id
 

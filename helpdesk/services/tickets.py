@@ -296,46 +296,54 @@ class _Match:
     counted: Any = None  # a cheaper query of the same tickets to count, if there is one
 
     def apply(self, query):
-        for step in self.steps:
-            query = step(query)
-        return query
+        return _apply(self.steps, query)
+
+
+def _apply(steps: list[Callable], query):
+    for step in steps:
+        query = step(query)
+    return query
 
 
 def _matching(filters: TicketFilter, *, actor: User) -> _Match:
-    steps: list[Callable] = [lambda query: permissions.visible_tickets(actor, query)]
+    steps: list[Callable] = []
+    # The steps an index answers: counted alone, they cost at most a bounded count's index
+    # entries (the others, a creation date..., could make a count read the whole table).
+    indexed: list[Callable] = []
 
-    def where(condition) -> None:
-        steps.append(lambda query: query.where(condition))
+    def restrict(step: Callable, *, index: bool = False) -> None:
+        steps.append(step)
+        if index:
+            indexed.append(step)
 
+    def where(condition, *, index: bool = False) -> None:
+        restrict(lambda query: query.where(condition), index=index)
+
+    sees_all = permissions.sees_every_ticket(actor)
+    restrict(lambda query: permissions.visible_tickets(actor, query), index=not sees_all)
     for status in filters.statuses:
         validation.choice("status", status, STATUSES)
     if filters.statuses:
-        where(Ticket.status.in_(list(filters.statuses)))
+        where(Ticket.status.in_(list(filters.statuses)), index=True)
     if filters.scope is not None:
         validation.choice("scope", filters.scope, SCOPES)
-        steps.append(lambda query: scoped(query, filters.scope, actor))
+        restrict(lambda query: scoped(query, filters.scope, actor), index=True)
     if filters.organization:
         org = get_organization(filters.organization)
         if not permissions.can(actor, "org.view", org):
             raise NotFound(
                 N_("No organization named {organization!r}."), organization=filters.organization
             )
-        where(Ticket.organization == org)
+        where(Ticket.organization == org, index=True)
     if filters.type:
         where(Ticket.type == validation.choice("type", filters.type, TICKET_TYPES))
     terms: list[str] = []
-    rank = None
-    ticket_id = Ticket.id
     if filters.text:
         text = validation.text("text", filters.text, max_length=200)
         if (wanted := search.reference_in(text)) is not None:
-            where(Ticket.id == wanted)  # `search HD-12`: that ticket
+            where(Ticket.id == wanted, index=True)  # `search HD-12`: that ticket
         else:
             terms = search.query_words(text)
-            agent = permissions.can(actor, "ticket.view_internal")
-            steps.append(lambda query: search.matching(query, terms, agent=agent))
-            rank = search.relevance(terms, agent=agent)
-            ticket_id = search.newest_first(agent)
     start = validation.date_bound("from", filters.created_from)
     end = validation.date_bound("to", filters.created_to, end=True)
     if start is not None:
@@ -349,34 +357,42 @@ def _matching(filters: TicketFilter, *, actor: User) -> _Match:
     if closed_end is not None:
         where(Ticket.closed_at < closed_end)
     if filters.reference:
-        where(Ticket.id == reference_id(filters.reference))
+        where(Ticket.id == reference_id(filters.reference), index=True)
     if filters.requester:
         email = filters.requester.strip().lower()
-        where(Ticket.requester.in_(User.select(User.id).where(User.email == email)))
+        where(Ticket.requester.in_(User.select(User.id).where(User.email == email)), index=True)
     if filters.assignee:
         email = filters.assignee.strip().lower()
-        where(Ticket.assignee.in_(User.select(User.id).where(User.email == email)))
+        where(Ticket.assignee.in_(User.select(User.id).where(User.email == email)), index=True)
     if filters.breaching or filters.within:
         permissions.require(actor, "sla.view")
         within = parse_duration(filters.within, field="within") if filters.within else None
-        steps.append(lambda query: sla_clock.breaching(query, within or timedelta(0)))
+        restrict(lambda query: sla_clock.breaching(query, within or timedelta(0)))
     if filters.service:
-        where(Ticket.service == service_named(filters.service, actor=actor))
+        where(Ticket.service == service_named(filters.service, actor=actor), index=True)
     if filters.unassigned:
-        where(Ticket.assignee.is_null())
+        where(Ticket.assignee.is_null(), index=True)
     for priority in filters.priorities:
         validation.choice("priority", priority, PRIORITIES)
     if filters.priorities:
         where(Ticket.priority.in_(list(filters.priorities)))
     since = validation.date_bound("updated_since", filters.updated_since)
     if since is not None:
-        where(Ticket.updated_at >= since)
+        where(Ticket.updated_at >= since, index=True)
+    if not terms:
+        return _Match(steps, None, terms)
+    agent = permissions.can(actor, "ticket.view_internal")
     counted = None
-    if terms and len(steps) == 2 and permissions.sees_every_ticket(actor):
-        # Words and nothing else (the first step, visibility, restricts nothing here): every
+    if len(steps) == 1 and sees_all:
+        # Words and nothing else (the one step, visibility, restricts nothing here): every
         # document that has them is one ticket to count, without reading the tickets.
         counted = search.documents_matching(terms, agent=agent)
-    return _Match(steps, rank, terms, ticket_id, counted)
+    first = search.reads_tickets_first(
+        _apply(indexed, Ticket.select(Ticket.id)) if indexed else None
+    )
+    steps.append(lambda query: search.matching(query, terms, agent=agent, tickets_first=first))
+    rank = search.relevance(terms, agent=agent)
+    return _Match(steps, rank, terms, search.newest_first(agent, tickets_first=first), counted)
 
 
 EXPORT_BATCH = 500

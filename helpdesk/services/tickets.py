@@ -387,9 +387,8 @@ def _matching(filters: TicketFilter, *, actor: User) -> _Match:
         # Words and nothing else (the one step, visibility, restricts nothing here): every
         # document that has them is one ticket to count, without reading the tickets.
         counted = search.documents_matching(terms, agent=agent)
-    first = search.reads_tickets_first(
-        _apply(indexed, Ticket.select(Ticket.id)) if indexed else None
-    )
+    filtered = _apply(indexed, Ticket.select(Ticket.id)) if indexed else None
+    first = search.reads_tickets_first(filtered, terms, agent=agent)
     steps.append(lambda query: search.matching(query, terms, agent=agent, tickets_first=first))
     rank = search.relevance(terms, agent=agent)
     return _Match(steps, rank, terms, search.newest_first(agent, tickets_first=first), counted)

@@ -24,11 +24,14 @@ from test_ticket_lists_api import (
 from helpdesk import search
 from helpdesk.db import database
 from helpdesk.models import Comment
+from helpdesk.services import tickets
 
 # Every listed ticket has one of WORDS as its title; about half have a public comment
 # "public HD-n" and an internal note "internal HD-n" (build_desk).
 SEARCHED = (*WORDS, "public", "internal")
-WORDS_FIRST, TICKETS_FIRST = 0, 10**9  # FEW_TICKETS that forces each plan
+WORDS_FIRST, TICKETS_FIRST = "words first", "tickets first"
+# (FEW_TICKETS, MATCHES_PER_LOOKUP) that force each plan (wherever an index filters at all).
+FORCED = {WORDS_FIRST: (0, 0), TICKETS_FIRST: (10**9, 0)}
 
 
 def readable_words(actor) -> dict[int, set[str]]:
@@ -69,7 +72,8 @@ def test_both_search_plans_find_what_a_brute_force_reference_does(
         searched = {**query, "q": word}
         pages = {}
         for few in (WORDS_FIRST, TICKETS_FIRST):
-            monkeypatch.setattr(search, "FEW_TICKETS", few)
+            monkeypatch.setattr(search, "FEW_TICKETS", FORCED[few][0])
+            monkeypatch.setattr(search, "MATCHES_PER_LOOKUP", FORCED[few][1])
             seen, first = walk(client, headers, searched, per_page)
             pages[few] = seen
             assert first["total"] == len(expected) and not first["total_is_estimate"], searched
@@ -97,16 +101,22 @@ def plan_of(sql: str, params) -> list[str]:
 
 
 @pytest.mark.sqlite_only
-def test_a_search_within_few_tickets_reads_them_before_the_search_index(client, world, caplog):
-    """Filters an index answers that keep few tickets (one organization's open ones): the page
-    and the total read those tickets first and look each up in the search index, instead of
-    walking every match of the word newest first; without such a filter, the index first."""
-    for n in range(6):
-        world.ticket(title=f"Printer {n}")
+def test_a_search_within_few_tickets_reads_them_before_the_search_index(
+    client, world, caplog, monkeypatch
+):
+    """Filters an index answers that keep few tickets against the word's matches (one
+    organization's new ones): the total and the page read those tickets first and look each
+    up in the search index, instead of walking every match of the word newest first; with a
+    word of few matches, or without such a filter, the search index first."""
+    monkeypatch.setattr(search, "MATCHES_PER_LOOKUP", 2)
+    world.ticket(title="Printer jams")
+    for n in range(3):
+        tickets.submit_ticket(actor=world.other_power, type="incident", title=f"Printer {n}")
     agent = world.headers(world.agent)
     filtered = {"q": "printer", "sort": "created", "organization": "Acme", "status": "new"}
     queries = search_queries(client, agent, filtered, caplog)
-    # The filters' bounded count on their index, then the total, the page's ids, its rows.
+    # Two bounded counts on indexes (the filters' tickets, the word's matches), then the
+    # total, the page's ids, its rows.
     assert "COUNT(" in queries[0][0] and "ticket_search" not in queries[0][0]
     assert len(queries) == 4
     for sql, params in queries[1:]:
@@ -116,7 +126,9 @@ def test_a_search_within_few_tickets_reads_them_before_the_search_index(client, 
         assert tickets_at < words_at, plan
         assert "=M" in plan[words_at], plan  # one ticket id's lookup (=), not a scan (M)
     assert "ticket_organization_id_status_id" in plan_of(*queries[1])[1]
-    # Words alone: the search index is read first, newest first, in its own order.
-    [*_, (sql, params)] = search_queries(client, agent, {"q": "printer", "sort": "created"}, caplog)
-    plan = plan_of(sql, params)
-    assert "VIRTUAL TABLE" in plan[0] and not any("TEMP B-TREE" in s for s in plan), plan
+    # A word with as few matches (2 per ticket), and words alone: the search index first,
+    # newest first, in its own order.
+    for query in ({**filtered, "q": "jams"}, {"q": "printer", "sort": "created"}):
+        queries = search_queries(client, agent, query, caplog)
+        plan = plan_of(*next(q for q in queries if q[0].startswith('SELECT "t1"."id" FROM')))
+        assert "VIRTUAL TABLE" in plan[0] and not any("TEMP B-TREE" in s for s in plan), plan

@@ -256,14 +256,15 @@ def visible_tickets(actor: User, query):
     """Restrict a Ticket query to the tickets the actor may see."""
     if sees_every_ticket(actor):
         return query
-    return query.where(Ticket.id.in_(_visible_ids(actor)))
+    return query.where(Ticket.id.in_(visible_ids(actor)))
 
 
-def _visible_ids(actor: User):
-    """The ids of the tickets a customer may see: their own, those shared with them, and their
-    power organizations' non-private ones. One IN over three index lookups, not an OR of them:
-    with the OR the database tests every row of the listed order (a status's, a search's
-    matches) for the three conditions; with IN it reads the customer's few ids once."""
+def visible_ids(actor: User):
+    """The ids of the tickets a customer may see (a query, with repeats): their own, those
+    shared with them, and their power organizations' non-private ones. One IN over three index
+    lookups, not an OR of them: with the OR the database tests every row of the listed order (a
+    status's, a search's matches) for the three conditions; with IN it reads the customer's few
+    ids once."""
     own = Ticket.alias()
     organizations = Ticket.alias()
     power_orgs = Membership.select(Membership.organization).where(_power_memberships(actor))

@@ -260,15 +260,15 @@ FEW_TICKETS = 2_000
 MATCHES_PER_LOOKUP = 50
 
 
-def reads_tickets_first(filtered, terms: list[str], *, agent: bool) -> bool:
-    """Whether a search for `terms` should read the tickets of `filtered` (a query of the ids
-    its filters select, on their indexes; None: every ticket) before the search table. SQLite
-    only; two bounded counts, on indexes alone: the tickets, up to FEW_TICKETS, then the
-    words' matches, up to MATCHES_PER_LOOKUP times as many (at most 100,000: about 5 ms, a
-    small part of what reading them in the search's order costs)."""
-    if filtered is None or not is_sqlite():
+def reads_tickets_first(within: list, terms: list[str], *, agent: bool) -> bool:
+    """Whether a search for `terms` should read the tickets its filters keep before the search
+    table; `within`: queries of ids that each hold all those tickets (on indexes; none: every
+    ticket). SQLite only; bounded counts on indexes alone: each query's, up to FEW_TICKETS,
+    then the words' matches, up to MATCHES_PER_LOOKUP times the fewest (at most 100,000:
+    about 5 ms, a small part of what reading them in the search's order costs)."""
+    if not within or not is_sqlite():
         return False
-    tickets = filtered.order_by().limit(FEW_TICKETS + 1).count()
+    tickets = min(ids.order_by().limit(FEW_TICKETS + 1).count() for ids in within)
     if tickets > FEW_TICKETS:
         return False
     enough = tickets * MATCHES_PER_LOOKUP

@@ -1,12 +1,14 @@
 """Where a write request's time goes: ticket creates and comments through the Flask app.
 
 In-process (the test client, no HTTP server), on a fresh SQLite file in WAL for every run, with
-an agent's token and a customer's. Prints the median time per request of each kind over
-`--runs` runs of `--requests` requests, and with `--profile KIND` the top of a cProfile of one
-run of that kind (cumulative time).
+pooled connections as `helpdesk serve` has, an agent's token and a customer's. Prints the median
+time per request of each kind over `--runs` runs of `--requests` requests; with `--profile KIND`
+the top of a cProfile of one run of that kind (cumulative time); with `--sql-share` how much of
+a request's CPU goes to building SQL text (peewee) and to running it.
 
     .venv/bin/python scripts/profile_writes.py --runs 5 --requests 200
     .venv/bin/python scripts/profile_writes.py --runs 1 --profile customer-create
+    .venv/bin/python scripts/profile_writes.py --requests 300 --sql-share
 """
 
 from __future__ import annotations
@@ -77,10 +79,11 @@ def run(kind: str, count: int, profiler: cProfile.Profile | None = None) -> tupl
         os.environ["HELPDESK_DATA_DIR"] = directory
         os.environ["HELPDESK_CONFIG"] = str(Path(directory) / "config.json")
         use_settings(None)
-        init_database(f"sqlite:///{directory}/helpdesk.db")
+        # Pooled, as `helpdesk serve` runs: no connection opened and closed per request.
+        init_database(f"sqlite:///{directory}/helpdesk.db", pooled=True)
         with database.connection_context():
             create_schema()
-        app = create_app({"TESTING": False})
+        app = create_app({"TESTING": False, "DATABASE_POOL": True})
         client = app.test_client()
         world = _world(app)
         requests = list(_requests(kind, world, count))
@@ -98,14 +101,49 @@ def run(kind: str, count: int, profiler: cProfile.Profile | None = None) -> tupl
     return elapsed / count, cpu / count
 
 
+def sql_share(count: int) -> None:
+    """Per request of each kind: CPU, and the part of it spent building statements' text and
+    running them (peewee's Database.execute, timed in two halves)."""
+    import peewee
+
+    spent = {"build": 0.0, "run": 0.0, "statements": 0}
+
+    def execute(self, query, commit=None, **context_options):
+        started = time.process_time()
+        sql, params = self.get_sql_context(**context_options).sql(query).query()
+        built = time.process_time()
+        cursor = self.execute_sql(sql, params)
+        spent["build"] += built - started
+        spent["run"] += time.process_time() - built
+        spent["statements"] += 1
+        return cursor
+
+    peewee.Database.execute = execute  # this script's own process only
+    for kind in KINDS:
+        spent.update(build=0.0, run=0.0, statements=0)
+        _, cpu = run(kind, count)
+        build, ran = spent["build"] / count, spent["run"] / count
+        print(
+            f"{kind:17} cpu {cpu * 1000:5.2f} ms/request: building SQL {build * 1000:5.2f} ms"
+            f" ({build / cpu:3.0%}), running it {ran * 1000:5.2f} ms,"
+            f" {spent['statements'] / count:4.1f} statements"
+        )
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--profile", choices=KINDS, help="print the top of one run's profile")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--sql-share", action="store_true", help="CPU spent building and running SQL"
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    if args.sql_share:
+        sql_share(args.requests)
+        return
     if args.profile:
         profiler = cProfile.Profile()
         per_request, _ = run(args.profile, args.requests, profiler)

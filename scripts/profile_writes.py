@@ -79,8 +79,10 @@ def run(kind: str, count: int, profiler: cProfile.Profile | None = None) -> tupl
         os.environ["HELPDESK_DATA_DIR"] = directory
         os.environ["HELPDESK_CONFIG"] = str(Path(directory) / "config.json")
         use_settings(None)
+        url = f"sqlite:///{directory}/helpdesk.db"
+        os.environ["HELPDESK_DATABASE"] = url  # this file, whatever the environment names
         # Pooled, as `helpdesk serve` runs: no connection opened and closed per request.
-        init_database(f"sqlite:///{directory}/helpdesk.db", pooled=True)
+        init_database(url, pooled=True)
         with database.connection_context():
             create_schema()
         app = create_app({"TESTING": False, "DATABASE_POOL": True})

@@ -78,3 +78,29 @@ def test_bench_runs_every_phase_and_ends_with_one_json_line():
     memory = figures["memory"]
     assert 0 < memory["peak_rss_largest_process_mb"] <= memory["peak_rss_total_mb"]
     assert figures["email"]["outbox"]  # notifications were rendered into the outbox
+
+
+@pytest.mark.sqlite_only
+def test_profile_writes_says_where_a_write_request_s_cpu_goes():
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "profile_writes.py"),
+            "--requests",
+            "3",
+            "--sql-share",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "customer-create",
+        "customer-comment",
+        "agent-create",
+        "agent-comment",
+    ]
+    assert all("building SQL" in line and "statements" in line for line in lines)

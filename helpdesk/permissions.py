@@ -288,7 +288,8 @@ def organization_tickets(actor: User, query):
 
 
 def answers_for(actor: User):
-    """The Ticket field that makes a ticket "mine": an agent's assigned, a customer's own."""
+    """The Ticket field that makes a ticket "mine": an agent's assigned, a customer's own
+    (each one a ticket they may see: "mine" needs no visibility test on top)."""
     return Ticket.assignee if can(actor, "ticket.work") else Ticket.requester
 
 

@@ -306,7 +306,11 @@ def _apply(steps: list[Callable], query):
 
 
 def _matching(filters: TicketFilter, *, actor: User) -> _Match:
-    steps: list[Callable] = [lambda query: permissions.visible_tickets(actor, query)]
+    # The caller's own tickets ("mine") are all theirs to see: that scope needs no visibility
+    # test on top (a customer's three-way visibility, built and run for every list).
+    own = filters.scope == "mine"
+    visibility = [] if own else [lambda query: permissions.visible_tickets(actor, query)]
+    steps: list[Callable] = []
     # The filters an index answers: counted alone, they cost at most a bounded count's index
     # entries (the others, a creation date..., could make a count read the whole table).
     indexed: list[Callable] = []
@@ -378,24 +382,25 @@ def _matching(filters: TicketFilter, *, actor: User) -> _Match:
     if since is not None:
         where(Ticket.updated_at >= since, index=True)
     if not terms:
-        return _Match(steps, None, terms)
+        return _Match(visibility + steps, None, terms)
     agent = permissions.can(actor, "ticket.view_internal")
     counted = None
     sees_all = permissions.sees_every_ticket(actor)
-    if len(steps) == 1 and sees_all:
-        # Words and nothing else (the one step, visibility, restricts nothing here): every
-        # document that has them is one ticket to count, without reading the tickets.
+    if not steps and sees_all:
+        # Words and nothing else (visibility restricts nothing here): every document that
+        # has them is one ticket to count, without reading the tickets.
         counted = search.documents_matching(terms, agent=agent)
     # Queries of ids that hold every ticket the filters keep, each on indexes: the filters an
     # index answers, and a customer's visible tickets (counted apart: as a condition, IN reads
     # them all before the first row, 20,000 for a power user of a large organization).
     within = [_apply(indexed, Ticket.select(Ticket.id))] if indexed else []
-    if not sees_all:
+    if visibility and not sees_all:
         within.append(permissions.visible_ids(actor))
     first = search.reads_tickets_first(within, terms, agent=agent)
     steps.append(lambda query: search.matching(query, terms, agent=agent, tickets_first=first))
     rank = search.relevance(terms, agent=agent)
-    return _Match(steps, rank, terms, search.newest_first(agent, tickets_first=first), counted)
+    ticket_id = search.newest_first(agent, tickets_first=first)
+    return _Match(visibility + steps, rank, terms, ticket_id, counted)
 
 
 EXPORT_BATCH = 500

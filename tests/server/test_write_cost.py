@@ -118,3 +118,21 @@ def test_a_notification_is_queued_unrendered_and_sent_whole(client, world, mailb
     parsed = email.message_from_string(sent.raw, policy=email.policy.default)
     assert "Écran noir" in parsed.get_body("plain").get_content()
     assert "Écran noir" in parsed.get_body("html").get_content()
+
+
+def test_a_customers_own_list_runs_no_visibility_test_and_reads_its_page_by_id(client, world):
+    """W2/W4's customer list: the caller's own requests are all theirs to see, so no
+    three-way visibility query (own, shared, organization) is built and run on top; and the
+    page's rows are read by id, with no filter repeated."""
+    with database.connection_context():
+        mine = [world.ticket(title=f"Mine {n}") for n in range(3)]
+        headers = world.headers(world.requester)
+    client.get("/api/v1/me", headers=headers)  # the token's use, recorded once a minute
+    params = {"status": ["new", "open", "pending"], "scope": "mine", "per_page": 2}
+    with counted_queries() as statements:
+        page = client.get("/api/v1/tickets", query_string=params, headers=headers).get_json()
+    assert [t["reference"] for t in page["items"]] == [t.reference for t in mine[::-1][:2]]
+    assert page["total"] == 3
+    token, count, ids, rows = statements  # nothing else
+    assert all('"share"' not in sql and '"membership"' not in sql for sql in statements)
+    assert '"status" IN' not in rows and '"id" IN' in rows

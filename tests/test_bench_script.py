@@ -104,3 +104,28 @@ def test_profile_writes_says_where_a_write_request_s_cpu_goes():
         "agent-comment",
     ]
     assert all("building SQL" in line and "statements" in line for line in lines)
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.skipif(
+    not (WORKLOAD_DIR / "workload.py").exists(), reason="no ../shared/bench/workload.py"
+)
+def test_request_costs_measures_each_kind_through_a_real_server():
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "request_costs.py"),
+            "--seconds",
+            "0.3",
+            "--workload-dir",
+            str(WORKLOAD_DIR),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.splitlines()[-1])
+    for kind in ("health", "me", "create", "customer_list", "queue_list"):
+        assert figures[kind]["requests"] > 0, kind
+        assert figures[kind]["server_cpu_ms"] >= 0 and figures[kind]["client_cpu_ms"] > 0

@@ -23,3 +23,4 @@ from helpdesk.server.api import (  # noqa: E402, F401
 
 # Every endpoint of the app, pages included: text that cannot be stored is refused up front.
 api.before_app_request(inputs.check_request_text)
+api.before_request(inputs.authenticate)

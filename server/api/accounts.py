@@ -6,7 +6,7 @@ from flask import g, request, url_for
 
 from helpdesk import __version__
 from helpdesk.server.api import MAX_ID, api
-from helpdesk.server.api.inputs import client, current_user, json_body, paging
+from helpdesk.server.api.inputs import client, current_user, json_body, paging, public
 from helpdesk.server.serializers import access_json, page_json, token_json, user_json
 from helpdesk.services import (
     access_reports,
@@ -25,12 +25,14 @@ def _me(user):
 
 
 @api.get("/health")
+@public
 def health():
     """Liveness probe; needs no token."""
     return {"status": "ok", "version": __version__}
 
 
 @api.post("/auth/login")
+@public
 def login():
     """Exchange an email and password for a bearer token (throttled after failures)."""
     body = json_body({"email", "password", "token_name"}, {"email", "password"})
@@ -49,6 +51,7 @@ def logout():
 
 
 @api.post("/auth/signup")
+@public
 def sign_up():
     """Register as an external customer, if the sign-up policy allows; confirm by email."""
     body = json_body({"email", "name", "language"}, {"email", "name"})
@@ -59,6 +62,7 @@ def sign_up():
 
 
 @api.post("/account/activate")
+@public
 def activate():
     """Choose the password with an invitation or sign-up token; answers a login token."""
     body = json_body({"token", "password"}, {"token", "password"})
@@ -67,6 +71,7 @@ def activate():
 
 
 @api.post("/account/password-reset")
+@public
 def request_password_reset():
     """Email a reset link; the answer never says whether the address exists."""
     body = json_body({"email"}, {"email"})
@@ -74,6 +79,7 @@ def request_password_reset():
 
 
 @api.post("/account/password-reset/confirm")
+@public
 def reset_password():
     """Set a new password with a reset token; all the user's tokens are revoked."""
     body = json_body({"token", "password"}, {"token", "password"})
@@ -82,6 +88,7 @@ def reset_password():
 
 
 @api.post("/account/email/confirm")
+@public
 def confirm_email():
     """Confirm a new email address with the token sent to it."""
     body = json_body({"token"}, {"token"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import g, request
+from flask import current_app, g, request
 
 from helpdesk import validation
 from helpdesk.errors import AuthenticationRequired, BadRequest, ValidationFailed
@@ -15,6 +15,25 @@ from helpdesk.permissions import require_token_allows
 from helpdesk.services.access_log import Client
 from helpdesk.services.api_tokens import user_for_token
 from helpdesk.storage import Upload
+
+
+def public(view):
+    """Mark an API view anybody may call without a token (logging in, a survey's link...)."""
+    view.public = True
+    return view
+
+
+def is_public(view) -> bool:
+    return getattr(view, "public", False)
+
+
+def authenticate() -> None:
+    """Before every API view but the public ones: a caller without a valid token is answered
+    401 before anything else of the request is read (a body the view would refuse, an id it
+    would look up)."""
+    view = current_app.view_functions.get(request.endpoint)
+    if view is not None and not is_public(view):
+        current_user()
 
 
 def current_user() -> User:

@@ -6,7 +6,7 @@ from flask import request
 
 from helpdesk.mail import outbox
 from helpdesk.server.api import MAX_ID, api
-from helpdesk.server.api.inputs import current_user, json_body, paging
+from helpdesk.server.api.inputs import current_user, json_body, paging, public
 from helpdesk.server.serializers import outbox_json, page_json, ticket_detail
 from helpdesk.services import surveys, tickets
 
@@ -48,6 +48,7 @@ def rate_ticket(reference: str):
 
 
 @api.get("/surveys/<token>")
+@public
 def show_survey(token: str):
     """What a survey link is about; the token is the credential."""
     _, ticket = surveys.survey_ticket(token)
@@ -55,6 +56,7 @@ def show_survey(token: str):
 
 
 @api.post("/surveys/<token>")
+@public
 def answer_survey(token: str):
     """Rate through the emailed link, once."""
     body = json_body({"rating", "comment"}, {"rating"})

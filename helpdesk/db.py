@@ -126,6 +126,16 @@ def is_sqlite() -> bool:
     return isinstance(database.obj, SqliteDatabase)
 
 
+def locked_in_transaction(query, table):
+    """`query`, locking the rows it reads of `table` until the transaction ends when it runs
+    inside one: on PostgreSQL two writers of one ticket would otherwise each read it as it was
+    and both apply their change (two moves out of "open", one lost). SQLite's writers take
+    the one write lock at BEGIN IMMEDIATE, one at a time already."""
+    if is_sqlite() or not database.in_transaction():
+        return query
+    return query.for_update(of=table)
+
+
 def write_if_free(work: Callable[[], None]) -> bool:
     """Run `work` in its own write transaction if no other writer holds the lock right now.
 

@@ -13,7 +13,7 @@ from peewee import JOIN, Case, IntegrityError, fn
 
 from helpdesk import permissions, search, sla_clock, validation, workflow
 from helpdesk.business_time import parse_duration
-from helpdesk.db import database
+from helpdesk.db import database, locked_in_transaction
 from helpdesk.errors import NotFound, PermissionDenied, ValidationFailed
 from helpdesk.history import record_event
 from helpdesk.i18n import N_
@@ -110,7 +110,9 @@ def get_ticket(reference: str, *, actor: User) -> Ticket:
     match = REFERENCE_RE.match((reference or "").strip())
     ticket = None
     if match:
-        ticket = _ticket_query().where(Ticket.id == int(match.group(1))).first()
+        query = _ticket_query().where(Ticket.id == int(match.group(1)))
+        # Read inside a write's transaction, the ticket is locked for it (one writer at a time).
+        ticket = locked_in_transaction(query, Ticket).first()
     if ticket is None or not permissions.can(actor, "ticket.view", ticket):
         raise NotFound(N_("No such ticket: {reference}."), reference=reference)
     return ticket

@@ -1,0 +1,133 @@
+"""Reliability under concurrent load, through a real `helpdesk serve` (gunicorn, 2 workers x 4
+threads) on this run's database (issue 11): bounded in time, loopback only."""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+from collections import Counter
+
+import httpx
+import pytest
+from conftest import helpdesk_serve, run_bounded
+
+from helpdesk.db import database
+from helpdesk.models import Comment, Event, Ticket
+
+CLIENTS = 16
+OPERATIONS = 12  # per client
+SHARED_TICKETS = 3
+
+
+@pytest.fixture
+def serve_env(env):
+    """The environment `helpdesk serve` needs to serve this test's desk, and nothing that
+    could send traffic elsewhere."""
+    served = {
+        key: value
+        for key, value in os.environ.items()
+        if "proxy" not in key.lower() and key not in ("HELPDESK_URL", "HELPDESK_TOKEN")
+    }
+    served["NO_PROXY"] = "127.0.0.1,localhost"
+    return served
+
+
+def test_sixteen_clients_on_the_same_tickets_lose_nothing_and_repeat_nothing(
+    app, world, serve_env, tmp_path
+):
+    with database.connection_context():
+        shared = [world.ticket(title=f"Shared {n}", status="open") for n in range(SHARED_TICKETS)]
+        references = [t.reference for t in shared]
+        requester = world.requester.email
+        before = {
+            "tickets": Ticket.select().count(),
+            "comments": Comment.select().count(),
+        }
+        # Half the clients are the agent, half the requester: each their own token.
+        tokens = [
+            world.headers(world.agent if n % 2 == 0 else world.requester) for n in range(CLIENTS)
+        ]
+    done: dict[str, list] = {"created": [], "commented": [], "moved": [], "refused": []}
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def client(n: int, url: str) -> None:
+        chance = random.Random(n)  # each client's own, repeatable sequence
+        agent = n % 2 == 0
+        with httpx.Client(base_url=url, headers=tokens[n], timeout=30, trust_env=False) as http:
+            for step in range(OPERATIONS):
+                reference = chance.choice(references)
+                kind = chance.choice(
+                    ("create", "comment", "move") if agent else ("create", "comment")
+                )
+                if kind == "create":
+                    body = {"type": "incident", "title": f"Client {n} step {step}"}
+                    if agent:
+                        body["requester"] = requester
+                    response = http.post("/api/v1/tickets", json=body)
+                elif kind == "comment":
+                    body = {"body": f"Client {n} step {step}"}
+                    response = http.post(f"/api/v1/tickets/{reference}/comments", json=body)
+                else:
+                    to = chance.choice(("open", "pending"))
+                    response = http.post(f"/api/v1/tickets/{reference}/transition", json={"to": to})
+                with lock:
+                    if response.status_code >= 500 or "locked" in response.text:
+                        failures.append(f"{kind}: {response.status_code} {response.text[:300]}")
+                    elif response.status_code in (200, 201):
+                        data = response.json()
+                        if kind == "create":
+                            done["created"].append(data["reference"])
+                        elif kind == "comment":
+                            done["commented"].append((reference, data["id"]))
+                        else:
+                            done["moved"].append((reference, to))
+                    else:  # a move the ticket's status no longer allows: said, not failed
+                        assert kind == "move" and response.status_code == 409, response.text
+                        done["refused"].append((reference, to))
+
+    log = tmp_path / "serve.log"
+    with helpdesk_serve(serve_env, log, "--server", "gunicorn", "--workers", "2") as (url, *_):
+
+        def load() -> None:
+            threads = [threading.Thread(target=client, args=(n, url)) for n in range(CLIENTS)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+
+        run_bounded(load, seconds=240)
+    assert not failures, "\n".join(failures)
+    assert "Traceback" not in log.read_text()
+
+    with database.connection_context():
+        # Every create answered is one ticket, with a reference of its own.
+        assert len(set(done["created"])) == len(done["created"])
+        assert Ticket.select().count() == before["tickets"] + len(done["created"])
+        created = Ticket.select().where(Ticket.reference.in_(done["created"])).count()
+        assert created == len(done["created"])
+        # Every comment answered is there once, on its ticket, with its "comment" event once.
+        assert Comment.select().count() == before["comments"] + len(done["commented"])
+        for reference, comment_id in done["commented"]:
+            assert Comment.get_by_id(comment_id).ticket.reference == reference
+        noted = Counter(int(e.to_value) for e in Event.select().where(Event.kind == "comment"))
+        assert all(noted[comment_id] == 1 for _, comment_id in done["commented"])
+        # Each shared ticket's history of moves is one unbroken chain that ends at its status:
+        # no move was applied to a status another client had already changed.
+        for ticket in Ticket.select().where(Ticket.reference.in_(references)):
+            moves = list(
+                Event.select()
+                .where((Event.ticket == ticket) & (Event.kind == "status"))
+                .order_by(Event.id)
+            )
+            status = "open"
+            for move in moves:
+                assert move.from_value == status, (ticket.reference, move.from_value, status)
+                status = move.to_value
+            assert ticket.status == status
+            asked = [to for reference, to in done["moved"] if reference == ticket.reference]
+            # Moves asked and answered, plus the automatic ones (a customer's reply to a
+            # pending ticket brings it back to open): every answered move is in the history.
+            assert len(moves) >= len(asked)
+    assert len(done["created"]) + len(done["commented"]) + len(done["moved"]) > CLIENTS

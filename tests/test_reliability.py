@@ -3,17 +3,21 @@ threads) on this run's database (issue 11): bounded in time, loopback only."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import signal
 import threading
+import time
 from collections import Counter
+from pathlib import Path
 
 import httpx
 import pytest
 from conftest import helpdesk_serve, run_bounded
 
 from helpdesk.db import database
-from helpdesk.models import Comment, Event, Ticket
+from helpdesk.models import Comment, Event, OutboxMessage, Ticket
 
 CLIENTS = 16
 OPERATIONS = 12  # per client
@@ -131,3 +135,111 @@ def test_sixteen_clients_on_the_same_tickets_lose_nothing_and_repeat_nothing(
             # pending ticket brings it back to open): every answered move is in the history.
             assert len(moves) >= len(asked)
     assert len(done["created"]) + len(done["commented"]) + len(done["moved"]) > CLIENTS
+
+
+def _server_processes(port: int) -> list[int]:
+    """The pids of `helpdesk serve --port PORT` and its workers (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:  # gone meanwhile
+                continue
+            if b"serve" in command and str(port).encode() in command:
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_server_killed_during_writes_loses_no_answered_write(app, world, serve_env, tmp_path):
+    with database.connection_context():
+        customer = world.headers(world.requester)
+        agent = world.headers(world.agent)
+    answered: dict[str, list] = {"created": [], "commented": []}
+    lock, stop = threading.Lock(), threading.Event()
+
+    def client(n: int, url: str) -> None:
+        with httpx.Client(base_url=url, headers=customer, timeout=30, trust_env=False) as http:
+            mine: list[str] = []
+            for step in range(200):  # bounded; the kill ends it sooner
+                if stop.is_set():
+                    return
+                word = f"zq{n}w{step}"
+                try:
+                    if mine and step % 3 == 2:
+                        body = {"body": f"Still broken {word}"}
+                        response = http.post(f"/api/v1/tickets/{mine[-1]}/comments", json=body)
+                    else:
+                        data = {"type": "incident", "title": f"Killed {word}"}
+                        response = http.post(
+                            "/api/v1/tickets",
+                            data={"data": json.dumps(data)},
+                            files={"attachments": (f"{word}.txt", word.encode(), "text/plain")},
+                        )
+                except httpx.TransportError:
+                    return  # the server is gone: what was not answered may or may not be there
+                if response.status_code not in (200, 201):  # only the kill may stop a client
+                    with lock:
+                        answered.setdefault("failed", []).append(response.text)
+                    return
+                with lock:
+                    if "/comments" in str(response.url):
+                        answered["commented"].append(response.json()["id"])
+                    else:
+                        mine.append(response.json()["reference"])
+                        answered["created"].append((response.json()["reference"], word))
+
+    log = tmp_path / "serve.log"
+    with helpdesk_serve(serve_env, log, "--server", "gunicorn", "--workers", "2") as (url, port, _):
+        threads = [threading.Thread(target=client, args=(n, url)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+
+        def enough_answers() -> None:
+            while len(answered["created"]) + len(answered["commented"]) < 40:
+                assert not answered.get("failed"), answered["failed"]
+                time.sleep(0.05)
+
+        run_bounded(enough_answers, seconds=120)
+        victims = _server_processes(port)
+        assert len(victims) >= 3  # the master and its two workers, in the middle of writes
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert not answered.get("failed"), answered["failed"]
+
+    # What a crash left in staging is removed when a server starts (once it is old enough
+    # not to be another running server's upload in flight).
+    staging = Path(os.environ["HELPDESK_DATA_DIR"]) / "attachments" / "staging"
+    leftovers = list(staging.iterdir()) if staging.is_dir() else []
+    for path in leftovers:
+        os.utime(path, (time.time() - 7200, time.time() - 7200))
+    with helpdesk_serve(serve_env, tmp_path / "again.log", "--server", "gunicorn") as (url, *_):
+        with httpx.Client(base_url=url, headers=agent, timeout=30, trust_env=False) as http:
+            for reference, word in answered["created"]:
+                found = http.get("/api/v1/tickets", params={"q": word}).json()["items"]
+                assert [t["reference"] for t in found] == [reference], word
+                ticket = http.get(f"/api/v1/tickets/{reference}").json()
+                [attachment] = ticket["attachments"]
+                download = http.get(attachment["url"])
+                assert download.content == word.encode()
+                assert [e["kind"] for e in ticket["events"]][:1] == ["created"]
+    assert not any(path.exists() for path in leftovers)
+    with database.connection_context():
+        assert Comment.select().where(Comment.id.in_(answered["commented"])).count() == len(
+            answered["commented"]
+        )
+        # No ticket half-written: each has its reference, its creation in the history and the
+        # notification to its requester.
+        assert not Ticket.select().where(Ticket.reference.is_null()).exists()
+        for ticket in Ticket.select():
+            assert (
+                Event.select().where((Event.ticket == ticket) & (Event.kind == "created")).count()
+                == 1
+            )
+            received = OutboxMessage.select().where(
+                (OutboxMessage.ticket == ticket) & (OutboxMessage.kind == "received")
+            )
+            assert received.count() == 1, ticket.reference

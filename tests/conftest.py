@@ -425,8 +425,19 @@ def mailbox(env, monkeypatch):
             return "250 OK"
 
     port = free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
+
+    def start() -> None:
+        box.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+        box.controller.start()
+
+    def stop() -> None:
+        if box.controller is not None:
+            box.controller.stop()
+            box.controller = None
+
+    # A test may take the server down (`mailbox.stop()`) and bring it back (`mailbox.start()`).
+    box.start, box.stop = start, stop
+    start()
     monkeypatch.setenv("HELPDESK_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("HELPDESK_SMTP_PORT", str(port))
     monkeypatch.setenv("HELPDESK_MAIL_FROM", "Acme Support <support@helpdesk.test>")
@@ -434,7 +445,7 @@ def mailbox(env, monkeypatch):
     try:
         yield box
     finally:
-        controller.stop()
+        stop()
 
 
 def deliver():

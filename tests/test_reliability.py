@@ -243,3 +243,61 @@ def test_a_server_killed_during_writes_loses_no_answered_write(app, world, serve
                 (OutboxMessage.ticket == ticket) & (OutboxMessage.kind == "received")
             )
             assert received.count() == 1, ticket.reference
+
+
+def test_smtp_down_during_load_fails_no_request_and_the_mail_goes_out_once_it_is_back(
+    app, world, mailbox, tmp_path
+):
+    with database.connection_context():
+        customer = world.headers(world.requester)
+    mailbox.stop()  # the SMTP server is down
+    served = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
+    served.update(
+        NO_PROXY="127.0.0.1,localhost",
+        HELPDESK_MAIL_SEND_IN_SERVER="1",  # the sender beside the workers, every second
+        HELPDESK_MAIL_SEND_INTERVAL="1",
+        HELPDESK_MAIL_BACKOFF="1",  # a refused round waits 1 s, then 2, 4... (bounded below)
+    )
+    statuses: list[int] = []
+
+    def client(n: int, url: str) -> None:
+        with httpx.Client(base_url=url, headers=customer, timeout=30, trust_env=False) as http:
+            for step in range(6):
+                body = {"type": "incident", "title": f"Mail down {n}.{step}"}
+                statuses.append(http.post("/api/v1/tickets", json=body).status_code)
+
+    with helpdesk_serve(served, tmp_path / "serve.log", "--workers", "2") as (url, *_):
+
+        def load() -> None:
+            threads = [threading.Thread(target=client, args=(n, url)) for n in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+
+        run_bounded(load, seconds=120)
+        assert statuses == [201] * 48  # no request waited for, or failed with, the mail
+
+        def tried_while_down() -> None:
+            while True:
+                with database.connection_context():
+                    if OutboxMessage.select().where(OutboxMessage.last_error.is_null(False)):
+                        return
+                time.sleep(0.2)
+
+        run_bounded(tried_while_down, seconds=30)
+        assert mailbox.messages == []
+        with database.connection_context():
+            queued = OutboxMessage.select().count()
+        assert queued >= 48  # at least each requester's "received"
+        mailbox.start()  # back, on the same port
+
+        def delivered() -> None:
+            while len(mailbox.messages) < queued:
+                time.sleep(0.2)
+
+        run_bounded(delivered, seconds=90)
+    with database.connection_context():
+        assert {m.status for m in OutboxMessage.select()} == {"sent"}
+    ids = [message["Message-ID"] for message in mailbox.messages]
+    assert len(ids) == len(set(ids)) == queued  # every message once

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from email.message import Message
 from email.policy import EmailPolicy
 
@@ -50,8 +51,13 @@ def fix_text(value: str) -> str:
     return text.replace("\x00", "")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def one_line(value: str) -> str:
-    return " ".join(fix_text(value).split())
+    """A header's text on one line: runs of white space and control characters (a bell, an
+    escape, which no title may hold) become one space."""
+    return " ".join(_CONTROL.sub(" ", fix_text(value)).split())
 
 
 def raw_header(msg: Message, name: str) -> str | None:

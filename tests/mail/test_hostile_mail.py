@@ -225,3 +225,10 @@ def test_more_mime_parts_than_the_limit_is_refused_unparsed(world):
     # One part fewer (the message itself is a part) is read.
     fewer = raw.replace(part, b"", 1).replace(b"Message-ID: <", b"Message-ID: <fewer.")
     assert ingest(fewer).outcome == "created"
+
+
+def test_control_characters_in_a_subject_become_spaces_in_the_title(world):
+    # Found by tests/test_fuzzing.py: a bell or an escape in a subject refused the whole mail.
+    result = ingest(mail("Help", subtype="plain", Subject="Printer\x07 \x1b[31mjams\x7f again"))
+    assert result.outcome == "created", result.reason
+    assert tickets.get_ticket(result.reference, actor=world.agent).title == "Printer [31mjams again"

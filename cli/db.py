@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from helpdesk.cli.errors import handle_errors
 from helpdesk.cli.i18n import tn
 from helpdesk.cli.output import JsonOption, emit
 
-app = typer.Typer(help="The database's schema: its version and upgrades.", no_args_is_help=True)
+app = typer.Typer(
+    help="The database: its schema version and upgrades, backups and restores.",
+    no_args_is_help=True,
+)
 
 
 def _settings_and_version():
@@ -99,5 +106,116 @@ def reindex(json_output: JsonOption = False) -> None:
                 r["tickets"],
                 database=r["database"],
             )
+        ),
+    )
+
+
+def _local_settings():
+    """The settings of the local instance; refused when HELPDESK_URL names a server: a backup
+    reads the database and the attachment files themselves, which no API serves."""
+    from helpdesk.cli import config
+    from helpdesk.config import load_settings, use_settings
+    from helpdesk.errors import DatabaseOnly
+    from helpdesk.i18n import N_
+
+    if config.server_url():
+        raise DatabaseOnly(
+            N_(
+                "Backups are made and restored on the machine that holds the database and the "
+                "attachments, not through a server: unset HELPDESK_URL (it is {url}) and set "
+                "HELPDESK_DATA_DIR or HELPDESK_DATABASE as the server has them."
+            ),
+            url=config.server_url(),
+        )
+    return use_settings(load_settings())
+
+
+def _progress():
+    """Progress lines on stderr when it is a terminal; nothing in a pipe or cron's mail."""
+    if not sys.stderr.isatty():
+        return lambda step, done, total: None
+
+    def show(step: str, done: int, total: int) -> None:
+        count = f"{done}/{total}" if total else str(done)
+        typer.echo(f"\r{step}: {count}   ", err=True, nl=done == total and total > 0)
+
+    return show
+
+
+def _counted(counts: dict) -> str:
+    return ", ".join(f"{counts.get(table, 0)} {table}" for table in ("ticket", "comment", "user"))
+
+
+@app.command("backup")
+@handle_errors
+def backup(
+    path: Annotated[Path, typer.Argument(help="The backup file to write (replaced if it exists).")],
+    json_output: JsonOption = False,
+) -> None:
+    """Back up the database and its attachment files into one file, while the server runs."""
+    from helpdesk.backup import create_backup, engine_of
+
+    settings = _local_settings()
+    summary = create_backup(path, settings, _progress())
+    manifest = summary.manifest
+    result = {
+        "path": str(path),
+        "size": path.stat().st_size,
+        "engine": engine_of(settings.database_url),
+        "schema_version": manifest["schema_version"],
+        "helpdesk_version": manifest["helpdesk_version"],
+        "created_at": manifest["created_at"],
+        "counts": manifest["counts"],
+        "attachments": manifest["attachments"],
+    }
+    emit(
+        result,
+        json_output,
+        lambda r: typer.echo(
+            f"Backed up {r['engine']} (schema version {r['schema_version']}) to {r['path']}: "
+            f"{_counted(r['counts'])}, {r['attachments']} attachment files, {r['size']} bytes."
+        ),
+    )
+
+
+@app.command("restore")
+@handle_errors
+def restore(
+    path: Annotated[Path, typer.Argument(help="A file written by 'helpdesk db backup'.")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace the tickets and users of a help desk that is not empty."
+        ),
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Restore a backup into an empty help desk (stop the server first), checking it whole."""
+    from helpdesk.backup import restore_backup
+
+    settings = _local_settings()
+    outcome = restore_backup(path, settings, force=force, progress=_progress())
+    manifest = outcome["manifest"]
+    from helpdesk.migrations import LATEST
+
+    result = {
+        "path": str(path),
+        "database": settings.database_url,
+        "engine": manifest["engine"],
+        "created_at": manifest["created_at"],
+        "schema_version": manifest["schema_version"],
+        "upgraded_to": LATEST,
+        "counts": manifest["counts"],
+        "attachments": manifest["attachments"],
+        "replaced": outcome["replaced"],
+        "repaired": outcome["repaired"],
+    }
+    emit(
+        result,
+        json_output,
+        lambda r: typer.echo(
+            f"Restored {r['path']} (made {r['created_at']}) into {r['database']}: "
+            f"{_counted(r['counts'])}, {r['attachments']} attachment files; "
+            f"schema version {r['schema_version']}, now {r['upgraded_to']}."
         ),
     )

@@ -178,6 +178,25 @@ class Gone(HelpdeskError):
     http_status = 410
 
 
+class InvalidBackup(HelpdeskError):
+    """The file is not a whole helpdesk backup (truncated, altered, or another file), or not
+    one this instance can take (another engine, a newer schema)."""
+
+    code = "invalid_backup"
+
+
+class ToolFailed(HelpdeskError):
+    """An outside program a command needs (pg_dump, pg_restore) is missing or failed."""
+
+    code = "tool_failed"
+
+
+class DatabaseOnly(HelpdeskError):
+    """A local operator's command asked of a server (HELPDESK_URL): it needs the database."""
+
+    code = "database_only"
+
+
 class ServerBusy(HelpdeskError):
     """The database waited too long for a lock other changes hold: nothing was changed;
     details carry retry_after (seconds)."""

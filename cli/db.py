@@ -143,7 +143,7 @@ def _progress():
 
 
 def _counted(counts: dict) -> str:
-    return ", ".join(f"{counts.get(table, 0)} {table}" for table in ("ticket", "comment", "user"))
+    return ", ".join(f"{table}s: {counts.get(table, 0)}" for table in ("ticket", "comment", "user"))
 
 
 @app.command("backup")
@@ -156,8 +156,7 @@ def backup(
     from helpdesk.backup import create_backup, engine_of
 
     settings = _local_settings()
-    summary = create_backup(path, settings, _progress())
-    manifest = summary.manifest
+    manifest = create_backup(path, settings, _progress())
     result = {
         "path": str(path),
         "size": path.stat().st_size,
@@ -173,7 +172,7 @@ def backup(
         json_output,
         lambda r: typer.echo(
             f"Backed up {r['engine']} (schema version {r['schema_version']}) to {r['path']}: "
-            f"{_counted(r['counts'])}, {r['attachments']} attachment files, {r['size']} bytes."
+            f"{_counted(r['counts'])}, attachment files: {r['attachments']}; {r['size']} bytes."
         ),
     )
 
@@ -192,12 +191,11 @@ def restore(
 ) -> None:
     """Restore a backup into an empty help desk (stop the server first), checking it whole."""
     from helpdesk.backup import restore_backup
+    from helpdesk.migrations import LATEST
 
     settings = _local_settings()
     outcome = restore_backup(path, settings, force=force, progress=_progress())
     manifest = outcome["manifest"]
-    from helpdesk.migrations import LATEST
-
     result = {
         "path": str(path),
         "database": settings.database_url,
@@ -215,7 +213,7 @@ def restore(
         json_output,
         lambda r: typer.echo(
             f"Restored {r['path']} (made {r['created_at']}) into {r['database']}: "
-            f"{_counted(r['counts'])}, {r['attachments']} attachment files; "
+            f"{_counted(r['counts'])}, attachment files: {r['attachments']}; "
             f"schema version {r['schema_version']}, now {r['upgraded_to']}."
         ),
     )

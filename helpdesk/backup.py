@@ -25,7 +25,6 @@ import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlparse
@@ -55,17 +54,6 @@ CHUNK_SIZE = 1024 * 1024
 
 # progress(step, done, total): "database", "attachments", "verify", "restore"
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass
-class Summary:
-    """What a backup holds, as its manifest says."""
-
-    manifest: dict
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return self.manifest["counts"]
 
 
 def _no_progress(step: str, done: int, total: int) -> None:
@@ -238,47 +226,51 @@ def _dump_postgres(url: str, target: Path, progress: Progress) -> tuple[list[str
     return blobs, counts
 
 
-def create_backup(path: Path, settings: Settings, progress: Progress = _no_progress) -> Summary:
-    """Write a backup of the configured instance to `path` while it keeps running.
+def create_backup(path: Path, settings: Settings, progress: Progress = _no_progress) -> dict:
+    """Write a backup of the configured instance to `path` while it keeps running; return its
+    manifest.
 
-    The file appears whole or not at all (written beside it, then renamed). Raises Gone
-    naming the attachment files that the database names but the store lacks: such a backup
-    could not be restored whole.
+    The file appears whole or not at all (written beside it, then renamed), readable by its
+    owner only (it holds password hashes). Raises Gone naming the attachment files that the
+    database names but the store lacks: such a backup could not be restored whole.
     """
-    from helpdesk.migrations import open_database
+    from helpdesk.migrations import LATEST, open_database
 
     # Only a database of this helpdesk's schema is backed up, so a restore knows what it holds.
     open_database(settings.database_url)
     url = settings.database_url
     engine = engine_of(url)
     path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "helpdesk_version": __version__,
+        "schema_version": LATEST,
+        "engine": engine,
+        "created_at": clock.now().replace(tzinfo=UTC).isoformat(),
+    }
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=directory)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        os.close(fd)
     except OSError as exc:
         raise _cannot_write(path, exc) from None
-    os.close(fd)
     tmp = Path(tmp_name)
     try:
-        with tempfile.TemporaryDirectory(prefix=f".{path.name}.", dir=directory) as work:
+        with tempfile.TemporaryDirectory(prefix=f".{path.name}.", dir=path.parent) as work:
             if engine == "sqlite":
                 member, copy = SQLITE_MEMBER, Path(work) / "helpdesk.sqlite3"
-                blobs, counts = _copy_sqlite(url, copy, progress)
+                blobs, manifest["counts"] = _copy_sqlite(url, copy, progress)
             else:
                 member, copy = POSTGRES_MEMBER, Path(work) / "helpdesk.pgdump"
-                blobs, counts = _dump_postgres(url, copy, progress)
-            manifest = _write_archive(tmp, member, copy, sorted(blobs), settings, progress)
-        manifest.update(
-            engine=engine,
-            counts=counts,
-        )
-        _finish_archive(tmp, manifest)
+                blobs, manifest["counts"] = _dump_postgres(url, copy, progress)
+            manifest["attachments"] = len(blobs)
+            _write_archive(tmp, manifest, member, copy, sorted(blobs), settings, progress)
         os.replace(tmp, path)
     except OSError as exc:
         raise _cannot_write(path, exc) from None
     finally:
         tmp.unlink(missing_ok=True)
-    return Summary(manifest)
+    return manifest
 
 
 def _cannot_write(path: Path, exc: OSError) -> HelpdeskError:
@@ -288,18 +280,23 @@ def _cannot_write(path: Path, exc: OSError) -> HelpdeskError:
 
 
 def _write_archive(
-    tmp: Path, member: str, copy: Path, blobs: list[str], settings: Settings, progress: Progress
-) -> dict:
-    from helpdesk.migrations import LATEST
-
+    tmp: Path,
+    manifest: dict,
+    member: str,
+    copy: Path,
+    blobs: list[str],
+    settings: Settings,
+    progress: Progress,
+) -> None:
+    """The database copy, then the files it names, then the manifest with their hashes."""
     store = settings.attachment_dir
     missing = [sha for sha in blobs if not (store / sha[:2] / sha).is_file()]
     if missing:
         raise Gone(
             N_(
-                "{count} attachment file(s) named in the database are missing from the "
-                "attachment storage ({store}), so this backup would not be whole: restore them "
-                "from an earlier backup first. Missing: {missing}"
+                "Attachment files named in the database are missing from the attachment "
+                "storage ({store}), so this backup would not be whole: restore them from an "
+                "earlier backup first. Missing ({count}): {missing}"
             ),
             count=len(missing),
             store=str(store),
@@ -323,26 +320,14 @@ def _write_archive(
                     sha256=sha,
                 )
             progress("attachments", done, len(blobs))
-    return {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "helpdesk_version": __version__,
-        "schema_version": LATEST,
-        "created_at": clock.now().replace(tzinfo=UTC).isoformat(),
-        "attachments": len(blobs),
-        "members": members,
-    }
-
-
-def _finish_archive(tmp: Path, manifest: dict) -> None:
-    data = json.dumps(manifest, indent=2, sort_keys=True).encode()
-    with tarfile.open(tmp, "a", format=tarfile.PAX_FORMAT) as archive:
+        manifest["members"] = members
+        data = json.dumps(manifest, indent=2, sort_keys=True).encode()
         info = tarfile.TarInfo(MANIFEST)
         info.size = len(data)
         info.mtime = int(clock.now().replace(tzinfo=UTC).timestamp())
         archive.addfile(info, io.BytesIO(data))
-    with tmp.open("rb+") as out:
-        os.fsync(out.fileno())
+    with tmp.open("rb") as written:
+        os.fsync(written.fileno())  # whole on disk before it takes the backup's name
 
 
 # -- restore ------------------------------------------------------------------------------

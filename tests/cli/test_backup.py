@@ -229,7 +229,7 @@ def test_round_trip_under_write_load(source, target, world, cli, tmp_path):
         assert before[table] <= rows[table] <= after[table], table
         assert len(rows[table]) == summary["counts"].get(table, len(rows[table])), table
     written_then = summary["counts"]["ticket"] - len(before["ticket"])
-    assert 5 <= written_then <= writer.written
+    assert 5 <= written_then < writer.written  # the copy is a point inside the load
 
     # Self-consistent: every comment's and attachment's ticket, every attachment's file.
     ticket_ids = {row[0] for row in rows["ticket"]}

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from helpdesk.cli.errors import handle_errors
-from helpdesk.cli.i18n import tn
+from helpdesk.cli.i18n import N_, t, tn
 from helpdesk.cli.output import JsonOption, emit
 
 app = typer.Typer(
@@ -116,7 +116,6 @@ def _local_settings():
     from helpdesk.cli import config
     from helpdesk.config import load_settings, use_settings
     from helpdesk.errors import DatabaseOnly
-    from helpdesk.i18n import N_
 
     if config.server_url():
         raise DatabaseOnly(
@@ -130,6 +129,14 @@ def _local_settings():
     return use_settings(load_settings())
 
 
+PROGRESS_STEPS = {
+    "database": N_("Copying the database"),
+    "attachments": N_("Copying attachment files"),
+    "verify": N_("Checking the backup's files"),
+    "restore": N_("Restoring the database"),
+}
+
+
 def _progress():
     """Progress lines on stderr when it is a terminal; nothing in a pipe or cron's mail."""
     if not sys.stderr.isatty():
@@ -137,7 +144,8 @@ def _progress():
 
     def show(step: str, done: int, total: int) -> None:
         count = f"{done}/{total}" if total else str(done)
-        typer.echo(f"\r{step}: {count}   ", err=True, nl=done == total and total > 0)
+        line = f"\r{t(PROGRESS_STEPS[step])}: {count}   "
+        typer.echo(line, err=True, nl=done == total and total > 0)
 
     return show
 

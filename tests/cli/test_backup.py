@@ -343,3 +343,37 @@ def test_a_damaged_backup_is_refused_and_nothing_changes(source, target, cli, tm
     assert json.loads(result.stderr)["error"]["code"] == "invalid_backup"
     assert target.rows() == before
     assert target.files() == files_before == {}
+
+
+def test_force_replaces_a_help_desk_that_is_not_empty(source, world, cli, tmp_path):
+    path = tmp_path / "b.tar"
+    assert cli("db", "backup", str(path)).exit_code == 0
+    backed_up = source.rows()
+    with database.connection_context():
+        world.ticket(title="Written after the backup")
+    result = cli("db", "restore", str(path), "--force", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["replaced"]["tickets"] == len(backed_up["ticket"]) + 1
+    assert source.rows() == backed_up
+
+
+def test_a_backup_of_a_newer_schema_is_refused(source, target, cli, tmp_path):
+    path = tmp_path / "b.tar"
+    assert cli("db", "backup", str(path)).exit_code == 0
+    newer = tmp_path / "newer.tar"
+    with tarfile.open(path) as original, tarfile.open(newer, "w") as rewritten:
+        for member in original:
+            content = original.extractfile(member).read()
+            if member.name == "manifest.json":
+                manifest = json.loads(content)
+                manifest["schema_version"] += 1
+                content = json.dumps(manifest).encode()
+                member.size = len(content)
+            rewritten.addfile(member, io.BytesIO(content))
+    before = target.rows()
+    result = cli("db", "restore", str(newer), "--json", env=target.env)
+    assert result.exit_code == 1
+    error = json.loads(result.stderr)["error"]
+    assert error["code"] == "invalid_backup"
+    assert "newer" in error["message"]
+    assert target.rows() == before

@@ -161,8 +161,8 @@ def _add_file(archive: tarfile.TarFile, name: str, path: Path, members: dict) ->
 
 
 def _copy_sqlite(url: str, target: Path, progress: Progress) -> tuple[list[str], dict]:
-    """Copy the live database page by page; return the attachment hashes and row counts of
-    the copy."""
+    """Copy the live database's pages as of one moment; return the attachment hashes and row
+    counts of the copy."""
     source = sqlite3.connect(str(sqlite_file(url)), timeout=30)
     copy = sqlite3.connect(str(target))
     try:

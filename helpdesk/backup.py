@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, unquote, urlparse
 
 from helpdesk import __version__
 from helpdesk.clock import clock
-from helpdesk.config import Settings, sqlite_file
+from helpdesk.config import Settings, program_environment, sqlite_file
 from helpdesk.errors import (
     Conflict,
     Gone,
@@ -104,7 +104,6 @@ def _postgres_env(url: str) -> dict[str, str]:
     """libpq's environment for a postgresql:// URL: the password never goes on a command line
     (where `ps` shows it to every user of the machine)."""
     parsed = urlparse(url)
-    env = {**os.environ}
     values = {
         "PGHOST": parsed.hostname,
         "PGPORT": str(parsed.port) if parsed.port else None,
@@ -115,8 +114,7 @@ def _postgres_env(url: str) -> dict[str, str]:
     options = dict(parse_qsl(parsed.query))
     for option, variable in (("sslmode", "PGSSLMODE"), ("connect_timeout", "PGCONNECT_TIMEOUT")):
         values[variable] = options.get(option)
-    env.update({name: value for name, value in values.items() if value})
-    return env
+    return program_environment({name: value for name, value in values.items() if value})
 
 
 def _run_tool(argv: list[str], url: str) -> None:

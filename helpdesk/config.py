@@ -220,3 +220,9 @@ def use_settings(settings: Settings | None) -> Settings | None:
 def current_settings() -> Settings:
     """The settings in use; read from the environment at the first use if none were given."""
     return _in_use or use_settings(load_settings())
+
+
+def program_environment(extra: dict[str, str]) -> dict[str, str]:
+    """The environment of an outside program we run (pg_dump): ours (PATH, locale, libpq's own
+    PG* settings) with `extra` on top."""
+    return {**os.environ, **extra}

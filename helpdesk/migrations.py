@@ -88,6 +88,7 @@ MIGRATIONS: dict[int, Callable[[SchemaMigrator], list]] = {
         *_v5_dashboard(m),
         *_v5_outbox(m),
         *_v5_tally(m),
+        *_v5_observe(m),
     ],
 }
 
@@ -165,6 +166,16 @@ def _v5_outbox(m: SchemaMigrator) -> list:
     if "letter" in {column.name for column in database.get_columns("outboxmessage")}:
         return []
     return [m.add_column("outboxmessage", "letter", TextField(null=True))]
+
+
+def _v5_observe(m: SchemaMigrator) -> list:
+    """The health check counts the outbox's pending messages and reads the oldest one's age
+    from one index (helpdesk/models.py, OutboxMessage.Meta.indexes)."""
+    columns = ["status", "created_at"]
+    existing = {index.name for index in database.get_indexes("outboxmessage")}
+    if make_index_name("outboxmessage", columns) in existing:  # the table was just created
+        return []
+    return [m.add_index("outboxmessage", columns)]
 
 
 LATEST = max(MIGRATIONS, default=1)

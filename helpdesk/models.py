@@ -336,6 +336,11 @@ class OutboxMessage(BaseModel):
     claimed_at = DateTimeField(null=True)
     sent_at = DateTimeField(null=True)
 
+    class Meta:
+        # The health check's backlog and oldest pending message (helpdesk/services/health.py);
+        # the same index as migrations._v5_observe's.
+        indexes = ((("status", "created_at"), False),)
+
     @property
     def raw(self) -> str:
         """The whole message: as rendered, or rendered now from its letter."""

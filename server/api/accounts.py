@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import g, request, url_for
 
-from helpdesk import __version__
 from helpdesk.server.api import MAX_ID, api
 from helpdesk.server.api.inputs import client, current_user, json_body, paging, public
 from helpdesk.server.serializers import access_json, page_json, token_json, user_json
@@ -18,6 +17,7 @@ from helpdesk.services import (
     signup,
     users,
 )
+from helpdesk.services import health as service_health
 
 
 def _me(user):
@@ -27,8 +27,10 @@ def _me(user):
 @api.get("/health")
 @public
 def health():
-    """Liveness probe; needs no token."""
-    return {"status": "ok", "version": __version__}
+    """Database, schema and outbox backlog, for load balancers and monitors; needs no token.
+    503, in the same shape, when the database is unreachable or its schema is not ours."""
+    report = service_health.health()
+    return report, 200 if report["status"] == "ok" else 503
 
 
 @api.post("/auth/login")

@@ -159,6 +159,7 @@ def serve(
     from helpdesk.config import load_settings
     from helpdesk.db import close_idle_connections
     from helpdesk.server import create_app
+    from helpdesk.server.request_log import configure_server_logging
 
     if server == serving.WAITRESS and workers not in (None, 1):
         raise typer.BadParameter(
@@ -167,6 +168,7 @@ def serve(
     workers = 1 if server == serving.WAITRESS else workers or serving.default_workers()
     threads = threads or serving.default_threads(server)
     settings = load_settings()
+    configure_server_logging(settings.log_format)  # before the fork: every worker inherits it
     application = create_app({"DATABASE_POOL": True}, settings=settings)
     close_idle_connections()  # the schema check's: a forked worker connects anew
     mail = settings.mail

@@ -37,7 +37,11 @@ def run_waitress(application, *, host: str, port: int, threads: int) -> None:
     """Serve until interrupted, in this process."""
     import waitress
 
-    waitress.serve(application, host=host, port=port, threads=threads)
+    # waitress drops X-Forwarded-* unless it trusts the peer itself (one address at most):
+    # the app decides instead, from HELPDESK_TRUSTED_PROXIES (server/proxies.py).
+    waitress.serve(
+        application, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=False
+    )
 
 
 def run_gunicorn(
@@ -65,8 +69,12 @@ def run_gunicorn(
                 "threads": threads,
                 "worker_class": "gthread",
                 "preload_app": True,
-                # No access log (one line a request costs throughput); errors still go to stderr.
+                # The app logs each request itself (server/request_log.py: user and request id,
+                # JSON if asked), so gunicorn's own access log stays off; its errors to stderr.
                 "accesslog": None,
+                # gunicorn believes X-Forwarded-Proto from 127.0.0.1 by default: no one but
+                # the app's HELPDESK_TRUSTED_PROXIES decides (server/proxies.py).
+                "forwarded_allow_ips": "",
                 "errorlog": "-",
                 "loglevel": "warning",
                 "proc_name": "helpdesk",

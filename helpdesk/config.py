@@ -7,6 +7,7 @@ commands hand its result to `use_settings`; services ask `current_settings()`, n
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from email.utils import parseaddr
@@ -19,6 +20,8 @@ from helpdesk.vocabulary import TICKET_TYPES, TicketType
 
 DEFAULT_MAX_ATTACHMENT_SIZE = 10 * 1024 * 1024
 SMTP_SECURITY = ("none", "starttls", "ssl")
+LOG_FORMATS = ("text", "json")
+ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 DEFAULT_SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 
 
@@ -89,6 +92,11 @@ class MailSettings:
     max_message_size: int = 25 * 1024 * 1024
 
     @property
+    def https(self) -> bool:
+        """The public URL is https: cookies are sent over HTTPS only, browsers told to stay."""
+        return self.base_url.startswith("https://")
+
+    @property
     def sender_address(self) -> str:
         return parseaddr(self.sender)[1] or "helpdesk@localhost"
 
@@ -146,10 +154,27 @@ class Settings:
     attachment_dir: Path | None = None  # None: data_dir/attachments
     # Signs the portal's session cookies; None: one generated once and kept in data_dir.
     secret_key: str | None = None
+    # The reverse proxies whose X-Forwarded-* headers are believed (none by default).
+    trusted_proxies: tuple[ProxyNetwork, ...] = ()
+    log_format: str = "text"  # the server's log lines: readable text or JSON lines
 
     def __post_init__(self):
         if self.attachment_dir is None:
             object.__setattr__(self, "attachment_dir", self.data_dir / "attachments")
+
+
+def _env_networks(name: str) -> tuple[ProxyNetwork, ...]:
+    """Comma-separated addresses or CIDR ranges (a bare address is a range of one)."""
+    networks = []
+    for part in (_env(name) or "").split(","):
+        if part.strip():
+            try:
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"{name} must list IP addresses or CIDR ranges, not {part.strip()!r}"
+                ) from None
+    return tuple(networks)
 
 
 def _read_mail_settings() -> MailSettings:
@@ -203,6 +228,8 @@ def load_settings() -> Settings:
         mail=_read_mail_settings(),
         accounts=_read_account_settings(),
         secret_key=_env("HELPDESK_SECRET_KEY"),
+        trusted_proxies=_env_networks("HELPDESK_TRUSTED_PROXIES"),
+        log_format=_env_choice("HELPDESK_LOG_FORMAT", "text", LOG_FORMATS),
     )
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, request
 
 from helpdesk.config import Settings, load_settings, use_settings
 from helpdesk.db import database
 from helpdesk.migrations import open_database
 from helpdesk.server.errors import register_error_handlers
+from helpdesk.server.headers import init_security_headers
+from helpdesk.server.proxies import TrustedProxies
+from helpdesk.server.request_log import init_request_log
 from helpdesk.storage import configure_storage
 
 
@@ -31,12 +34,22 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is None: no limit
         app.config["MAX_CONTENT_LENGTH"] = 4 * max_attachment + 1024 * 1024
 
+    # Links built outside a request (inside one, a trusted proxy's X-Forwarded-Proto decides).
+    if settings.mail.https:
+        app.config.setdefault("PREFERRED_URL_SCHEME", "https")
+
     # DATABASE_POOL (set by `helpdesk serve`): keep connections open between requests.
     open_database(app.config["DATABASE_URL"], pooled=bool(app.config.get("DATABASE_POOL")))
     configure_storage(Path(app.config["ATTACHMENT_DIR"]), max_attachment)
+    if settings.trusted_proxies:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, settings.trusted_proxies)
+    init_request_log(app)  # first: its hooks frame every other one
+    init_security_headers(app, https=settings.mail.https)
 
     @app.before_request
     def _connect():
+        if request.endpoint == "api.health":  # reports an unreachable database, not raises it
+            return
         # Close at teardown only what this request opened (a caller may hold a connection).
         g.opened_connection = database.connect(reuse_if_open=True)
 

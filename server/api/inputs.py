@@ -54,7 +54,8 @@ def current_user() -> User:
 
 
 def client() -> Client:
-    """Where the request comes from (the peer address; no proxy header is trusted)."""
+    """Where the request comes from: the peer, or behind a trusted proxy the client it names
+    (server/proxies.py has already put it in the request's remote address)."""
     return Client(request.remote_addr, request.user_agent.string or None)
 
 
@@ -84,6 +85,9 @@ _JSON_KEY = "helpdesk.json"  # the decoded body, kept in the request's environ
 MAX_UPLOADS = 20
 # Values one query-string parameter may repeat (?status=open&status=pending...).
 MAX_QUERY_VALUES = 20
+# A JSON body is decoded whole in memory, so it gets less than MAX_CONTENT_LENGTH, which
+# attachments need: the largest legitimate one, 5,000 import rows, is about 1 MB.
+MAX_JSON_BODY = 4 * 1024 * 1024
 
 
 def _parse_json(raw: str | bytes, message: str) -> Any:
@@ -104,6 +108,8 @@ def check_request_text() -> None:
     """
     validation.storable(request.view_args or {})
     if request.is_json:
+        # Bounds a chunked body without Content-Length too: reading past it is a 413.
+        request.max_content_length = min(request.max_content_length or MAX_JSON_BODY, MAX_JSON_BODY)
         # Decoded once here for every endpoint, even one that ignores its body; a body that
         # is not JSON is left to the view that reads it (400).
         try:

@@ -32,11 +32,6 @@ portal = Blueprint(
     static_url_path="/static",
 )
 
-# What the pages may load and where forms may go: this server only; no inline script.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-)
 csrf = CSRFProtect()
 
 
@@ -61,16 +56,6 @@ def when(value, with_time: bool = True) -> str:
         return ""
     user = portal_user()
     return format_datetime(value, user.date_format if user else None, with_time=with_time)
-
-
-def security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Cache-Control", "no-store")  # pages show private data
-    return response
 
 
 def page_context():
@@ -126,11 +111,10 @@ def init_portal(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_NAME="helpdesk_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.mail.base_url.startswith("https://"),
+        SESSION_COOKIE_SECURE=settings.mail.https,
         PERMANENT_SESSION_LIFETIME=timedelta(days=14),
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session's life: a form left open still works
     )
-    app.after_request(security_headers)
     app.context_processor(page_context)  # error pages outside the blueprint need it too
     babel = Babel(app, locale_selector=portal_language)
     babel.domain_instance = CatalogDomain()

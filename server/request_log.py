@@ -15,7 +15,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 
 ACCESS_LOGGER = "helpdesk.access"
 log = logging.getLogger(ACCESS_LOGGER)
@@ -71,7 +71,7 @@ def init_request_log(app: Flask) -> None:
                 "client": request.remote_addr,
                 "request_id": g.request_id,
             }
-            log.info(READABLE, fields, extra=fields)
+            log.info(READABLE, {**fields, "user_id": fields["user_id"] or "-"}, extra=fields)
         return response
 
 
@@ -102,4 +102,12 @@ def configure_server_logging(log_format: str, stream=None) -> None:
         handler = logging.StreamHandler(stream or sys.stderr)
         if log_format == "json":
             handler.setFormatter(JsonLines())
+            handler.addFilter(_with_request_id)
         logging.getLogger("helpdesk").handlers = [handler]
+
+
+def _with_request_id(record: logging.LogRecord) -> bool:
+    """An error logged during a request carries its id: the traceback meets its log line."""
+    if not hasattr(record, "request_id") and has_request_context() and "request_id" in g:
+        record.request_id = g.request_id
+    return True

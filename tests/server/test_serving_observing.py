@@ -314,3 +314,21 @@ def test_a_json_body_is_bounded_below_the_attachment_limit(client, world):
     assert resp.status_code == 413
     assert resp.json["error"]["code"] == "payload_too_large"
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_an_unexpected_error_keeps_the_headers_and_its_traceback_names_the_request(
+    app, client, world, access_log
+):
+    def boom():
+        raise RuntimeError("disk on fire")
+
+    app.add_url_rule(f"{API}/boom", "boom", boom)
+    resp = client.get(f"{API}/boom", headers={"X-Request-Id": "req-500"})
+
+    assert resp.status_code == 500
+    assert resp.headers["X-Request-Id"] == "req-500"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    error, access = access_log()
+    assert error["level"] == "error" and "disk on fire" in error["exception"]
+    assert error["request_id"] == access["request_id"] == "req-500"
+    assert access["status"] == 500

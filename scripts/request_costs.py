@@ -2,7 +2,7 @@
 
 The benchmark's set-up and server (scripts/bench.py: gunicorn 2 workers x 4 threads, a fresh
 SQLite file, the workload's customers and tokens), then each kind of request for `--seconds`
-from client threads using `requests`: a GET that reads nothing (`/health`), one that checks the
+from client threads using `requests`: a GET of three index reads (`/health`), one that checks the
 token and reads the caller (`/me`), a ticket create (4 threads, as W1a), a customer's open
 list and a queue's open list (as W2 and W4). For each kind: requests per second, and the CPU
 of the server's process tree and of this client process per request (from /proc and

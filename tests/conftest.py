@@ -465,6 +465,18 @@ HELPDESK_SCRIPT = str(
 SERVE_STARTUP_SECONDS = 15
 
 
+def loopback_environment(*, settings: bool = True) -> dict[str, str]:
+    """This process's environment for a child process that must talk to 127.0.0.1 only: no
+    proxy variable; without `settings`, no HELPDESK_* setting either (the child's own)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if "proxy" not in key.lower() and (settings or not key.startswith("HELPDESK_"))
+    }
+    env["NO_PROXY"] = "127.0.0.1,localhost"
+    return env
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:

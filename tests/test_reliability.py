@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import helpdesk_serve, run_bounded
+from conftest import helpdesk_serve, loopback_environment, run_bounded
 
 from helpdesk.db import database
 from helpdesk.models import Comment, Event, OutboxMessage, Ticket
@@ -28,13 +28,7 @@ SHARED_TICKETS = 3
 def serve_env(env):
     """The environment `helpdesk serve` needs to serve this test's desk, and nothing that
     could send traffic elsewhere."""
-    served = {
-        key: value
-        for key, value in os.environ.items()
-        if "proxy" not in key.lower() and key not in ("HELPDESK_URL", "HELPDESK_TOKEN")
-    }
-    served["NO_PROXY"] = "127.0.0.1,localhost"
-    return served
+    return loopback_environment()  # the env fixture has dropped HELPDESK_URL and the token
 
 
 def test_sixteen_clients_on_the_same_tickets_lose_nothing_and_repeat_nothing(
@@ -251,9 +245,8 @@ def test_smtp_down_during_load_fails_no_request_and_the_mail_goes_out_once_it_is
     with database.connection_context():
         customer = world.headers(world.requester)
     mailbox.stop()  # the SMTP server is down
-    served = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
+    served = loopback_environment()
     served.update(
-        NO_PROXY="127.0.0.1,localhost",
         HELPDESK_MAIL_SEND_IN_SERVER="1",  # the sender beside the workers, every second
         HELPDESK_MAIL_SEND_INTERVAL="1",
         HELPDESK_MAIL_BACKOFF="1",  # a refused round waits 1 s, then 2, 4... (bounded below)

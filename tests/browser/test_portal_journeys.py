@@ -6,14 +6,13 @@ something the Content-Security-Policy refused): see browsing.Site.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from browsing import Site, expect, fill_login, launched_chromium, screenshot_dir
-from conftest import ON_POSTGRES, PASSWORD, helpdesk_serve
+from conftest import ON_POSTGRES, PASSWORD, helpdesk_serve, loopback_environment
 
 from helpdesk.db import database
 from helpdesk.services import catalog, contracts, passwords, tickets
@@ -59,8 +58,7 @@ def catalogue(people):
 def site(chromium, people, tmp_path):
     """`helpdesk serve` on the test's database and a free port; people ready to sign in."""
     # The env fixture's HELPDESK_* settings (data directory, database), no proxy.
-    serve_env = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
-    serve_env["NO_PROXY"] = "127.0.0.1,localhost"
+    serve_env = loopback_environment()
     with helpdesk_serve(serve_env, tmp_path / "serve.log") as (url, _port, _health):
         running = Site(url, chromium, screenshot_dir(tmp_path))
         try:

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 from conftest import HELPDESK_SCRIPT as HELPDESK
-from conftest import PASSWORD, free_port, helpdesk_serve
+from conftest import PASSWORD, free_port, helpdesk_serve, loopback_environment
 
 COMMAND_SECONDS = 60
 DEMO_SECONDS = 300
@@ -30,15 +30,10 @@ RITA_PASSWORD = "rita-password-42"
 @pytest.fixture
 def base_env(tmp_path):
     """The caller's environment minus anything that could send traffic elsewhere."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("HELPDESK_") and "proxy" not in key.lower()
-    }
+    env = loopback_environment(settings=False)
     env.update(
         HELPDESK_DATA_DIR=str(tmp_path / "data"),
         HELPDESK_CONFIG=str(tmp_path / "config" / "config.json"),
-        NO_PROXY="127.0.0.1,localhost",
     )
     return env
 

@@ -4,31 +4,25 @@ with the client a trusted proxy named; loopback only, every wait bounded."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import HELPDESK_SCRIPT, PASSWORD, helpdesk_serve
+from conftest import HELPDESK_SCRIPT, PASSWORD, helpdesk_serve, loopback_environment
 
 LOG_SECONDS = 10
 
 
 @pytest.fixture
 def serve_env(tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("HELPDESK_") and "proxy" not in key.lower()
-    }
+    env = loopback_environment(settings=False)
     env.update(
         HELPDESK_DATA_DIR=str(tmp_path / "data"),
         HELPDESK_CONFIG=str(tmp_path / "config" / "config.json"),
         HELPDESK_LOG_FORMAT="json",
         HELPDESK_TRUSTED_PROXIES="127.0.0.1",  # the test stands in for the proxy
-        NO_PROXY="127.0.0.1,localhost",
     )
     subprocess.run(
         [HELPDESK_SCRIPT, "init", "--admin-email", "admin@example.test", "--password-stdin"],

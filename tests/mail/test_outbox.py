@@ -7,7 +7,6 @@ through the `installed` fixture, and `helpdesk serve` as a real process.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from datetime import timedelta
@@ -15,7 +14,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from conftest import deliver, free_port, helpdesk_serve
+from conftest import deliver, free_port, helpdesk_serve, loopback_environment
 
 from helpdesk.db import database
 from helpdesk.models import OutboxMessage, utcnow
@@ -482,12 +481,8 @@ def test_concurrent_deliveries_never_send_a_message_twice(world, mailbox):
 @pytest.fixture
 def serving(desk, mailbox, tmp_path):
     """`helpdesk serve` as a process on a free port, sending mail every second."""
-    env = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
-    env.update(
-        HELPDESK_MAIL_SEND_IN_SERVER="1",
-        HELPDESK_MAIL_SEND_INTERVAL="1",
-        NO_PROXY="127.0.0.1,localhost",
-    )
+    env = loopback_environment()
+    env.update(HELPDESK_MAIL_SEND_IN_SERVER="1", HELPDESK_MAIL_SEND_INTERVAL="1")
     env.pop("HELPDESK_URL", None)
     assert env["HELPDESK_SMTP_HOST"] == "127.0.0.1"  # the mailbox fixture's server
     session = httpx.Client(trust_env=False)  # never through a proxy

@@ -13,35 +13,32 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKLOAD_DIR = ROOT.parent / "shared" / "bench"
 
 
-# The benchmark makes its own fresh SQLite file whatever backend the suite runs on.
-@pytest.mark.sqlite_only
-@pytest.mark.skipif(
-    not (WORKLOAD_DIR / "workload.py").exists(), reason="no ../shared/bench/workload.py"
-)
-def test_bench_runs_every_phase_and_ends_with_one_json_line():
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "bench.py"),
-            "--tickets",
-            "60",
-            "--workload-dir",
-            str(WORKLOAD_DIR),
-            "--w2-requests",
-            "20",
-            "--w3-requests",
-            "10",
-            "--w4-seconds",
-            "1",
-            "--read-repeats",
-            "2",
-            "--deep-page",
-            "2",
-        ],  # fmt: skip
+def run_script(name: str, *args: str) -> subprocess.CompletedProcess:
+    """`python scripts/NAME ARGS...` to its end (bounded), its output as text."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / name), *args],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
+        cwd=ROOT,
+    )
+
+
+needs_workload = pytest.mark.skipif(
+    not (WORKLOAD_DIR / "workload.py").exists(), reason="no ../shared/bench/workload.py"
+)
+
+
+# The benchmark makes its own fresh SQLite file whatever backend the suite runs on.
+@pytest.mark.sqlite_only
+@needs_workload
+def test_bench_runs_every_phase_and_ends_with_one_json_line():
+    result = run_script(
+        "bench.py",
+        *("--tickets", "60", "--workload-dir", str(WORKLOAD_DIR)),
+        *("--w2-requests", "20", "--w3-requests", "10", "--w4-seconds", "1"),
+        *("--read-repeats", "2", "--deep-page", "2"),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout.splitlines()[-1])
@@ -82,19 +79,7 @@ def test_bench_runs_every_phase_and_ends_with_one_json_line():
 
 @pytest.mark.sqlite_only
 def test_profile_writes_says_where_a_write_request_s_cpu_goes():
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "profile_writes.py"),
-            "--requests",
-            "3",
-            "--sql-share",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
+    result = run_script("profile_writes.py", "--requests", "3", "--sql-share")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert [line.split()[0] for line in lines] == [
@@ -107,23 +92,9 @@ def test_profile_writes_says_where_a_write_request_s_cpu_goes():
 
 
 @pytest.mark.sqlite_only
-@pytest.mark.skipif(
-    not (WORKLOAD_DIR / "workload.py").exists(), reason="no ../shared/bench/workload.py"
-)
+@needs_workload
 def test_request_costs_measures_each_kind_through_a_real_server():
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "request_costs.py"),
-            "--seconds",
-            "0.3",
-            "--workload-dir",
-            str(WORKLOAD_DIR),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_script("request_costs.py", "--seconds", "0.3", "--workload-dir", str(WORKLOAD_DIR))
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout.splitlines()[-1])
     for kind in ("health", "me", "create", "customer_list", "queue_list"):

@@ -87,6 +87,19 @@ class Conflict(HelpdeskError):
     http_status = 409
 
 
+class IdempotencyKeyReused(ValidationFailed):
+    """An Idempotency-Key sent again with another request than the one it first came with."""
+
+    code = "idempotency_key_reused"
+
+
+class PreconditionFailed(HelpdeskError):
+    """If-Match named a version of the ticket that is no longer the current one."""
+
+    code = "precondition_failed"
+    http_status = 412
+
+
 class InvalidTransition(HelpdeskError):
     code = "invalid_transition"
     http_status = 409

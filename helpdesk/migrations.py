@@ -10,6 +10,7 @@ from peewee import (
     CharField,
     DateTimeField,
     ForeignKeyField,
+    IntegerField,
     OperationalError,
     TextField,
 )
@@ -89,6 +90,7 @@ MIGRATIONS: dict[int, Callable[[SchemaMigrator], list]] = {
         *_v5_outbox(m),
         *_v5_tally(m),
         *_v5_observe(m),
+        *_v5_idempotency(m),
     ],
 }
 
@@ -176,6 +178,12 @@ def _v5_observe(m: SchemaMigrator) -> list:
     if make_index_name("outboxmessage", columns) in existing:  # the table was just created
         return []
     return [m.add_index("outboxmessage", columns)]
+
+
+def _v5_idempotency(m: SchemaMigrator) -> list:
+    """Safe retries: the idempotency keys' table is created with the missing tables; a
+    ticket's version, which its ETag names, starts at 1."""
+    return [m.add_column("ticket", "version", IntegerField(default=1))]
 
 
 LATEST = max(MIGRATIONS, default=1)

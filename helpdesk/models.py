@@ -7,6 +7,7 @@ from datetime import datetime
 from peewee import (
     SQL,
     BigIntegerField,
+    BlobField,
     BooleanField,
     CharField,
     DateField,
@@ -203,6 +204,21 @@ class Ticket(BaseModel):
     # `sla check` warned of a target about to be missed (once; cleared when the due time moves).
     response_warned_at = DateTimeField(null=True)
     resolution_warned_at = DateTimeField(null=True)
+    # Version 5: one more on every change of the row, so that a client's If-Match (its ETag,
+    # server/api/tickets.py) knows what it last saw; save() counts it, and so must every
+    # Ticket.update() (`version=Ticket.version + 1`). updated_at cannot: two writes may share
+    # a timestamp, and some writes (SLA breaches) do not move it.
+    version = IntegerField(default=1)
+
+    def save(self, *args, **kwargs):
+        if self.id is None or not self.is_dirty():
+            return super().save(*args, **kwargs)
+        self.version = Ticket.version + 1  # in SQL: a concurrent writer's count is kept
+        saved = super().save(*args, **kwargs)
+        self.__data__["version"] = (
+            Ticket.select(Ticket.version).where(Ticket.id == self.id).scalar()
+        )
+        return saved
 
     class Meta:
         indexes = (
@@ -410,6 +426,25 @@ class AccessLog(BaseModel):
     at = DateTimeField(default=utcnow, index=True)
 
 
+class IdempotencyKey(BaseModel):
+    """The first answer to a creating POST sent with an `Idempotency-Key` header: a retry with
+    the same key and request gets it again instead of creating twice (server/idempotency.py).
+
+    Written in the transaction of the create it answers: both are there or neither is.
+    """
+
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    key = CharField(max_length=255)
+    fingerprint = CharField(max_length=64)  # SHA-256 of method, path and body bytes
+    status = IntegerField(null=True)  # null while the create runs (its transaction is open)
+    headers = TextField(default="{}")  # JSON: the headers that matter (Location, ETag)
+    body = BlobField(null=True)
+    created_at = DateTimeField(default=utcnow, index=True)  # purged after a day
+
+    class Meta:
+        indexes = ((("user", "key"), True),)
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField()
 
@@ -441,5 +476,6 @@ ALL_MODELS = [
     AccountToken,
     LoginThrottle,
     AccessLog,
+    IdempotencyKey,
     SchemaVersion,
 ]

@@ -93,7 +93,7 @@ def replied(ticket: Ticket, author: User, *, at: datetime | None = None) -> None
     if ticket.first_response_at is not None or not permissions.can(author, "ticket.work"):
         return
     at = at or utcnow()
-    Ticket.update(first_response_at=at).where(
+    Ticket.update(first_response_at=at, version=Ticket.version + 1).where(
         (Ticket.id == ticket.id) & Ticket.first_response_at.is_null()
     ).execute()
     ticket.first_response_at = at

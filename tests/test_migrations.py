@@ -27,6 +27,7 @@ from helpdesk.models import (
     Comment,
     Contract,
     ContractService,
+    IdempotencyKey,
     Membership,
     Organization,
     OutboxMessage,
@@ -131,6 +132,7 @@ def _make_first_release_schema() -> None:
 # Tables the first release did not have (dropped after the columns that point at them).
 LATER_TABLES = [
     SchemaVersion,
+    IdempotencyKey,
     PriorityCell,
     PriorityPolicy,
     OutboxMessage,
@@ -155,6 +157,7 @@ FIRST_RELEASE_MISSING = {
         "dedupe_key",
         "sla_policy_id",
         *SLA_TICKET_TIMES,
+        "version",  # version 5's
     ],
 }
 
@@ -169,7 +172,9 @@ def test_a_version_4_outbox_is_upgraded_and_its_rendered_mail_kept(db):
         for columns in (*LIST_INDEXES, *DASHBOARD_INDEXES):  # version 5's
             migrate(migrator.drop_index("ticket", index_name(columns)))
         migrate(migrator.drop_column("outboxmessage", "letter"))
+        migrate(migrator.drop_column("ticket", "version"))
         drop_tally()
+    database.drop_tables([IdempotencyKey])
     SchemaVersion.update(version=4).execute()
 
     assert upgrade_schema() == LATEST

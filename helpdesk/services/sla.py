@@ -247,7 +247,7 @@ def _claim(ticket: Ticket, clock: str, mark: str, due: datetime, now: datetime) 
     many checks run at once (the conditional UPDATE is the lock)."""
     column = getattr(Ticket, f"{clock}_{mark}_at")
     claimed = (
-        Ticket.update({column: now})
+        Ticket.update({column: now, Ticket.version: Ticket.version + 1})
         .where(
             (Ticket.id == ticket.id)
             & column.is_null()

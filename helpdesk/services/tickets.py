@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +14,7 @@ from peewee import JOIN, Case, IntegrityError, fn
 from helpdesk import permissions, search, sla_clock, validation, workflow
 from helpdesk.business_time import parse_duration
 from helpdesk.db import database, locked_in_transaction
-from helpdesk.errors import NotFound, PermissionDenied, ValidationFailed
+from helpdesk.errors import NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
 from helpdesk.history import record_event
 from helpdesk.i18n import N_
 from helpdesk.mail import notifications
@@ -781,7 +781,31 @@ def submit_ticket(**fields) -> Ticket:
 
 
 def _touch(ticket: Ticket) -> None:
-    Ticket.update(updated_at=utcnow()).where(Ticket.id == ticket.id).execute()
+    Ticket.update(updated_at=utcnow(), version=Ticket.version + 1).where(
+        Ticket.id == ticket.id
+    ).execute()
+
+
+def version_tag(ticket: Ticket) -> str:
+    """What names this version of the ticket (the API's ETag, quoted there)."""
+    return f"{ticket.id}-{ticket.version}"
+
+
+def _require_version(ticket: Ticket, if_match: Collection[str] | None) -> None:
+    """Refuse a change made against a version of the ticket other than the current one.
+
+    `if_match`: the tags the caller last saw (None: no condition). `ticket` was read by
+    get_ticket in the caller's transaction, which locks it: no change slips in between.
+    """
+    if if_match is not None and version_tag(ticket) not in if_match:
+        raise PreconditionFailed(
+            N_(
+                "Ticket {reference} was changed since you read it: nothing was changed. "
+                "Read it again, then repeat your change."
+            ),
+            {"current": version_tag(ticket)},
+            reference=ticket.reference,
+        )
 
 
 def add_comment(
@@ -1085,14 +1109,17 @@ class Edit:
     changed: list[str]
 
 
-def edit_ticket(reference: str, changes: dict, *, actor: User) -> Edit:
+def edit_ticket(
+    reference: str, changes: dict, *, actor: User, if_match: Collection[str] | None = None
+) -> Edit:
     """Change a ticket's fields; each change is one history event with old and new values.
 
     Agents change every field; the requester changes title, description and private while
     the ticket is new. A new impact or urgency recomputes the priority unless the same edit
     sets it or an earlier one did (an override, recorded as such and kept). Values equal to
     the current ones change nothing and notify nobody. Raises NotFound, PermissionDenied,
-    Conflict (closed), ValidationFailed.
+    Conflict (closed), ValidationFailed, PreconditionFailed (`if_match` is not the current
+    version).
     """
     if not isinstance(changes, dict) or not changes:
         raise ValidationFailed(
@@ -1105,6 +1132,7 @@ def edit_ticket(reference: str, changes: dict, *, actor: User) -> Edit:
             if set(wanted) - REQUESTER_FIELDS:
                 permissions.require(actor, "ticket.edit", ticket)
             permissions.require(actor, "ticket.edit_own", ticket)
+        _require_version(ticket, if_match)
         workflow.require_changeable(ticket)
         choice = _classify(ticket, wanted, actor)
         overridden = "priority" in changes
@@ -1145,10 +1173,13 @@ def edit_ticket(reference: str, changes: dict, *, actor: User) -> Edit:
     return Edit(get_ticket(ticket.reference, actor=actor), [field for field, _, _ in changed])
 
 
-def assign(reference: str, assignee: str, *, actor: User) -> Ticket:
+def assign(
+    reference: str, assignee: str, *, actor: User, if_match: Collection[str] | None = None
+) -> Ticket:
     """Give a ticket to an agent ("me" for oneself); a new ticket becomes open."""
     with database.atomic():
         ticket = get_ticket(reference, actor=actor)
+        _require_version(ticket, if_match)
         permissions.require(actor, "ticket.assign", ticket)
         workflow.require_changeable(ticket)
         assignee = validation.text("assignee", assignee, max_length=254)
@@ -1171,12 +1202,20 @@ def assign(reference: str, assignee: str, *, actor: User) -> Ticket:
     return get_ticket(ticket.reference, actor=actor)
 
 
-def change_status(reference: str, to: str, *, actor: User, comment: str | None = None) -> Ticket:
+def change_status(
+    reference: str,
+    to: str,
+    *,
+    actor: User,
+    comment: str | None = None,
+    if_match: Collection[str] | None = None,
+) -> Ticket:
     """Move a ticket along the workflow; an optional comment is saved as a public reply."""
     validation.choice("status", to, STATUSES)
     comment = validation.text("comment", comment, max_length=MAX_BODY, required=False)
     with database.atomic():
         ticket = get_ticket(reference, actor=actor)
+        _require_version(ticket, if_match)
         previous = ticket.status
         workflow.transition(ticket, to, actor=actor, comment=comment)
         if comment:
@@ -1186,7 +1225,12 @@ def change_status(reference: str, to: str, *, actor: User, comment: str | None =
 
 
 def close_ticket(
-    reference: str, *, actor: User, rating: int | None = None, comment: str | None = None
+    reference: str,
+    *,
+    actor: User,
+    rating: int | None = None,
+    comment: str | None = None,
+    if_match: Collection[str] | None = None,
 ) -> Ticket:
     """Close a ticket.
 
@@ -1196,6 +1240,7 @@ def close_ticket(
     comment = validation.text("comment", comment, max_length=MAX_BODY, required=False)
     with database.atomic():
         ticket = get_ticket(reference, actor=actor)
+        _require_version(ticket, if_match)
         workflow.check_command(ticket, "close", actor=actor)
         # A customer's closing words are their verdict; an agent's are a public reply.
         verdict = bool(comment) and permissions.can(actor, "ticket.rate", ticket)
@@ -1217,10 +1262,13 @@ def close_ticket(
     return get_ticket(ticket.reference, actor=actor)
 
 
-def reopen_ticket(reference: str, comment: str, *, actor: User) -> Ticket:
+def reopen_ticket(
+    reference: str, comment: str, *, actor: User, if_match: Collection[str] | None = None
+) -> Ticket:
     """Reopen a resolved ticket with a comment that says why."""
     with database.atomic():
         ticket = get_ticket(reference, actor=actor)
+        _require_version(ticket, if_match)
         workflow.check_command(ticket, "reopen", actor=actor)
         to = workflow.COMMANDS["reopen"].to
         return change_status(reference, to, actor=actor, comment=comment)

@@ -6,6 +6,7 @@ from flask import g, request, url_for
 
 from helpdesk.server.api import MAX_ID, api
 from helpdesk.server.api.inputs import client, current_user, json_body, paging, public
+from helpdesk.server.idempotency import idempotent
 from helpdesk.server.serializers import access_json, page_json, token_json, user_json
 from helpdesk.services import (
     access_reports,
@@ -138,6 +139,7 @@ def list_tokens():
 
 
 @api.post("/tokens")
+@idempotent
 def create_token():
     """A named token for scripts and CI, optionally expiring and read-only; shown once."""
     actor = current_user()
@@ -169,6 +171,7 @@ def list_users():
 
 
 @api.post("/users")
+@idempotent
 def register_user():
     """Register a user (customers: admins and customer managers; staff: admins)."""
     actor = current_user()

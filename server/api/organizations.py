@@ -6,6 +6,7 @@ from flask import url_for
 
 from helpdesk.server.api import MAX_ID, api
 from helpdesk.server.api.inputs import current_user, json_body, paging
+from helpdesk.server.idempotency import idempotent
 from helpdesk.server.serializers import organization_json, page_json
 from helpdesk.services import organizations
 
@@ -20,6 +21,7 @@ def list_organizations():
 
 
 @api.post("/organizations")
+@idempotent
 def create_organization():
     """Create an organization (admins)."""
     actor = current_user()

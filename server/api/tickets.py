@@ -14,6 +14,7 @@ from helpdesk.server.api.inputs import (
     payload_with_uploads,
 )
 from helpdesk.server.attachments import send_attachment
+from helpdesk.server.idempotency import idempotent
 from helpdesk.server.serializers import (
     EXPORT_FORMATS,
     comment_json,
@@ -41,7 +42,23 @@ TICKET_FIELDS = {
 
 
 def _detail(ticket, actor, status=200, headers=None):
-    return ticket_detail(ticket, actor), status, headers or {}
+    return ticket_detail(ticket, actor), status, {**_etag(ticket), **(headers or {})}
+
+
+def _etag(ticket) -> dict[str, str]:
+    """The ticket's version as an ETag header: send it back in If-Match to change the ticket
+    only if nobody changed it since (412 otherwise)."""
+    return {"ETag": f'"{tickets.version_tag(ticket)}"'}
+
+
+def _if_match() -> list[str] | None:
+    """The versions an If-Match header names (None: no header, or `*`, which any ticket
+    matches). A weak tag never matches: If-Match compares strongly (RFC 9110, 13.1.1)."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    tags = (tag.strip() for tag in header.split(","))
+    return [tag[1:-1] for tag in tags if len(tag) >= 2 and tag[0] == tag[-1] == '"']
 
 
 def _ticket_filter(args, page=1, per_page=25) -> tickets.TicketFilter:
@@ -111,6 +128,7 @@ def export_tickets():
 
 
 @api.post("/tickets")
+@idempotent
 def submit_ticket():
     """Submit a ticket: JSON, or multipart with a JSON `data` field and `attachments` files.
 
@@ -123,7 +141,7 @@ def submit_ticket():
     location = url_for("api.show_ticket", reference=ticket.reference)
     data = ticket_detail(ticket, actor)
     data["deduplicated"] = submitted.deduplicated
-    return data, 200 if submitted.deduplicated else 201, {"Location": location}
+    return data, 200 if submitted.deduplicated else 201, {"Location": location, **_etag(ticket)}
 
 
 @api.get("/tickets/<reference>")
@@ -138,10 +156,10 @@ def edit_ticket(reference: str):
     """Change fields of the ticket; answers the ticket and the fields that changed."""
     actor = current_user()
     body = json_body(set(tickets.EDITABLE_FIELDS))
-    edit = tickets.edit_ticket(reference, body, actor=actor)
+    edit = tickets.edit_ticket(reference, body, actor=actor, if_match=_if_match())
     data = ticket_detail(edit.ticket, actor)
     data["changed"] = edit.changed
-    return data
+    return data, 200, _etag(edit.ticket)
 
 
 @api.get("/tickets/<reference>/comments")
@@ -161,6 +179,7 @@ def show_comment(reference: str, comment_id: int):
 
 
 @api.post("/tickets/<reference>/comments")
+@idempotent
 def add_comment(reference: str):
     """Reply (public) or write an internal note; JSON or multipart with attachments."""
     actor = current_user()
@@ -178,6 +197,7 @@ def add_comment(reference: str):
 
 
 @api.post("/tickets/<reference>/attachments")
+@idempotent
 def add_attachments(reference: str):
     """Attach files (multipart `attachments`) to the ticket itself."""
     actor = current_user()
@@ -204,7 +224,7 @@ def share_ticket(reference: str):
     data = ticket_detail(ticket, actor)
     data["added"] = [u.email for u in sharing.added]
     data["invited"] = [u.email for u in sharing.invited]
-    return data
+    return data, 200, _etag(ticket)
 
 
 @api.post("/tickets/<reference>/unshare")
@@ -213,9 +233,10 @@ def unshare_ticket(reference: str):
     actor = current_user()
     body = json_body({"users"}, {"users"})
     removed = tickets.unshare_ticket(reference, body["users"], actor=actor)
-    data = ticket_detail(tickets.get_ticket(reference, actor=actor), actor)
+    ticket = tickets.get_ticket(reference, actor=actor)
+    data = ticket_detail(ticket, actor)
     data["removed"] = [u.email for u in removed]
-    return data
+    return data, 200, _etag(ticket)
 
 
 @api.post("/tickets/<reference>/assign")
@@ -223,7 +244,8 @@ def assign_ticket(reference: str):
     """Give the ticket to an agent (by email or name, or "me")."""
     actor = current_user()
     body = json_body({"assignee"}, {"assignee"})
-    return _detail(tickets.assign(reference, body["assignee"], actor=actor), actor)
+    ticket = tickets.assign(reference, body["assignee"], actor=actor, if_match=_if_match())
+    return _detail(ticket, actor)
 
 
 @api.post("/tickets/<reference>/transition")
@@ -231,7 +253,9 @@ def transition_ticket(reference: str):
     """Move the ticket to another status, with an optional public comment."""
     actor = current_user()
     body = json_body({"to", "comment"}, {"to"})
-    ticket = tickets.change_status(reference, body["to"], actor=actor, comment=body.get("comment"))
+    ticket = tickets.change_status(
+        reference, body["to"], actor=actor, comment=body.get("comment"), if_match=_if_match()
+    )
     return _detail(ticket, actor)
 
 
@@ -241,7 +265,11 @@ def close_ticket(reference: str):
     actor = current_user()
     body = json_body({"rating", "comment"})
     ticket = tickets.close_ticket(
-        reference, actor=actor, rating=body.get("rating"), comment=body.get("comment")
+        reference,
+        actor=actor,
+        rating=body.get("rating"),
+        comment=body.get("comment"),
+        if_match=_if_match(),
     )
     return _detail(ticket, actor)
 
@@ -251,4 +279,5 @@ def reopen_ticket(reference: str):
     """Reopen a resolved ticket; the comment saying why is required."""
     actor = current_user()
     body = json_body({"comment"}, {"comment"})
-    return _detail(tickets.reopen_ticket(reference, body["comment"], actor=actor), actor)
+    ticket = tickets.reopen_ticket(reference, body["comment"], actor=actor, if_match=_if_match())
+    return _detail(ticket, actor)

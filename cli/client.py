@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import time
+import uuid
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -37,6 +40,16 @@ EXIT_CODES_BY_CODE = {"not_asked": 2}
 TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS = 60.0, 10.0
 CHUNK_SIZE = 64 * 1024
 LOCAL_BASE_URL = "http://localhost"
+# The POSTs that create something (server/idempotency.py): each is sent with a fresh
+# Idempotency-Key, so that sending it again after a lost answer creates nothing twice.
+CREATING_POSTS = re.compile(
+    r"/(tickets(/[^/]+/(comments|attachments))?|users|organizations|tokens)"
+)
+# A lost connection or a 503 is tried again, this many times in all, waiting a little longer
+# each time (seconds; a 503's retry_after is honoured up to the cap).
+ATTEMPTS = 4
+FIRST_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS = 0.25, 5.0
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
 class ApiError(HelpdeskError):
@@ -128,11 +141,60 @@ class ApiClient:
         return self._http
 
     def _send(
-        self, method: str, path: str, *, params=None, json_body=None, files=None, stream=False
+        self,
+        method: str,
+        path: str,
+        *,
+        params=None,
+        json_body=None,
+        files=None,
+        stream=False,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """Send one request over whichever transport; multipart when there are files."""
+        """Send a request, again after a transient failure when that cannot do it twice.
+
+        Retried, for a request that is safe to repeat (a read, or a creating POST with its
+        Idempotency-Key): a connection lost before the answer, and a proxy's 503; for any
+        request, the server's 503 "busy" (which says that nothing was changed).
+        """
         import httpx
 
+        headers = {**self._headers(), **(headers or {})}
+        if method == "POST" and CREATING_POSTS.fullmatch(path):
+            headers.setdefault("Idempotency-Key", str(uuid.uuid4()))
+        repeatable = method in SAFE_METHODS or "Idempotency-Key" in headers
+        for attempt in range(1, ATTEMPTS + 1):
+            last = attempt == ATTEMPTS
+            try:
+                response = self._send_once(method, path, params, json_body, files, stream, headers)
+            except httpx.TransportError as exc:
+                # Lost after connecting (reset, closed without an answer). A server that
+                # refuses the connection is down or elsewhere: said at once, not waited for.
+                lost = isinstance(
+                    exc, (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+                )
+                if last or not (repeatable and lost):
+                    raise self._unreachable(exc) from None
+                log.info("%s %s: %s; trying again", method, path, _reason(exc))
+                time.sleep(_backoff(attempt))
+                continue
+            if response.status_code != 503 or last:
+                return response
+            response.read()
+            body = self._json_of(response)
+            error = body.get("error") if isinstance(body, dict) else None
+            if not isinstance(error, dict):  # a proxy's: no server behind it right now
+                error = {"code": "unavailable"} if repeatable else {}
+            # Ours: "busy" changed nothing and passes; a full disk or an old schema does not.
+            if error.get("code") not in ("busy", "unavailable"):
+                return response
+            response.close()
+            log.info("%s %s: 503; trying again", method, path)
+            time.sleep(_backoff(attempt, (error.get("details") or {}).get("retry_after")))
+        raise AssertionError("unreachable")  # the last attempt returns or raises
+
+    def _send_once(self, method, path, params, json_body, files, stream, headers):
+        """Send one request over whichever transport; multipart when there are files."""
         with ExitStack() as stack:
             body: dict[str, Any] = {}
             if files is not None:
@@ -145,12 +207,9 @@ class ApiClient:
                 body["json"] = json_body
             client = self._client()
             request = client.build_request(
-                method, "/api/v1" + path, params=params, headers=self._headers(), **body
+                method, "/api/v1" + path, params=params, headers=headers, **body
             )
-            try:
-                return client.send(request, stream=stream)
-            except httpx.TransportError as exc:
-                raise self._unreachable(exc) from None
+            return client.send(request, stream=stream)
 
     def _unreachable(self, exc: httpx.TransportError) -> HelpdeskError:
         where = self.url or "the local database"
@@ -240,6 +299,13 @@ class ApiClient:
 
     def put(self, path: str, body: dict) -> Any:
         return self.request("PUT", path, json_body=body).body
+
+
+def _backoff(attempt: int, retry_after=None) -> float:
+    """Seconds to wait before attempt `attempt + 1`: doubling, or what the server asked."""
+    if isinstance(retry_after, int | float) and retry_after > 0:
+        return min(float(retry_after), MAX_BACKOFF_SECONDS)
+    return min(FIRST_BACKOFF_SECONDS * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
 
 
 def _pep3333_path(app):

@@ -233,9 +233,14 @@ class ApiClient:
         params=None,
         json_body=None,
         files: list[tuple[str, Path]] | None = None,
+        if_match: str | None = None,
     ) -> Response:
-        """Call the API; raise ApiError on an error answer."""
-        response = self._send(method, path, params=params, json_body=json_body, files=files)
+        """Call the API; raise ApiError on an error answer. `if_match`: the ETag of what the
+        command has shown, so that a change made meanwhile refuses this one (412)."""
+        headers = {"If-Match": if_match} if if_match else None
+        response = self._send(
+            method, path, params=params, json_body=json_body, files=files, headers=headers
+        )
         log.debug("%s %s -> %s", method, path, response.status_code)
         body = self._json_of(response)
         if response.status_code >= 300:
@@ -294,8 +299,8 @@ class ApiClient:
     def post(self, path: str, body: dict | None = None, files=None) -> Any:
         return self.request("POST", path, json_body=body or {}, files=files).body
 
-    def patch(self, path: str, body: dict) -> Any:
-        return self.request("PATCH", path, json_body=body).body
+    def patch(self, path: str, body: dict, *, if_match: str | None = None) -> Any:
+        return self.request("PATCH", path, json_body=body, if_match=if_match).body
 
     def put(self, path: str, body: dict) -> Any:
         return self.request("PUT", path, json_body=body).body

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
+import click
 import typer
 
 from helpdesk.cli import wizard
@@ -333,6 +334,14 @@ def edit(
             help="Hide it from, or show it to, your organization's power users.",
         ),
     ] = None,
+    editor: Annotated[
+        bool,
+        typer.Option(
+            "--editor",
+            help="Edit the title and description in $EDITOR, starting from the current ones "
+            "(refused if someone changes the ticket meanwhile).",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Change a ticket's fields (customers: title, description and privacy while it is new)."""
@@ -348,12 +357,24 @@ def edit(
         "private": private,
     }
     body = {k: v for k, v in body.items() if v is not None}
-    if not body:
+    client, shown_version = ApiClient.from_environment(), None
+    if editor:
+        if "title" in body or "description" in body:
+            raise UsageError(
+                "--editor edits the title and description: drop --title and --description."
+            )
+        shown = client.request("GET", _ticket_path(reference))
+        shown_version = shown.headers.get("ETag")  # the change applies to what was shown
+        body.update(_edited_in_editor(shown.body))
+    if not body and not editor:
         raise UsageError(
             "Say what to change: --title, --description, --type, --service, --subcategory, "
-            "--impact, --urgency, --priority, --private or --public."
+            "--impact, --urgency, --priority, --private, --public or --editor."
         )
-    result = ApiClient.from_environment().patch(_ticket_path(reference), body)
+    if body:
+        result = client.patch(_ticket_path(reference), body, if_match=shown_version)
+    else:  # left as it was in the editor
+        result = {**shown.body, "changed": []}
 
     emit(
         result,
@@ -365,6 +386,17 @@ def edit(
             placeholder="fields",
         ),
     )
+
+
+def _edited_in_editor(ticket: dict) -> dict:
+    """The title (first line) and description (after a blank line) as the user left them in
+    $EDITOR; only those that changed (none when the file was not saved)."""
+    edited = click.edit(f"{ticket['title']}\n\n{ticket['description']}\n", require_save=True)
+    if edited is None:
+        return {}
+    title, _, description = edited.partition("\n")
+    changes = {"title": title.strip(), "description": description.strip("\n").rstrip()}
+    return {field: value for field, value in changes.items() if value != ticket[field]}
 
 
 @app.command("show")

@@ -438,7 +438,7 @@ class IdempotencyKey(BaseModel):
     fingerprint = CharField(max_length=64)  # SHA-256 of method, path and body bytes
     status = IntegerField(null=True)  # null while the create runs (its transaction is open)
     headers = TextField(default="{}")  # JSON: the headers that matter (Location, ETag)
-    body = BlobField(null=True)
+    body = BlobField(null=True)  # null when the answer held a secret, never stored
     created_at = DateTimeField(default=utcnow, index=True)  # purged after a day
 
     class Meta:

@@ -22,8 +22,14 @@ REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
 CHUNK_SIZE = 64 * 1024
 
 
-def idempotent(view):
-    """Make a creating view answer a retried request (same key, same request) only once."""
+def idempotent(view=None, *, secret: bool = False):
+    """Make a creating view answer a retried request (same key, same request) only once.
+
+    `secret`: its answer shows a secret once (a new token), which is not stored: a retry
+    gets a 409 saying so, and still creates nothing.
+    """
+    if view is None:
+        return functools.partial(idempotent, secret=secret)
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -35,7 +41,7 @@ def idempotent(view):
         def create() -> idempotency.Answer:
             response = current_app.make_response(view(*args, **kwargs))
             headers = {n: response.headers[n] for n in REPLAYED_HEADERS if n in response.headers}
-            return idempotency.Answer(response.status_code, response.get_data(), headers)
+            return idempotency.Answer(response.status_code, response.get_data(), headers, secret)
 
         answer, replayed = idempotency.run_once(actor, key, _fingerprint(actor.id), create)
         response = Response(answer.body, answer.status, answer.headers)

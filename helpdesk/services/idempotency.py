@@ -18,7 +18,7 @@ from datetime import timedelta
 from peewee import IntegrityError
 
 from helpdesk.db import database
-from helpdesk.errors import IdempotencyKeyReused, ValidationFailed
+from helpdesk.errors import Conflict, IdempotencyKeyReused, ValidationFailed
 from helpdesk.i18n import N_
 from helpdesk.models import IdempotencyKey, User, utcnow
 
@@ -40,6 +40,9 @@ class Answer:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    # The body holds a secret shown once (a new API token): it is not stored, and a retry is
+    # told so instead of getting it (the database keeps token hashes only).
+    secret: bool = False
 
 
 def check_key(key: str) -> str:
@@ -62,8 +65,9 @@ def run_once(
     """`create()`'s answer, or the answer of the first request with this key (True).
 
     Keys are the actor's own: another user's key never answers. Raises IdempotencyKeyReused
-    when the key came first with another request (`fingerprint` differs). A create that
-    raises, or answers an error, leaves no key behind: its retry runs again.
+    when the key came first with another request (`fingerprint` differs), Conflict when the
+    first answer held a secret (not stored). A create that raises, or answers an error,
+    leaves no key behind: its retry runs again.
     """
     check_key(key)
     with database.atomic():
@@ -77,15 +81,24 @@ def run_once(
                     ),
                     {"field": "Idempotency-Key"},
                 )
-            headers = json.loads(first.headers)
-            return Answer(first.status, bytes(first.body or b""), headers), True
+            if first.body is None:
+                raise Conflict(
+                    N_(
+                        "The request with this Idempotency-Key was done, and what it created "
+                        "is shown only once. Revoke it and make another if its answer was lost."
+                    ),
+                    {"field": "Idempotency-Key"},
+                )
+            return Answer(first.status, bytes(first.body), json.loads(first.headers)), True
         answer = create()
         claim = IdempotencyKey.user == actor.id, IdempotencyKey.key == key
         if answer.status >= 400:
             IdempotencyKey.delete().where(*claim).execute()
         else:
             IdempotencyKey.update(
-                status=answer.status, body=answer.body, headers=json.dumps(answer.headers)
+                status=answer.status,
+                body=None if answer.secret else answer.body,
+                headers=json.dumps(answer.headers),
             ).where(*claim).execute()
     return answer, False
 

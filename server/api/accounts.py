@@ -139,7 +139,7 @@ def list_tokens():
 
 
 @api.post("/tokens")
-@idempotent
+@idempotent(secret=True)
 def create_token():
     """A named token for scripts and CI, optionally expiring and read-only; shown once."""
     actor = current_user()

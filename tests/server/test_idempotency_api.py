@@ -49,7 +49,6 @@ CREATES = {
     "attachment": ("/tickets/{ref}/attachments", None, Attachment),
     "user": ("/users", {"email": "new@acme.test", "name": "Nina New", "invite": False}, User),
     "organization": ("/organizations", {"name": "Initech"}, Organization),
-    "token": ("/tokens", {"name": "ci"}, ApiToken),
 }
 
 
@@ -73,6 +72,20 @@ def test_every_create_is_answered_once_per_key(client, world, kind):
     assert (again.status_code, again.get_json()) == (201, first.get_json())
     assert again.headers.get("Location") == first.headers.get("Location")
     assert model.select().count() == rows
+
+
+def test_a_new_token_is_never_stored_and_its_retry_is_told_so(client, world):
+    headers = _key(world.headers(world.agent), "token-1")
+    first = client.post(f"{API}/tokens", json={"name": "ci"}, headers=headers)
+    tokens = ApiToken.select().count()
+
+    again = client.post(f"{API}/tokens", json={"name": "ci"}, headers=headers)
+
+    assert first.status_code == 201
+    assert "Revoke it" in assert_error(again, 409, "conflict")["message"]
+    assert ApiToken.select().count() == tokens
+    [stored] = IdempotencyKey.select()
+    assert stored.body is None and first.get_json()["token"] not in stored.headers
 
 
 def test_the_same_key_with_another_body_is_refused(client, world):

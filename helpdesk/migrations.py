@@ -182,7 +182,10 @@ def _v5_observe(m: SchemaMigrator) -> list:
 
 def _v5_idempotency(m: SchemaMigrator) -> list:
     """Safe retries: the idempotency keys' table is created with the missing tables; a
-    ticket's version, which its ETag names, starts at 1."""
+    ticket's version, which its ETag names, starts at 1 (a database upgraded from an earlier
+    build of version 5 may have it already)."""
+    if "version" in {column.name for column in database.get_columns("ticket")}:
+        return []
     return [m.add_column("ticket", "version", IntegerField(default=1))]
 
 

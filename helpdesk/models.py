@@ -213,11 +213,12 @@ class Ticket(BaseModel):
     def save(self, *args, **kwargs):
         if self.id is None or not self.is_dirty():
             return super().save(*args, **kwargs)
+        seen = self.version
         self.version = Ticket.version + 1  # in SQL: a concurrent writer's count is kept
         saved = super().save(*args, **kwargs)
-        self.__data__["version"] = (
-            Ticket.select(Ticket.version).where(Ticket.id == self.id).scalar()
-        )
+        # Not read back (a query a write): if another writer counted too, the row is further
+        # on than this, so an ETag made from it only ever fails an If-Match, never passes one.
+        self.__data__["version"] = seen + 1
         return saved
 
     class Meta:

@@ -7,7 +7,6 @@ Everything listens on and talks to 127.0.0.1 only; every wait is bounded.
 from __future__ import annotations
 
 import json
-import os
 import select
 import socket
 import struct
@@ -15,7 +14,7 @@ import threading
 from types import SimpleNamespace
 
 import pytest
-from conftest import PASSWORD, helpdesk_serve
+from conftest import PASSWORD, helpdesk_serve, loopback_environment
 from test_serve import helpdesk, init_desk, ok
 
 PROXY_SECONDS = 30
@@ -112,15 +111,9 @@ def desk(tmp_path_factory):
     """One `helpdesk serve` behind the proxy for the module (a server start and the logins
     at the production password cost take seconds); Rita, a customer, is logged in."""
     home = tmp_path_factory.mktemp("desk")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("HELPDESK_") and "proxy" not in key.lower()
-    }
+    env = loopback_environment(settings=False)
     env.update(
-        HELPDESK_DATA_DIR=str(home / "data"),
-        HELPDESK_CONFIG=str(home / "config" / "config.json"),
-        NO_PROXY="127.0.0.1,localhost",
+        HELPDESK_DATA_DIR=str(home / "data"), HELPDESK_CONFIG=str(home / "config" / "config.json")
     )
     init_desk(env)
     with helpdesk_serve(env, home / "serve.log", "--server", "waitress") as (_, port, _health):

@@ -20,8 +20,21 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from peewee import JOIN, SQL, Cast, Column, Expression, ForeignKeyField, Model, TextField, Value, fn
+from peewee import (
+    JOIN,
+    SQL,
+    Cast,
+    Column,
+    Expression,
+    ForeignKeyField,
+    Model,
+    Select,
+    TextField,
+    Value,
+    fn,
+)
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 from helpdesk.db import BaseModel, database, is_sqlite
@@ -247,47 +260,91 @@ def reference_in(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-# A search's words and its other filters can be read in two orders. SQLite's planner always
-# reads the search table first (it cannot tell that a word has many matches), newest first, and
-# tests each match against the filters: the page fills after a few matches when the filters
-# keep many tickets, but an old organization's few come after every newer match of a common
-# word (300,000 of a million tickets), all read for the total. Reading the filtered tickets
-# first and looking each up in the search table is the cheaper when they are few against the
-# word's matches: one lookup costs about what reading MATCHES_PER_LOOKUP matches does. A match
-# read in the search's order is 0.3 to 1 µs in the search index alone, but the filters are
-# tested on its ticket's row, a primary-key read that is cold at a million tickets: about what
-# a lookup in the search index costs (5 to 50 µs). At 50 matches a lookup, 1,000 open tickets of
-# an old organization and a word with 34,000 newer matches were read words first: 16 s at p95
-# (50 common words, SQLite, a million tickets); at 4, 20 ms. PostgreSQL's planner weighs both
-# orders itself, from the words' statistics.
+# A search's words and its other filters can be read in three orders (a SearchPlan). SQLite's
+# planner always reads the search table first (it cannot tell that a word has many matches),
+# newest first, and tests each match against the filters: the page fills after a few matches
+# when the filters keep many tickets, but an old organization's few come after every newer
+# match of a common word (300,000 of a million tickets), each with its ticket's row read (a
+# cold primary-key read at a million tickets, 5 to 50 µs) to test the filters, and all of them
+# for the total. When the filters an index answers keep at most FEW_TICKETS, those tickets are
+# read first, matched against the words either:
+# - in one pass: the words' matches within the tickets' range of ids, read into a temporary
+#   index (about 1 µs a match, FTS5 seeks to the range's start) that each ticket probes;
+# - or one lookup in the search table a ticket (25 µs warm, 150 µs for a common word in an
+#   index of many small segments, as one written ticket by ticket has).
+# The pass is the cheaper up to MATCHES_PER_LOOKUP matches in the range a ticket, counted first
+# (bounded, on the search index alone: at most 50,000, about 4 ms). Measured over the
+# benchmark's 50 common words filtered on an organization's 880 open tickets among the oldest
+# 20,000 (each word in 30% of them): one lookup a ticket, 41 ms median at 20,000 tickets;
+# one pass, 3 ms (see the commit). PostgreSQL's planner weighs the orders itself, from the
+# words' statistics.
 FEW_TICKETS = 2_000
-MATCHES_PER_LOOKUP = 4
+MATCHES_PER_LOOKUP = 25
 
 
-def reads_tickets_first(within: list, terms: list[str], *, agent: bool) -> bool:
-    """Whether a search for `terms` should read the tickets its filters keep before the search
-    table; `within`: queries of ids that each hold all those tickets (on indexes; none: every
-    ticket). SQLite only; bounded counts on indexes alone: each query's, up to FEW_TICKETS,
-    then the words' matches, up to MATCHES_PER_LOOKUP times the fewest (at most 100,000:
-    about 5 ms, a small part of what reading them in the search's order costs)."""
+@dataclass(frozen=True)
+class SearchPlan:
+    """How `matching` reads a search's words against its other filters: words first (the
+    default), or the filtered tickets first, matched against the words' matches with ids in
+    `id_range` in one pass or, without a range, looked up one by one."""
+
+    tickets_first: bool = False
+    id_range: tuple[int, int] | None = None
+
+
+WORDS_FIRST = SearchPlan()
+
+
+def plan_search(within: list, terms: list[str], *, agent: bool) -> SearchPlan:
+    """The cheaper plan of a search for `terms` whose tickets are all in each query of `within`
+    (queries of ids on indexes; none: every ticket). SQLite only: elsewhere WORDS_FIRST."""
     if not within or not is_sqlite():
-        return False
-    tickets = min(ids.order_by().limit(FEW_TICKETS + 1).count() for ids in within)
-    if tickets > FEW_TICKETS:
-        return False
+        return WORDS_FIRST
+    counts, ranges = [], []
+    for ids in within:
+        kept = ids.order_by().limit(FEW_TICKETS + 1).alias("kept")
+        count, low, high = (
+            Select([kept], [fn.COUNT(SQL("1")), fn.MIN(kept.c.id), fn.MAX(kept.c.id)])
+            .bind(database)
+            .tuples()
+            .get()
+        )
+        if count <= FEW_TICKETS:  # else the range of some of them only
+            counts.append(count)
+            ranges.append((low, high))
+    if not counts:
+        return WORDS_FIRST
+    tickets = min(counts)
+    nothing = SearchPlan(tickets_first=True, id_range=(1, 0))  # no ticket: no match to read
+    if not tickets:
+        return nothing
+    # Every ticket kept is in each query: in the narrowest of their ranges.
+    low, high = max(low for low, _ in ranges), min(high for _, high in ranges)
+    if low > high:
+        return nothing
     enough = tickets * MATCHES_PER_LOOKUP
-    return documents_matching(terms, agent=agent).limit(enough + 1).count() > enough
+    in_range = documents_matching(terms, agent=agent, id_range=(low, high))
+    if in_range.limit(enough + 1).count() > enough:
+        return SearchPlan(tickets_first=True)
+    return SearchPlan(tickets_first=True, id_range=(low, high))
 
 
-def matching(query, terms: list[str], *, agent: bool, tickets_first: bool = False):
-    """`query` (over Ticket) restricted to tickets whose document has every term.
-
-    `tickets_first` (reads_tickets_first): read the tickets the query's other conditions keep
-    first and look each up in the search table, rather than test each of the words' matches."""
+def matching(query, terms: list[str], *, agent: bool, plan=WORDS_FIRST, ranked: bool = True):
+    """`query` (over Ticket) restricted to tickets whose document has every term, read in the
+    order of `plan` (plan_search); `ranked`: the query orders by `relevance`, which reads the
+    search table's row of each ticket (a plan's pass alone reads none)."""
     if is_sqlite():
         model = _text_model(agent)
+        if plan.id_range is not None:
+            in_range = documents_matching(terms, agent=agent, id_range=plan.id_range)
+            # "+ 0": not an indexed column, so SQLite reads the few filtered tickets and probes
+            # the matches' temporary index, rather than look each match up in the filters'
+            # index (20,000 tickets: 6,000 matches a common word, 3 ms against 1.2 ms).
+            query = query.where((Ticket.id + 0).in_(in_range))
+            if not ranked:
+                return query
         # SQLite keeps a CROSS JOIN's tables in the order written.
-        if tickets_first:
+        if plan.tickets_first:
             query = query.join(model, JOIN.CROSS).where(model.rowid == Ticket.id)
         else:
             query = query.join(model, on=(model.rowid == Ticket.id))
@@ -297,13 +354,16 @@ def matching(query, terms: list[str], *, agent: bool, tickets_first: bool = Fals
     )
 
 
-def documents_matching(terms: list[str], *, agent: bool):
+def documents_matching(terms: list[str], *, agent: bool, id_range: tuple[int, int] | None = None):
     """The search table's rows that have every term, on their own: the same tickets as
     `matching` over every ticket, counted without reading a ticket row (SQLite at a million
-    tickets: 10,001 matches counted in 0.5 ms alone, 22 ms joined to their tickets)."""
+    tickets: 10,001 matches counted in 0.5 ms alone, 22 ms joined to their tickets);
+    `id_range`: only the tickets with ids in it (SQLite)."""
     if is_sqlite():
         model = _text_model(agent)
-        return model.select(model.rowid).where(_has_terms(terms, agent))
+        found = model.select(model.rowid).where(_has_terms(terms, agent))
+        # FTS5 seeks to the range's start and stops at its end.
+        return found if id_range is None else found.where(model.rowid.between(*id_range))
     return TicketVectors.select(TicketVectors.ticket).where(_has_terms(terms, agent))
 
 
@@ -321,12 +381,12 @@ def relevance(terms: list[str], *, agent: bool):
     return fn.ts_rank(_vector(agent), _tsquery(terms)) * -1
 
 
-def newest_first(agent: bool, *, tickets_first: bool = False):
+def newest_first(agent: bool, *, plan=WORDS_FIRST):
     """The ticket id column to order a `matching` query newest first: on SQLite, when it reads
     the search table first, that table's rowid (the ticket id), which FTS5 reads in that order
     without sorting the matches (ordering by the ticket's own id would sort them all: the
     planner does not see that the joined ids are equal)."""
-    if is_sqlite() and not tickets_first:
+    if is_sqlite() and not plan.tickets_first:
         return _text_model(agent).rowid
     return Ticket.id
 

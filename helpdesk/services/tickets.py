@@ -240,11 +240,11 @@ def reference_id(reference: str) -> int:
 def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
     """The page of tickets the actor may see that match the filter, in the asked order (newest
     first by default), the next page's cursor and the total (exact up to 10,000)."""
-    match = _matching(filters, actor=actor)
+    by_relevance = filters.sort == TicketSort.relevance or (filters.sort is None and filters.text)
+    match = _matching(filters, actor=actor, ranked=bool(by_relevance))
     query = match.apply(_ticket_query())
     # Paged (and counted) on the tickets table alone: the joins only add the listed columns.
     bare = match.apply(Ticket.select(Ticket.id))
-    by_relevance = filters.sort == TicketSort.relevance or (filters.sort is None and filters.text)
     if by_relevance and match.rank is not None:
         order = Keyset(
             TicketSort.relevance.value,
@@ -289,7 +289,7 @@ def matching_tickets(filters: TicketFilter, *, actor: User, base=None):
 @dataclass
 class _Match:
     """A filter checked and resolved once (names looked up): the steps that restrict any Ticket
-    query to it, and a text search's rank expression (None without words) and words."""
+    query to it, and a text search's rank expression (None without words or ranking) and words."""
 
     steps: list[Callable]
     rank: Any
@@ -307,7 +307,9 @@ def _apply(steps: list[Callable], query):
     return query
 
 
-def _matching(filters: TicketFilter, *, actor: User) -> _Match:
+def _matching(filters: TicketFilter, *, actor: User, ranked: bool = False) -> _Match:
+    """The filter resolved for this actor; `ranked`: a text search's rows are to be ordered
+    by relevance (its rank expression is then given)."""
     # The caller's own tickets ("mine") are all theirs to see: that scope needs no visibility
     # test on top (a customer's three-way visibility, built and run for every list).
     own = filters.scope == "mine"
@@ -398,10 +400,10 @@ def _matching(filters: TicketFilter, *, actor: User) -> _Match:
     within = [_apply(indexed, Ticket.select(Ticket.id))] if indexed else []
     if visibility and not sees_all:
         within.append(permissions.visible_ids(actor))
-    first = search.reads_tickets_first(within, terms, agent=agent)
-    steps.append(lambda query: search.matching(query, terms, agent=agent, tickets_first=first))
-    rank = search.relevance(terms, agent=agent)
-    ticket_id = search.newest_first(agent, tickets_first=first)
+    plan = search.plan_search(within, terms, agent=agent)
+    steps.append(lambda query: search.matching(query, terms, agent=agent, plan=plan, ranked=ranked))
+    rank = search.relevance(terms, agent=agent) if ranked else None
+    ticket_id = search.newest_first(agent, plan=plan)
     return _Match(visibility + steps, rank, terms, ticket_id, counted)
 
 

@@ -1,7 +1,8 @@
-"""A text search with filters runs one of two plans (helpdesk/search.py, FEW_TICKETS): the
+"""A text search with filters runs one of three plans (helpdesk/search.py, plan_search): the
 words' matches first, each tested against the filters, or, when the filters an index answers
-keep few tickets, those tickets first, each looked up in the search index. Either way the same
-rows in the same order, with the same totals, and never a ticket the caller may not see."""
+keep few tickets, those tickets first, matched against the words' matches in their range of ids
+in one pass or each looked up in the search index. Either way the same rows in the same order,
+with the same totals, and never a ticket the caller may not see."""
 
 from __future__ import annotations
 
@@ -29,9 +30,9 @@ from helpdesk.services import tickets
 # Every listed ticket has one of WORDS as its title; about half have a public comment
 # "public HD-n" and an internal note "internal HD-n" (build_desk).
 SEARCHED = (*WORDS, "public", "internal")
-WORDS_FIRST, TICKETS_FIRST = "words first", "tickets first"
+WORDS_FIRST, LOOKUPS, ONE_PASS = "words first", "a lookup a ticket", "one pass"
 # (FEW_TICKETS, MATCHES_PER_LOOKUP) that force each plan (wherever an index filters at all).
-FORCED = {WORDS_FIRST: (0, 0), TICKETS_FIRST: (10**9, 0)}
+FORCED = {WORDS_FIRST: (0, 0), LOOKUPS: (10**9, 0), ONE_PASS: (10**9, 10**9)}
 
 
 def readable_words(actor) -> dict[int, set[str]]:
@@ -71,13 +72,13 @@ def test_both_search_plans_find_what_a_brute_force_reference_does(
         ]
         searched = {**query, "q": word}
         pages = {}
-        for few in (WORDS_FIRST, TICKETS_FIRST):
-            monkeypatch.setattr(search, "FEW_TICKETS", FORCED[few][0])
-            monkeypatch.setattr(search, "MATCHES_PER_LOOKUP", FORCED[few][1])
+        for plan, (few, per_lookup) in FORCED.items():
+            monkeypatch.setattr(search, "FEW_TICKETS", few)
+            monkeypatch.setattr(search, "MATCHES_PER_LOOKUP", per_lookup)
             seen, first = walk(client, headers, searched, per_page)
-            pages[few] = seen
+            pages[plan] = seen
             assert first["total"] == len(expected) and not first["total_is_estimate"], searched
-        assert pages[WORDS_FIRST] == pages[TICKETS_FIRST], searched
+        assert pages[WORDS_FIRST] == pages[LOOKUPS] == pages[ONE_PASS], searched
         if query.get("sort", "relevance") == "relevance":  # bm25 order: the same tickets
             assert sorted(pages[WORDS_FIRST]) == sorted(expected), searched
         else:
@@ -100,36 +101,60 @@ def plan_of(sql: str, params) -> list[str]:
     return [row[-1] for row in database.execute_sql("EXPLAIN QUERY PLAN " + sql, params)]
 
 
+def steps_of(plan: list[str]) -> tuple[int, int]:
+    """Where a plan reads the tickets (the query's t1) and the search index."""
+    tickets_at = next(i for i, step in enumerate(plan) if " t1 " in step)
+    words_at = next(i for i, step in enumerate(plan) if "VIRTUAL TABLE" in step)
+    return tickets_at, words_at
+
+
 @pytest.mark.sqlite_only
 def test_a_search_within_few_tickets_reads_them_before_the_search_index(
     client, world, caplog, monkeypatch
 ):
-    """Filters an index answers that keep few tickets against the word's matches (one
-    organization's new ones): the total and the page read those tickets first and look each
-    up in the search index, instead of walking every match of the word newest first; with a
-    word of few matches, or without such a filter, the search index first."""
+    """Filters an index answers that keep few tickets (one organization's new ones): the total
+    and the page read those tickets first and match them against the word's matches within
+    their range of ids, read once (a word of many matches elsewhere costs nothing); with many
+    matches in that range, each ticket is looked up in the search index instead; without such a
+    filter, the search index first, newest first, in its own order."""
     monkeypatch.setattr(search, "MATCHES_PER_LOOKUP", 2)
-    world.ticket(title="Printer jams")
     for n in range(3):
+        tickets.submit_ticket(actor=world.other_power, type="incident", title=f"Printer {n}")
+    first = world.ticket(title="Printer jams")
+    world.ticket(title="Printer jams again")
+    for n in range(5):
         tickets.submit_ticket(actor=world.other_power, type="incident", title=f"Printer {n}")
     agent = world.headers(world.agent)
     filtered = {"q": "printer", "sort": "created", "organization": "Acme", "status": "new"}
     queries = search_queries(client, agent, filtered, caplog)
-    # Two bounded counts on indexes (the filters' tickets, the word's matches), then the
-    # total and the page's ids (its rows are read by id).
+    # Bounded counts on indexes (the filters' tickets with their range of ids, the word's
+    # matches in that range), then the total and the page's ids (its rows are read by id).
     assert "COUNT(" in queries[0][0] and "ticket_search" not in queries[0][0]
     searched = [(sql, params) for sql, params in queries if "ticket_search_agent" in sql]
     assert len(searched) == 2
     for sql, params in searched:
         plan = plan_of(sql, params)
-        tickets_at = next(i for i, step in enumerate(plan) if " t1 " in step)
-        words_at = next(i for i, step in enumerate(plan) if "VIRTUAL TABLE" in step)
+        tickets_at, words_at = steps_of(plan)
         assert tickets_at < words_at, plan
-        assert "=M" in plan[words_at], plan  # one ticket id's lookup (=), not a scan (M)
-    assert "ticket_organization_id_status_id" in plan_of(*searched[0])[1]
-    # A word with as few matches (2 per ticket), and words alone: the search index first,
-    # newest first, in its own order.
-    for query in ({**filtered, "q": "jams"}, {"q": "printer", "sort": "created"}):
-        queries = search_queries(client, agent, query, caplog)
-        plan = plan_of(*next(q for q in queries if q[0].startswith('SELECT "t1"."id" FROM')))
-        assert "VIRTUAL TABLE" in plan[0] and not any("TEMP B-TREE" in s for s in plan), plan
+        # The matches between two ids read once (><), no lookup of one ticket id (=).
+        assert "M1><" in plan[words_at] and "=" not in plan[words_at], plan
+        acme = [first.id, first.id + 1]  # Acme's range of ids, without Globex's around it
+        assert any(list(params[i : i + 2]) == acme for i in range(len(params))), params
+    assert "ticket_organization_id" in plan_of(*searched[0])[1]
+    # More matches in that range than MATCHES_PER_LOOKUP a ticket: a lookup each.
+    for n in range(3):
+        tickets.submit_ticket(actor=world.other_power, type="incident", title=f"Printer {n}")
+    world.ticket(title="Printer jams at last")
+    searched = [
+        (sql, params)
+        for sql, params in search_queries(client, agent, filtered, caplog)
+        if "ticket_search_agent" in sql
+    ]
+    for sql, params in searched:
+        plan = plan_of(sql, params)
+        tickets_at, words_at = steps_of(plan)
+        assert tickets_at < words_at and "=M" in plan[words_at], plan
+    # Words alone: the search index first, newest first, in its own order.
+    queries = search_queries(client, agent, {"q": "printer", "sort": "created"}, caplog)
+    plan = plan_of(*next(q for q in queries if q[0].startswith('SELECT "t1"."id" FROM')))
+    assert "VIRTUAL TABLE" in plan[0] and not any("TEMP B-TREE" in s for s in plan), plan

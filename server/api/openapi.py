@@ -100,6 +100,18 @@ def _models_of(declarations: list[Operation]) -> list[type]:
     return sorted(models, key=lambda m: m.__name__)
 
 
+def _lead_and_description(view) -> tuple[str, str]:
+    """The docstring's first paragraph on one line, and the whole docstring."""
+    doc = inspect.getdoc(view) or ""
+    lead = " ".join(doc.split("\n\n", 1)[0].split())
+    return lead, doc
+
+
+def _summary(lead: str) -> str:
+    """The lead's first clause: OpenAPI's one-line summary."""
+    return re.split(r"(?<=[a-z)])[.;:] ", lead, maxsplit=1)[0].rstrip(".")
+
+
 def _operation_id(rule: Rule, method: str, seen: set[str]) -> str:
     base = rule.endpoint.split(".")[-1]
     candidate = base if base not in seen else f"{base}_{method.lower()}"
@@ -131,17 +143,16 @@ def openapi_document(app: Flask) -> dict:
     seen: set[str] = set()
     for rule, method, view, declared in routes:
         public = is_public(view)
-        doc = inspect.getdoc(view) or ""
-        summary, _, description = doc.partition("\n")
+        lead, description = _lead_and_description(view)
         entry = {
             "operationId": _operation_id(rule, method, seen),
-            "summary": summary.strip(),
+            "summary": _summary(lead),
             "tags": [openapi_path(rule).strip("/").split("/")[0]],
             "parameters": _path_parameters(rule) + _query_parameters(declared),
             "responses": {},
         }
-        if description.strip():
-            entry["description"] = description.strip()
+        if description:
+            entry["description"] = description
         if getattr(view, "idempotent", False):
             entry["parameters"].append(
                 {
@@ -218,3 +229,30 @@ def openapi_json():
     if document is None:  # built once per app: the routes do not change while it runs
         document = current_app.extensions["helpdesk.openapi"] = openapi_document(current_app)
     return document
+
+
+def route_table(document: dict) -> str:
+    """README's table of routes (Markdown), from the document: method and path, the body's
+    fields (`?`: optional), the success statuses, the summary."""
+    schemas_by_ref = document["components"]["schemas"]
+    lines = ["| method and path | body | answers | what |", "| --- | --- | --- | --- |"]
+    for path, operations in document["paths"].items():
+        for method, entry in operations.items():
+            body = ""
+            content = entry.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                name = content["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+                model = schemas_by_ref[name]
+                required = set(model.get("required", ()))
+                fields = [f if f in required else f"{f}?" for f in model.get("properties", {})]
+                body = "`{" + ", ".join(fields) + "}`"
+                if "multipart/form-data" in content:
+                    body += " or multipart with files"
+            answers = ", ".join(s for s in entry["responses"] if s.startswith("2"))
+            route = f"`{method.upper()} {path}`"
+            if entry.get("security") == []:
+                route += " (no token)"
+            lead = " ".join(entry.get("description", entry["summary"]).split("\n\n")[0].split())
+            summary = lead.replace("|", "\\|")
+            lines.append(f"| {route} | {body} | {answers} | {summary} |")
+    return "\n".join(lines) + "\n"

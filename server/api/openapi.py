@@ -68,6 +68,17 @@ def _path_parameters(rule: Rule) -> list[dict]:
     return parameters
 
 
+def _without_null(schema: dict) -> dict:
+    """A query parameter's schema: an absent parameter is how a query says "none", so the
+    `null` of an optional field's schema (and its null default) says nothing there."""
+    schema = {k: v for k, v in schema.items() if k != "title" and (k, v) != ("default", None)}
+    branches = [b for b in schema.get("anyOf", ()) if b != {"type": "null"}]
+    if "anyOf" in schema and len(branches) == 1:
+        del schema["anyOf"]
+        schema.update(branches[0])
+    return schema
+
+
 def _query_parameters(declared: Operation) -> list[dict]:
     if declared.query is None:
         return []
@@ -75,9 +86,8 @@ def _query_parameters(declared: Operation) -> list[dict]:
     parameters = []
     for name, info in declared.query.model_fields.items():
         key = info.alias or name
-        schema = dict(properties[key])
+        schema = _without_null(properties[key])
         description = schema.pop("description", None) or info.description
-        schema.pop("title", None)
         parameter = {"name": key, "in": "query", "required": info.is_required(), "schema": schema}
         if description:
             parameter["description"] = description

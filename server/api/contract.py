@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 
 from flask import Flask, Response, current_app, request
@@ -118,16 +119,27 @@ _TYPE_MESSAGES = {
 }
 
 
+# Parts of pydantic's error locations that name a union's branch (`str`, `list[str]`, a model's
+# class name), not a field of the caller's body.
+_FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+_TYPE_NAMES = {"str", "int", "float", "bool", "list", "dict", "none"}
+
+
 def _field_path(location: tuple) -> str:
     path = ""
     for part in location:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif not isinstance(part, str) or part.startswith(("function-", "union[")):
-            continue  # pydantic's names for the branches of a union, not the caller's
-        else:
+        elif isinstance(part, str) and _FIELD_NAME.fullmatch(part) and part not in _TYPE_NAMES:
             path = f"{path}.{part}" if path else part
     return path or "body"
+
+
+def _most_telling(problems: list[dict]) -> dict:
+    """Of the failures of a union's branches, the one that says most: a field unknown or
+    missing inside an object says more than "must be text" from the branch it was not."""
+    structural = [p for p in problems if p["type"] in ("extra_forbidden", "missing")]
+    return (structural or problems)[0]
 
 
 def check_body(model: type[Body], data: dict) -> dict:
@@ -136,8 +148,7 @@ def check_body(model: type[Body], data: dict) -> dict:
     try:
         model.model_validate(data)
     except ValidationError as exc:
-        # A union's branches each report a failure: the caller needs the first field named.
-        problem = exc.errors(include_url=False)[0]
+        problem = _most_telling(exc.errors(include_url=False))
         name = _field_path(problem["loc"])
         kind = problem["type"]
         if kind == "extra_forbidden":

@@ -53,7 +53,7 @@ def show_priority_policy():
 @api.put("/priority/matrix/<impact>/<urgency>")
 @operation(body=CellPriority, answers={200: PriorityPolicy})
 def set_priority_cell(impact: str, urgency: str):
-    """Admins: the priority of one impact and urgency."""
+    """Set the priority of one impact and urgency (admins)."""
     body = json_body()
     return priorities.set_matrix_cell(impact, urgency, body["priority"], actor=current_user())
 
@@ -61,7 +61,7 @@ def set_priority_cell(impact: str, urgency: str):
 @api.put("/priority/types/<type_>")
 @operation(body=TypePolicyChange, answers={200: PriorityPolicy})
 def set_priority_type(type_: str):
-    """Admins: what a request type asks the customer for, and its default priority."""
+    """Set what a request type asks the customer for, and its default priority (admins)."""
     body = json_body()
     return priorities.set_type_policy(
         type_, body["asks"], body.get("default"), actor=current_user(), choices=body.get("choices")

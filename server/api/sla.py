@@ -169,8 +169,9 @@ def run_sla_check():
 @api.get("/reports/sla")
 @operation(query=SlaReportQuery, answers={200: SlaReport}, errors=(404,))
 def sla_report():
-    """Per priority: tickets, targets met, % met, median and p90 response and resolution times
-    (business minutes); filters from, to (created), organization, service (agents)."""
+    """The SLA report per priority: tickets, targets met, % met, median and p90 response and
+    resolution times (business minutes); filters from, to (created), organization, service
+    (agents)."""
     args = request.args
     return sla.report(
         actor=current_user(),

@@ -65,8 +65,8 @@ class Account(User):
 
     date_format: str | None = None
     auth_source: str | None = None
-    email_change_pending: str | None = Field(
-        None, description="After PATCH /account with a new email: the address to confirm."
+    email_change_pending: bool | None = Field(
+        None, description="After PATCH /account: true when a new email waits for confirmation."
     )
 
 

@@ -76,8 +76,8 @@ class NewTokenRequest(Body):
 
 
 class TokenRevocation(Body):
-    # Checked by the service, which names the field and says what it takes; a union checked
-    # here would be refused as a branch of it ("token.str must be text").
+    # Checked by the service, whose refusal says what it takes (an id or a name); the union
+    # str | int checked here would refuse 1.5 with "token must be text".
     token: Annotated[Any, WithJsonSchema({"type": ["string", "integer"]})] = Field(
         description="The token's id or name."
     )

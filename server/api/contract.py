@@ -9,6 +9,7 @@ against its declared model, so the description and the code cannot drift apart.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -222,7 +223,9 @@ def answer_problem(declared: Operation, view, response: Response) -> str | None:
     if response.mimetype != "application/json":
         return f"media type {response.mimetype}, declared application/json"
     try:
-        model.model_validate_json(response.get_data())
+        # Decoded by Python's json first: an error may echo a lone surrogate (escaped, as the
+        # caller sent it), which pydantic's own JSON parser refuses.
+        model.model_validate(json.loads(response.get_data()))
     except ValidationError as exc:
         return f"status {status} off {model.__name__}: {exc}"
     return None

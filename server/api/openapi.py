@@ -242,10 +242,14 @@ def openapi_json():
 
 
 def route_table(document: dict) -> str:
-    """README's table of routes (Markdown), from the document: method and path, the body's
-    fields (`?`: optional), the success statuses, the summary."""
+    """README's table of routes (Markdown), from the document: method and path, the query
+    parameters, the body's fields (`?`: optional), the success statuses, the description's
+    first paragraph."""
     schemas_by_ref = document["components"]["schemas"]
-    lines = ["| method and path | body | answers | what |", "| --- | --- | --- | --- |"]
+    lines = [
+        "| method and path | query | body | answers | what |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for path, operations in document["paths"].items():
         for method, entry in operations.items():
             body = ""
@@ -258,11 +262,12 @@ def route_table(document: dict) -> str:
                 body = "`{" + ", ".join(fields) + "}`"
                 if "multipart/form-data" in content:
                     body += " or multipart with files"
+            query = ", ".join(p["name"] for p in entry["parameters"] if p["in"] == "query")
             answers = ", ".join(s for s in entry["responses"] if s.startswith("2"))
             route = f"`{method.upper()} {path}`"
             if entry.get("security") == []:
                 route += " (no token)"
             lead = " ".join(entry.get("description", entry["summary"]).split("\n\n")[0].split())
             summary = lead.replace("|", "\\|")
-            lines.append(f"| {route} | {body} | {answers} | {summary} |")
+            lines.append(f"| {route} | {query} | {body} | {answers} | {summary} |")
     return "\n".join(lines) + "\n"

@@ -49,6 +49,8 @@ def test_every_operation_answers_its_errors_in_the_one_error_shape(client):
             if "{" in path:
                 assert "404" in failures, (method, path)
             for status in failures:
+                if (path, status) == ("/health", "503"):
+                    continue  # the health report itself, saying what failed
                 schema = entry["responses"][status]["content"]["application/json"]["schema"]
                 assert schema == error, (method, path, status)
 
@@ -106,16 +108,13 @@ def test_query_parameters_are_described(client):
 
 def test_an_answer_off_its_declared_shape_is_caught(client, world, monkeypatch):
     """The check that keeps the document true: an answer with a key the model lacks."""
-    from helpdesk.server import serializers
+    from helpdesk.server.api import tickets as ticket_views
+    from helpdesk.services import tickets
 
-    original = serializers.comment_json
-    monkeypatch.setattr(
-        serializers, "comment_json", lambda comment: {**original(comment), "colour": "red"}
-    )
-    monkeypatch.setattr(
-        "helpdesk.server.api.tickets.comment_json", serializers.comment_json, raising=True
-    )
+    original = ticket_views.comment_json
+    monkeypatch.setattr(ticket_views, "comment_json", lambda c: {**original(c), "colour": "red"})
     ticket = world.ticket()
+    tickets.add_comment(ticket.reference, "Any news?", actor=world.requester)
     client.get(
         f"/api/v1/tickets/{ticket.reference}/comments", headers=world.headers(world.requester)
     )
@@ -132,12 +131,13 @@ def test_a_view_without_a_declaration_cannot_be_described(app):
         openapi_document(bare)
 
 
-def test_readme_route_table_is_generated_from_the_document(client):
+def test_readme_route_table_is_generated_from_the_document(app):
     spec = importlib.util.spec_from_file_location("api_routes", ROOT / "scripts/api_routes.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     readme = (ROOT / "README.md").read_text()
-    table = route_table(_document(client))
+    # The document as built (the served one has its keys sorted by Flask's JSON encoder).
+    table = route_table(openapi_document(app))
     assert script.readme_with_table(readme, table) == readme, (
         "README's route table is out of date: run scripts/api_routes.py"
     )

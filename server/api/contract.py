@@ -3,15 +3,15 @@
 The body model is what the view reads its JSON body with (`inputs.json_body`); the query model
 names its query parameters; the answer models say what each status carries. The OpenAPI
 document (server/api/openapi.py) is generated from these declarations, and with answer
-checking on (HELPDESK_CHECK_ANSWERS=1, as in the test suite) every JSON answer is validated
-against its declared model, so the description and the code cannot drift apart.
+checking on (settings.check_answers: HELPDESK_CHECK_ANSWERS=1, as in the test suite) every
+JSON answer is validated against its declared model, so the description and the code cannot
+drift apart.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from dataclasses import dataclass, field
 
@@ -185,9 +185,8 @@ ANSWER_PROBLEMS: list[str] = []
 
 
 def check_answers(app: Flask) -> None:
-    """Validate every /api/v1 answer against its operation when HELPDESK_CHECK_ANSWERS=1."""
-    if os.environ.get("HELPDESK_CHECK_ANSWERS") != "1":
-        return
+    """Validate every /api/v1 answer against its operation (settings.check_answers:
+    HELPDESK_CHECK_ANSWERS=1)."""
 
     @app.after_request
     def check(response: Response) -> Response:

@@ -4,7 +4,7 @@
 body.
 
 Bounded and repeatable: a fixed number of examples per operation and kind of data,
-derandomized (the same requests on every run), no example database, no shrinking.
+derandomized (Hypothesis' seed fixed for each operation), no example database, no shrinking.
 """
 
 from __future__ import annotations

@@ -84,6 +84,17 @@ def integer(field: str, value: Any, *, low: int, high: int, from_text: bool = Fa
     return value
 
 
+def row_id(value: Any) -> int | None:
+    """The id a value names when it is a whole number or ASCII digits (what a lookup "by id or
+    by name" tries first), if a row can have it; None otherwise: "²" passes str.isdigit() but
+    not int(), and past 2**63 - 1 no database column holds it."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        return None
+    return value
+
+
 def date_bound(field: str, value: str | None, *, end: bool = False) -> datetime | None:
     """Parse YYYY-MM-DD or an ISO datetime.
 

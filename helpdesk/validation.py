@@ -61,6 +61,12 @@ def email(value: Any) -> str:
         raise ValidationFailed(
             N_("{value!r} is not an email address."), {"field": "email"}, value=value
         )
+    if not value.isascii():  # mail goes out without SMTPUTF8: an address must be ASCII
+        raise ValidationFailed(
+            N_("{value!r}: only email addresses in ASCII letters can receive our mail."),
+            {"field": "email"},
+            value=value,
+        )
     return value
 
 

@@ -35,7 +35,7 @@ def choose(question: str, labels: Sequence[str], default: int | None = None) -> 
         answer = typer.prompt(
             t("Number"), default=str(default + 1) if default is not None else None
         ).strip()
-        if answer.isdigit() and 1 <= int(answer) <= len(labels):
+        if answer.isascii() and answer.isdigit() and 1 <= int(answer) <= len(labels):
             return int(answer) - 1
         typer.echo(t("Answer a number from 1 to {last}.", last=len(labels)))
     raise UsageError(f"No choice made after {ATTEMPTS} answers.")

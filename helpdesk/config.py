@@ -157,6 +157,8 @@ class Settings:
     # The reverse proxies whose X-Forwarded-* headers are believed (none by default).
     trusted_proxies: tuple[ProxyNetwork, ...] = ()
     log_format: str = "text"  # the server's log lines: readable text or JSON lines
+    # Check every API answer against its declared shape (the test suite; a cost per answer).
+    check_answers: bool = False
 
     def __post_init__(self):
         if self.attachment_dir is None:
@@ -230,6 +232,7 @@ def load_settings() -> Settings:
         secret_key=_env("HELPDESK_SECRET_KEY"),
         trusted_proxies=_env_networks("HELPDESK_TRUSTED_PROXIES"),
         log_format=_env_choice("HELPDESK_LOG_FORMAT", "text", LOG_FORMATS),
+        check_answers=_env_bool("HELPDESK_CHECK_ANSWERS", False),
     )
 
 

@@ -61,6 +61,12 @@ def email(value: Any) -> str:
         raise ValidationFailed(
             N_("{value!r} is not an email address."), {"field": "email"}, value=value
         )
+    if not value.isascii():  # mail goes out without SMTPUTF8: an address must be ASCII
+        raise ValidationFailed(
+            N_("{value!r}: only email addresses in ASCII letters can receive our mail."),
+            {"field": "email"},
+            value=value,
+        )
     return value
 
 
@@ -81,6 +87,17 @@ def integer(field: str, value: Any, *, low: int, high: int, from_text: bool = Fa
             min=low,
             max=high,
         )
+    return value
+
+
+def row_id(value: Any) -> int | None:
+    """The id a value names when it is a whole number or ASCII digits (what a lookup "by id or
+    by name" tries first), if a row can have it; None otherwise: "²" passes str.isdigit() but
+    not int(), and past 2**63 - 1 no database column holds it."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        return None
     return value
 
 

@@ -62,8 +62,11 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
 
     register_error_handlers(app, html_page=error_page_for)
     from helpdesk.server.api import api
+    from helpdesk.server.api.contract import check_answers
 
     app.register_blueprint(api)
+    if settings.check_answers:  # the test suite: every answer against its declared shape
+        check_answers(app)
     from helpdesk.server.survey import survey_page
 
     app.register_blueprint(survey_page)

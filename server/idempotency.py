@@ -49,6 +49,7 @@ def idempotent(view=None, *, secret: bool = False):
             response.headers["Idempotent-Replayed"] = "true"
         return response
 
+    wrapper.idempotent = True  # for the API's description: it takes an Idempotency-Key
     return wrapper
 
 

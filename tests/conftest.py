@@ -26,6 +26,7 @@ from helpdesk.db import database, init_database
 from helpdesk.migrations import LATEST, create_schema
 from helpdesk.models import Membership, Ticket, User
 from helpdesk.server import create_app
+from helpdesk.server.api.contract import ANSWER_PROBLEMS
 from helpdesk.services import api_tokens, organizations, passwords, tickets
 
 PASSWORD = "correct horse battery"
@@ -38,6 +39,18 @@ if SERVER_DATABASE and not ON_POSTGRES:
     raise pytest.UsageError(
         f"HELPDESK_DATABASE must name a PostgreSQL server, not {SERVER_DATABASE}"
     )
+
+
+# Every API answer in the suite is checked against the shape its operation declares (and its
+# status against those it may answer): the OpenAPI document cannot drift from the code.
+os.environ["HELPDESK_CHECK_ANSWERS"] = "1"
+
+
+@pytest.fixture(autouse=True)
+def answers_keep_their_contract():
+    ANSWER_PROBLEMS.clear()
+    yield
+    assert not ANSWER_PROBLEMS, "answers off their contract:\n" + "\n".join(ANSWER_PROBLEMS)
 
 
 def pytest_report_header(config):

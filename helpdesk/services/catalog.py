@@ -58,8 +58,8 @@ def service_types(service: Service) -> list[str]:
 def find_service(identifier, query=None) -> Service | None:
     """A service by id or by name (any case), among `query` (all services by default)."""
     query = Service.select() if query is None else query
-    if isinstance(identifier, int) or (isinstance(identifier, str) and identifier.isdigit()):
-        found = query.where(Service.id == int(identifier)).first()
+    if (service_id := validation.row_id(identifier)) is not None:
+        found = query.where(Service.id == service_id).first()
         if found is not None:
             return found
     if not isinstance(identifier, str):
@@ -77,8 +77,8 @@ def get_service(identifier) -> Service:
 
 def find_subcategory(service: Service, identifier) -> Subcategory | None:
     query = Subcategory.select().where(Subcategory.service == service)
-    if isinstance(identifier, int) or (isinstance(identifier, str) and identifier.isdigit()):
-        found = query.where(Subcategory.id == int(identifier)).first()
+    if (subcategory_id := validation.row_id(identifier)) is not None:
+        found = query.where(Subcategory.id == subcategory_id).first()
         if found is not None:
             return found
     if not isinstance(identifier, str):

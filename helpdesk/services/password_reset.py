@@ -33,7 +33,7 @@ def request_password_reset(email, *, client: Client = NO_CLIENT) -> str:
 
     Throttled per address and per client: TooManyRequests past the limit.
     """
-    email = validation.text("email", email, max_length=254).lower()
+    email = validation.email(email)  # a malformed address says nothing of who has an account
     throttling.take_email_request(email, client)
     ttl = timedelta(minutes=current_settings().accounts.reset_ttl_minutes)
     with database.atomic():

@@ -89,8 +89,9 @@ def get_policy(name: str, *, actor: User) -> SlaPolicy:
     permissions.require(actor, "sla.view")
     text = validation.text("policy", str(name), max_length=MAX_NAME)
     policy = SlaPolicy.get_or_none(SlaPolicy.name == text)
-    if policy is None and text.isdigit():
-        policy = SlaPolicy.get_or_none(SlaPolicy.id == int(text))
+    policy_id = validation.row_id(text)
+    if policy is None and policy_id is not None:
+        policy = SlaPolicy.get_or_none(SlaPolicy.id == policy_id)
     if policy is None:
         known = [p.name for p in SlaPolicy.select().order_by(SlaPolicy.name)]
         raise NotFound(N_("No SLA policy named {policy!r}."), {"known": known}, policy=text)

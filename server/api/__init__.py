@@ -14,6 +14,7 @@ from helpdesk.server.api import (  # noqa: E402, F401
     dashboard,
     inputs,
     mail,
+    openapi,
     organizations,
     priorities,
     provisioning,

@@ -12,6 +12,7 @@ from helpdesk.errors import AuthenticationRequired, BadRequest, ValidationFailed
 from helpdesk.i18n import N_
 from helpdesk.models import User
 from helpdesk.permissions import require_token_allows
+from helpdesk.server.api.contract import body_fields, check_body, current_operation
 from helpdesk.services.access_log import Client
 from helpdesk.services.api_tokens import user_for_token
 from helpdesk.storage import Upload
@@ -134,22 +135,27 @@ def check_request_text() -> None:
             validation.storable(values[0] if len(values) == 1 else values, name)
 
 
-def json_body(allowed: set[str], required: set[str] = frozenset()) -> dict:
-    """The request's JSON object, with only known fields and every required one."""
+def json_body() -> dict:
+    """The request's JSON object, read with the body model its view's @operation declares:
+    only known fields, every required one, each of its JSON type."""
     if not request.is_json:
         raise BadRequest(N_("Send a JSON body with 'Content-Type: application/json'."))
     data = request.environ.get(_JSON_KEY, _UNREAD)
     if data is _UNREAD:
         data = _parse_json(request.get_data(), N_("The request body is not valid JSON."))
-    return _check_fields(data, allowed, required)
+    return _read_with_model(data)
 
 
-def payload_with_uploads(
-    allowed: set[str], required: set[str] = frozenset()
-) -> tuple[dict, list[Upload]]:
+def _read_with_model(data: Any) -> dict:
+    model = current_operation().body
+    allowed, required = body_fields(model)
+    return check_body(model, _check_fields(data, allowed, required))
+
+
+def payload_with_uploads() -> tuple[dict, list[Upload]]:
     """A JSON body, or multipart/form-data with a JSON `data` field and `attachments` files."""
     if request.mimetype != "multipart/form-data":
-        return json_body(allowed, required), []
+        return json_body(), []
     data = _parse_json(
         request.form.get("data", "{}"), N_("The multipart field 'data' is not valid JSON.")
     )
@@ -162,7 +168,7 @@ def payload_with_uploads(
             max=MAX_UPLOADS,
         )
     uploads = [Upload(f.filename or "attachment", f.stream, f.mimetype) for f in files]
-    return _check_fields(data, allowed, required), uploads
+    return _read_with_model(data), uploads
 
 
 def paging() -> tuple[Any, Any]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from flask import Response, request, stream_with_context, url_for
+from pydantic import Field
 
 from helpdesk import validation
+from helpdesk.server import schemas
 from helpdesk.server.api import MAX_ID, api
+from helpdesk.server.api.contract import Body, Media, Query, operation
 from helpdesk.server.api.inputs import (
     current_user,
     flag,
@@ -25,20 +28,123 @@ from helpdesk.server.serializers import (
 )
 from helpdesk.services import tickets
 
-TICKET_FIELDS = {
-    "type",
-    "title",
-    "service",
-    "subcategory",
-    "description",
-    "impact",
-    "urgency",
-    "priority",
-    "organization",
-    "private",
-    "requester",
-    "dedupe_key",
-}
+
+class TicketSubmission(Body):
+    type: str = Field(
+        description="incident, feature or question (GET /catalog: a service's types)."
+    )
+    title: str
+    service: str | int | None = Field(None, description="A service of the caller's catalogue.")
+    subcategory: str | int | None = None
+    description: str | None = None
+    impact: str | None = Field(None, description="When the type's priority policy asks for it.")
+    urgency: str | None = None
+    priority: str | None = None
+    organization: str | None = Field(None, description="When the requester has several.")
+    private: bool | None = Field(None, description="Hidden from the organization's power users.")
+    requester: str | None = Field(None, description="Agents: the customer it is for (email).")
+    dedupe_key: str | None = Field(
+        None, description="While an open ticket of the requester has it, a comment on that one."
+    )
+
+
+class TicketEdit(Body):
+    title: str | None = None
+    description: str | None = None
+    type: str | None = None
+    service: str | int | None = None
+    subcategory: str | int | None = None
+    impact: str | None = None
+    urgency: str | None = None
+    priority: str | None = None
+    private: bool | None = None
+
+
+class NewComment(Body):
+    body: str
+    internal: bool | None = Field(None, description="An internal note (agents).")
+
+
+class Attachments(Body):
+    """Nothing but the multipart `attachments` files."""
+
+
+class Users(Body):
+    users: list[str] = Field(description="Emails or names.")
+
+
+class Assignment(Body):
+    assignee: str = Field(description='An agent\'s email or name, or "me".')
+
+
+class Transition(Body):
+    to: str = Field(description="The status (allowed_transitions lists them).")
+    comment: str | None = Field(None, description="A public comment with the change.")
+
+
+class Closing(Body):
+    rating: int | None = Field(None, description="The requester's satisfaction, 1 to 5.")
+    comment: str | None = None
+
+
+class Reopening(Body):
+    comment: str = Field(description="Why the ticket is reopened (public).")
+
+
+class TicketQuery(Query):
+    status: list[str] | None = Field(None, description="Repeatable: new, open, pending...")
+    priority: list[str] | None = Field(None, description="Repeatable.")
+    scope: str | None = Field(None, description="mine, or organization (power users).")
+    organization: str | None = None
+    q: str | None = Field(None, description="Full text; each ticket then has a snippet.")
+    type: str | None = None
+    service: str | None = None
+    requester: str | None = None
+    assignee: str | None = None
+    unassigned: bool | None = None
+    breaching: bool | None = Field(None, description="SLA target missed or due within `within`.")
+    within: str | None = Field(None, description="With breaching: a window such as 2h.")
+    from_: str | None = Field(None, alias="from", description="Created from (date).")
+    to: str | None = Field(None, description="Created before the end of (date).")
+    closed_from: str | None = None
+    closed_to: str | None = None
+    updated_since: str | None = None
+    reference: str | None = None
+    sort: str | None = None
+    dir: str | None = Field(None, description="asc or desc.")
+    cursor: str | None = Field(None, description="The previous page's `next`.")
+    count: bool | None = Field(None, description="false: no total.")
+    page: int | None = None
+    per_page: int | None = Field(None, description="At most 100.")
+
+
+class ExportQuery(TicketQuery):
+    format: str | None = Field(None, description="jsonl (the default) or csv.")
+
+
+class SubmittedTicket(schemas.TicketDetail):
+    deduplicated: bool
+
+
+class EditedTicket(schemas.TicketDetail):
+    changed: list[str]
+
+
+class SharedTicket(schemas.TicketDetail):
+    added: list[str]
+    invited: list[str]
+
+
+class UnsharedTicket(schemas.TicketDetail):
+    removed: list[str]
+
+
+class NewCommentAnswer(schemas.Comment):
+    ticket: str
+
+
+class Comments(schemas.Items[schemas.Comment]):
+    pass
 
 
 def _detail(ticket, actor, status=200, headers=None):
@@ -92,6 +198,7 @@ def _ticket_filter(args, page=1, per_page=25) -> tickets.TicketFilter:
 
 
 @api.get("/tickets")
+@operation(query=TicketQuery, answers={200: schemas.TicketPage}, errors=(404,))
 def list_tickets():
     """Tickets the caller may see, newest first; filters: status and priority (repeatable),
     scope=mine, scope=organization (power users), organization, q (full text,
@@ -113,6 +220,11 @@ def list_tickets():
 
 
 @api.get("/tickets/export")
+@operation(
+    query=ExportQuery,
+    errors=(404,),
+    answers={200: Media(("application/x-ndjson", "text/csv"), "jsonl, or csv with format=csv")},
+)
 def export_tickets():
     """Every ticket the caller may see that matches the list filters, with the comments the
     caller may see, streamed: format=jsonl (one ticket a line) or format=csv (one row a
@@ -129,13 +241,19 @@ def export_tickets():
 
 @api.post("/tickets")
 @idempotent
+@operation(
+    body=TicketSubmission,
+    uploads=True,
+    answers={201: SubmittedTicket, 200: SubmittedTicket},
+    errors=(404,),
+)
 def submit_ticket():
     """Submit a ticket: JSON, or multipart with a JSON `data` field and `attachments` files.
 
     201 and the new ticket; 200 and the open ticket with the same `dedupe_key`, which the
     submit became a comment on (`"deduplicated": true`)."""
     actor = current_user()
-    body, uploads = payload_with_uploads(TICKET_FIELDS, {"type", "title"})
+    body, uploads = payload_with_uploads()
     submitted = tickets.submit(actor=actor, attachments=uploads, **body)
     ticket = submitted.ticket
     location = url_for("api.show_ticket", reference=ticket.reference)
@@ -145,6 +263,7 @@ def submit_ticket():
 
 
 @api.get("/tickets/<reference>")
+@operation(answers={200: schemas.TicketDetail})
 def show_ticket(reference: str):
     """One ticket with what the caller may see of its comments, attachments and history."""
     actor = current_user()
@@ -152,10 +271,11 @@ def show_ticket(reference: str):
 
 
 @api.patch("/tickets/<reference>")
+@operation(body=TicketEdit, answers={200: EditedTicket}, errors=(412,))
 def edit_ticket(reference: str):
     """Change fields of the ticket; answers the ticket and the fields that changed."""
     actor = current_user()
-    body = json_body(set(tickets.EDITABLE_FIELDS))
+    body = json_body()
     edit = tickets.edit_ticket(reference, body, actor=actor, if_match=_if_match())
     data = ticket_detail(edit.ticket, actor)
     data["changed"] = edit.changed
@@ -163,6 +283,7 @@ def edit_ticket(reference: str):
 
 
 @api.get("/tickets/<reference>/comments")
+@operation(answers={200: Comments})
 def list_comments(reference: str):
     """The comments the caller may see, oldest first."""
     actor = current_user()
@@ -172,6 +293,7 @@ def list_comments(reference: str):
 
 
 @api.get(f"/tickets/<reference>/comments/<int(max={MAX_ID}):comment_id>")
+@operation(answers={200: schemas.Comment})
 def show_comment(reference: str, comment_id: int):
     """One comment, if the caller may see it."""
     actor = current_user()
@@ -180,10 +302,11 @@ def show_comment(reference: str, comment_id: int):
 
 @api.post("/tickets/<reference>/comments")
 @idempotent
+@operation(body=NewComment, uploads=True, answers={201: NewCommentAnswer})
 def add_comment(reference: str):
     """Reply (public) or write an internal note; JSON or multipart with attachments."""
     actor = current_user()
-    body, uploads = payload_with_uploads({"body", "internal"}, {"body"})
+    body, uploads = payload_with_uploads()
     comment = tickets.add_comment(
         reference,
         body["body"],
@@ -198,15 +321,17 @@ def add_comment(reference: str):
 
 @api.post("/tickets/<reference>/attachments")
 @idempotent
+@operation(body=Attachments, uploads=True, answers={201: schemas.TicketDetail})
 def add_attachments(reference: str):
     """Attach files (multipart `attachments`) to the ticket itself."""
     actor = current_user()
-    _, uploads = payload_with_uploads(set())
+    _, uploads = payload_with_uploads()
     ticket = tickets.add_attachments(reference, uploads, actor=actor)
     return _detail(tickets.get_ticket(ticket.reference, actor=actor), actor, 201)
 
 
 @api.get("/tickets/<reference>/attachments/<filename>")
+@operation(answers={200: Media(("*/*",), "The file, as a download.")}, errors=(410,))
 def download_attachment(reference: str, filename: str):
     """The file itself, always as a download."""
     attachment = tickets.get_attachment(reference, filename, actor=current_user())
@@ -214,11 +339,12 @@ def download_attachment(reference: str, filename: str):
 
 
 @api.post("/tickets/<reference>/shares")
+@operation(body=Users, answers={200: SharedTicket})
 def share_ticket(reference: str):
     """Share with colleagues of the ticket's organization, by email or name, or invite an
     email from outside it; answers the ticket, `added` and `invited` (emails)."""
     actor = current_user()
-    body = json_body({"users"}, {"users"})
+    body = json_body()
     sharing = tickets.share_ticket(reference, body["users"], actor=actor)
     ticket = tickets.get_ticket(reference, actor=actor)
     data = ticket_detail(ticket, actor)
@@ -228,10 +354,11 @@ def share_ticket(reference: str):
 
 
 @api.post("/tickets/<reference>/unshare")
+@operation(body=Users, answers={200: UnsharedTicket})
 def unshare_ticket(reference: str):
     """Stop sharing with users the ticket is shared with, by email or name."""
     actor = current_user()
-    body = json_body({"users"}, {"users"})
+    body = json_body()
     removed = tickets.unshare_ticket(reference, body["users"], actor=actor)
     ticket = tickets.get_ticket(reference, actor=actor)
     data = ticket_detail(ticket, actor)
@@ -240,19 +367,21 @@ def unshare_ticket(reference: str):
 
 
 @api.post("/tickets/<reference>/assign")
+@operation(body=Assignment, answers={200: schemas.TicketDetail}, errors=(412,))
 def assign_ticket(reference: str):
     """Give the ticket to an agent (by email or name, or "me")."""
     actor = current_user()
-    body = json_body({"assignee"}, {"assignee"})
+    body = json_body()
     ticket = tickets.assign(reference, body["assignee"], actor=actor, if_match=_if_match())
     return _detail(ticket, actor)
 
 
 @api.post("/tickets/<reference>/transition")
+@operation(body=Transition, answers={200: schemas.TicketDetail}, errors=(412,))
 def transition_ticket(reference: str):
     """Move the ticket to another status, with an optional public comment."""
     actor = current_user()
-    body = json_body({"to", "comment"}, {"to"})
+    body = json_body()
     ticket = tickets.change_status(
         reference, body["to"], actor=actor, comment=body.get("comment"), if_match=_if_match()
     )
@@ -260,10 +389,11 @@ def transition_ticket(reference: str):
 
 
 @api.post("/tickets/<reference>/close")
+@operation(body=Closing, answers={200: schemas.TicketDetail}, errors=(412,))
 def close_ticket(reference: str):
     """Close the ticket; the requester may rate it 1-5 with a comment."""
     actor = current_user()
-    body = json_body({"rating", "comment"})
+    body = json_body()
     ticket = tickets.close_ticket(
         reference,
         actor=actor,
@@ -275,9 +405,10 @@ def close_ticket(reference: str):
 
 
 @api.post("/tickets/<reference>/reopen")
+@operation(body=Reopening, answers={200: schemas.TicketDetail}, errors=(412,))
 def reopen_ticket(reference: str):
     """Reopen a resolved ticket; the comment saying why is required."""
     actor = current_user()
-    body = json_body({"comment"}, {"comment"})
+    body = json_body()
     ticket = tickets.reopen_ticket(reference, body["comment"], actor=actor, if_match=_if_match())
     return _detail(ticket, actor)

@@ -251,7 +251,8 @@ def close_request(reference: str):
         tickets.close_ticket(
             reference,
             actor=portal_user(),
-            rating=int(rating) if rating.isdigit() else (rating or None),
+            # ASCII digits only: "²" passes str.isdigit() but not int().
+            rating=int(rating) if rating.isascii() and rating.isdigit() else (rating or None),
             comment=request.form.get("comment", ""),
         )
     except HelpdeskError as exc:

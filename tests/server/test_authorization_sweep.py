@@ -25,6 +25,7 @@ SECRETS = ("globex", "zircon")
 # Routes anybody may call (signing up, logging in, a survey's link...): no 401 for nobody.
 PUBLIC = {
     "/api/v1/health",
+    "/api/v1/openapi.json",
     "/api/v1/auth/login",
     "/api/v1/auth/signup",
     "/api/v1/account/activate",

@@ -438,3 +438,12 @@ def test_internal_upload_still_avoids_every_name(client, world):
         .get()
     )
     assert internal.filename == "a-2.txt"
+
+
+def test_an_email_address_our_mail_cannot_carry_is_refused_not_a_500(client):
+    """Mail goes out without SMTPUTF8: an address outside ASCII is refused where it is given,
+    not when a message to it is written."""
+    for address in ("josé@example.test", "\u00a2h&F\u00b4o\u00ba@x.test"):
+        response = client.post("/api/v1/account/password-reset", json={"email": address})
+        assert response.status_code == 422, address
+        assert response.get_json()["error"]["details"]["field"] == "email"

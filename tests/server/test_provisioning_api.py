@@ -317,8 +317,8 @@ def test_without_a_token_it_is_401(client, world):
     "body,message",
     [
         ({}, "Missing required field: rows."),
-        ({"rows": "a,b"}, "rows must be a list of objects."),
-        ({"rows": ["a,b"]}, "Row 1 is not an object."),
+        ({"rows": "a,b"}, "rows must be a list."),
+        ({"rows": ["a,b"]}, "rows[0] must be a JSON object."),
         (
             {"rows": [{"email": "a@b.test", "name": "A", "org": "Acme"}]},
             "has an unknown field: org.",

@@ -81,3 +81,11 @@ def test_bad_targets_and_calendars_are_refused_clearly(client, world):
         resp = client.post(f"{API}/calendars", json=body, headers=admin)
         assert resp.status_code == 422, (body, resp.json)
     assert client.get(f"{API}/calendars", headers=admin).json == {"items": []}
+
+
+def test_a_policy_id_no_row_can_have_is_not_found_not_a_500(client, world):
+    headers = world.headers(world.agent)
+    for name in ("²", "99999999999999999999"):  # isdigit() but not int(); past 2**63 - 1
+        response = client.get(f"/api/v1/sla/policies/{name}", headers=headers)
+        assert response.status_code == 404, name
+        assert response.get_json()["error"]["code"] == "not_found"

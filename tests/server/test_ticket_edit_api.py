@@ -6,6 +6,7 @@ import pytest
 from conftest import deliver
 
 from helpdesk.models import Event, OutboxMessage, Share, Ticket
+from helpdesk.services import catalog
 
 API = "/api/v1/tickets"
 
@@ -212,6 +213,23 @@ def test_bad_input_is_422_and_changes_nothing(client, world, body, field):
         assert error["details"]["field"] == field
     if "status" in body:
         assert error["details"]["unknown"] == ["status"]
+    assert snapshot(ticket) == before
+
+
+@pytest.mark.parametrize("number", ["²", "99999999999999999999", 2**64])
+def test_a_service_or_subcategory_id_no_row_can_have_is_refused_not_a_500(client, world, number):
+    """Digits that are not ASCII ("²" passes str.isdigit(), not int()) or ids past 64 bits
+    name no service or subcategory (found by tests/server/test_api_schemathesis.py)."""
+    catalog.add_service("Printing", actor=world.admin)
+    ticket = world.ticket(status="open")
+    before = snapshot(ticket)
+    resp = patch(client, world, world.agent, ticket.reference, {"service": number})
+    assert resp.status_code == 404, resp.get_json()
+    assert resp.get_json()["error"]["message"] == f"No service named '{number}'."
+    body = {"service": "Printing", "subcategory": number}
+    resp = patch(client, world, world.agent, ticket.reference, body)
+    assert resp.status_code == 422, resp.get_json()
+    assert resp.get_json()["error"]["details"]["field"] == "subcategory"
     assert snapshot(ticket) == before
 
 

@@ -201,9 +201,18 @@ def check_answers(app: Flask) -> None:
         return response
 
 
+def _query_names(declared: Operation) -> set[str]:
+    if declared.query is None:
+        return set()
+    return {info.alias or name for name, info in declared.query.model_fields.items()}
+
+
 def answer_problem(declared: Operation, view, response: Response) -> str | None:
     from helpdesk.server.api.inputs import is_public
 
+    undeclared = sorted(set(request.args) - _query_names(declared))
+    if undeclared:  # a parameter the view reads, or a caller expects, that the document lacks
+        return f"query parameters {undeclared} are not declared"
     status = response.status_code
     model = declared.answers.get(status)
     if model is None:

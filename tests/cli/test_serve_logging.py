@@ -58,7 +58,7 @@ def test_serve_logs_a_json_line_per_request(serve_env, tmp_path, server):
     with helpdesk_serve(serve_env, log, *server) as (url, _port, _health):
         with httpx.Client(base_url=url, trust_env=False, timeout=10) as http:
             resp = http.get(
-                "/api/v1/tickets?token=not-for-the-log",
+                "/api/v1/tickets?q=not-for-the-log",
                 headers={
                     "Authorization": f"Bearer {token}",
                     "X-Request-Id": "ci-run-7",

@@ -60,7 +60,7 @@ def ingest_command(
     settings = use_settings(load_settings())
     limit = settings.mail.max_message_size
     open_database(settings.database_url)
-    configure_storage(settings.attachment_dir, settings.max_attachment_size)
+    configure_storage(settings.attachment_dir, settings.max_attachment_size, settings.storage)
 
     results = []
     unreadable: list[str] = []

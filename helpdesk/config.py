@@ -152,6 +152,9 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     accounts: AccountSettings = field(default_factory=AccountSettings)
     attachment_dir: Path | None = None  # None: data_dir/attachments
+    # s3://BUCKET[/PREFIX]: attachments in object storage (attachment_dir then stages them);
+    # None: in attachment_dir.
+    storage: str | None = None
     # Signs the portal's session cookies; None: one generated once and kept in data_dir.
     secret_key: str | None = None
     # The reverse proxies whose X-Forwarded-* headers are believed (none by default).
@@ -177,6 +180,16 @@ def _env_networks(name: str) -> tuple[ProxyNetwork, ...]:
                     f"{name} must list IP addresses or CIDR ranges, not {part.strip()!r}"
                 ) from None
     return tuple(networks)
+
+
+def _env_storage(name: str) -> str | None:
+    raw = _env(name)
+    if raw is None:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ValueError(f"{name} must be s3://BUCKET or s3://BUCKET/PREFIX, not {raw!r}")
+    return raw.rstrip("/")
 
 
 def _read_mail_settings() -> MailSettings:
@@ -226,6 +239,7 @@ def load_settings() -> Settings:
         data_dir=data_dir,
         database_url=database_url,
         attachment_dir=attachment_home / "attachments",
+        storage=_env_storage("HELPDESK_STORAGE"),
         max_attachment_size=_env_int("HELPDESK_MAX_ATTACHMENT_SIZE", DEFAULT_MAX_ATTACHMENT_SIZE),
         mail=_read_mail_settings(),
         accounts=_read_account_settings(),

@@ -11,8 +11,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlparse
 
 from werkzeug.utils import secure_filename
 
@@ -52,22 +54,63 @@ def guess_content_type(filename: str, declared: str | None) -> str:
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
-class BlobStore:
-    """Files kept under root/ab/abcdef...: the SHA-256 of their content is their name."""
+@dataclass
+class StoredFile:
+    """A stored file opened for reading: a stream read in chunks, never whole."""
 
-    def __init__(self, root: Path | None = None, max_size: int = DEFAULT_MAX_ATTACHMENT_SIZE):
-        self.root = root
+    stream: BinaryIO
+    size: int
+    modified: datetime  # naive UTC
+
+
+class Storage:
+    """Where attachment files live, each under the SHA-256 of its content (ab/abcdef...).
+
+    Files are staged in a local directory first (hashed while copied), then published by the
+    implementation (`_put`): a rename into the directory, or an upload to object storage.
+    """
+
+    location = ""  # for messages: the directory or s3://bucket/prefix
+
+    def __init__(self, staging_root: Path | None, max_size: int = DEFAULT_MAX_ATTACHMENT_SIZE):
+        self.staging_root = staging_root
         self.max_size = max_size
 
-    def path_for(self, sha256: str) -> Path:
-        if self.root is None:
-            raise RuntimeError("attachment storage is not configured")
-        return self.root / sha256[:2] / sha256
+    # -- what each implementation provides ------------------------------------------------
 
-    def existing_path(self, sha256: str, name: str) -> Path:
-        """Where a stored file is; Gone if it is missing from storage."""
-        path = self.path_for(sha256)
-        if not path.is_file():
+    def _put(self, sha256: str, staged: Path) -> None:
+        """Publish a staged file under its name; the staged file is gone afterwards."""
+        raise NotImplementedError
+
+    def open(self, sha256: str) -> StoredFile | None:
+        """The file for reading; None when it is missing."""
+        raise NotImplementedError
+
+    def delete(self, sha256: str) -> None:
+        """Remove a file (nothing happens when it is missing)."""
+        raise NotImplementedError
+
+    def stored(self) -> Iterator[tuple[str, datetime]]:
+        """Every stored file: its SHA-256 and when it was last written (naive UTC)."""
+        raise NotImplementedError
+
+    # -- common to both ---------------------------------------------------------------------
+
+    def exists(self, sha256: str) -> bool:
+        return self.size(sha256) is not None
+
+    def size(self, sha256: str) -> int | None:
+        """The stored file's size; None when it is missing."""
+        stored = self.open(sha256)
+        if stored is None:
+            return None
+        stored.stream.close()
+        return stored.size
+
+    def open_attachment(self, sha256: str, name: str) -> StoredFile:
+        """An attachment's file for reading; Gone if it is missing from storage."""
+        stored = self.open(sha256)
+        if stored is None:
             raise Gone(
                 N_(
                     "The file of attachment {filename!r} is missing from storage; "
@@ -76,13 +119,13 @@ class BlobStore:
                 {"sha256": sha256},
                 filename=name,
             )
-        return path
+        return stored
 
     @property
     def staging_dir(self) -> Path:
-        if self.root is None:
+        if self.staging_root is None:
             raise RuntimeError("attachment storage is not configured")
-        return self.root / "tmp"
+        return self.staging_root / "tmp"
 
     def _stage(self, stream: BinaryIO) -> tuple[str, int, Path]:
         """Copy a stream to a staging file in chunks, hashing it; refuse it past max_size."""
@@ -115,7 +158,7 @@ class BlobStore:
     def staging(self) -> Iterator[Staging]:
         """Files are staged before the transaction and published as its last step.
 
-            with blob_store.staging() as staging:
+            with active_store().staging() as staging:
                 sha, size = staging.add(upload.stream)   # no lock held while copying
                 with database.atomic():
                     ...                                 # rows that name the files
@@ -132,7 +175,7 @@ class BlobStore:
 
     def remove_stale_staging(self, older_than: float = STALE_STAGING_SECONDS) -> int:
         """Delete staging files a crashed process left behind; return how many."""
-        if self.root is None or not self.staging_dir.is_dir():
+        if self.staging_root is None or not self.staging_dir.is_dir():
             return 0
         cutoff = time.time() - older_than
         removed = 0
@@ -159,7 +202,7 @@ def _storage_failed(exc: OSError) -> StorageUnavailable:
 
 
 class Staging:
-    def __init__(self, store: BlobStore):
+    def __init__(self, store: Storage):
         self.store = store
         self.staged: list[tuple[str, Path]] = []
 
@@ -170,19 +213,16 @@ class Staging:
         return sha, size
 
     def publish(self) -> None:
-        """Move every staged file to its place; StorageUnavailable if one cannot be moved.
+        """Store every staged file under its name; StorageUnavailable if one cannot be stored.
 
-        A file published before a later failure stays: it is named by its content, so a
-        later upload of the same content uses it, and nothing points at it meanwhile.
+        A file published before a later failure (of another file, or of the commit) stays,
+        named by nothing: a later upload of the same content uses it, and `sweep_unreferenced`
+        removes it once it is older than any transaction. It is not deleted on the failure
+        path: another request may have just published the same content, not yet committed.
         """
         while self.staged:
             sha, tmp = self.staged[0]
-            final = self.store.path_for(sha)
-            try:
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, final)  # same content under the same name: replacing is harmless
-            except OSError as exc:
-                raise _storage_failed(exc) from None
+            self.store._put(sha, tmp)  # the same content under the same name: harmless
             self.staged.pop(0)
 
     def discard(self) -> None:
@@ -191,11 +231,213 @@ class Staging:
         self.staged.clear()
 
 
-blob_store = BlobStore()
+class LocalStorage(Storage):
+    """Files under root/ab/abcdef..., staged in root/tmp: one rename publishes one."""
+
+    def __init__(self, root: Path | None = None, max_size: int = DEFAULT_MAX_ATTACHMENT_SIZE):
+        super().__init__(root, max_size)
+        self.root = root
+        self.location = str(root)
+
+    def path_for(self, sha256: str) -> Path:
+        if self.root is None:
+            raise RuntimeError("attachment storage is not configured")
+        return self.root / sha256[:2] / sha256
+
+    def _put(self, sha256: str, staged: Path) -> None:
+        final = self.path_for(sha256)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, final)  # a fresh mtime too: the sweeper leaves it alone
+        except OSError as exc:
+            raise _storage_failed(exc) from None
+
+    def open(self, sha256: str) -> StoredFile | None:
+        try:
+            stream = self.path_for(sha256).open("rb")
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+        except OSError as exc:
+            raise _storage_failed(exc) from None
+        stat = os.fstat(stream.fileno())
+        return StoredFile(stream, stat.st_size, _utc(stat.st_mtime))
+
+    def delete(self, sha256: str) -> None:
+        self.path_for(sha256).unlink(missing_ok=True)
+
+    def stored(self) -> Iterator[tuple[str, datetime]]:
+        if self.root is None or not self.root.is_dir():
+            return
+        for shard in sorted(self.root.iterdir()):
+            if len(shard.name) != 2 or not shard.is_dir():  # tmp/ holds staging files
+                continue
+            for entry in sorted(shard.iterdir()):
+                if _is_sha256(entry.name) and entry.is_file():
+                    yield entry.name, _utc(entry.stat().st_mtime)
 
 
-def configure_storage(root: Path, max_size: int) -> None:
-    """Point the store at its directory and clear what a crash left in staging."""
-    blob_store.root = root
-    blob_store.max_size = max_size
-    blob_store.remove_stale_staging()
+class S3Storage(Storage):
+    """Objects PREFIX/ab/abcdef... in an S3-compatible bucket, through boto3.
+
+    boto3 reads the credentials, region and endpoint from its own standard environment
+    (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL).
+    Uploads are staged in a local directory while hashed, then sent by boto3's managed
+    transfer (multipart past 8 MB) from the file; downloads stream the object's body.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        staging_root: Path | None,
+        max_size: int = DEFAULT_MAX_ATTACHMENT_SIZE,
+        client=None,
+    ):
+        super().__init__(staging_root, max_size)
+        self.bucket, self.prefix = parse_s3_url(url)
+        self.location = url
+        if client is None:
+            import boto3  # only deployments on object storage pay for importing it
+
+            client = boto3.client("s3")
+        self.client = client
+
+    def key_for(self, sha256: str) -> str:
+        return f"{self.prefix}{sha256[:2]}/{sha256}"
+
+    def _put(self, sha256: str, staged: Path) -> None:
+        try:
+            self.client.upload_file(str(staged), self.bucket, self.key_for(sha256))
+        except Exception as exc:  # boto3's and botocore's errors, the network's
+            raise _object_storage_failed(exc) from None
+        staged.unlink(missing_ok=True)
+
+    def open(self, sha256: str) -> StoredFile | None:
+        try:
+            obj = self.client.get_object(Bucket=self.bucket, Key=self.key_for(sha256))
+        except Exception as exc:
+            if _is_missing(exc):
+                return None
+            raise _object_storage_failed(exc) from None
+        modified = obj["LastModified"].astimezone(UTC).replace(tzinfo=None)
+        return StoredFile(_ObjectBody(obj["Body"]), obj["ContentLength"], modified)
+
+    def size(self, sha256: str) -> int | None:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.key_for(sha256))
+        except Exception as exc:
+            if _is_missing(exc):
+                return None
+            raise _object_storage_failed(exc) from None
+        return head["ContentLength"]
+
+    def delete(self, sha256: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.key_for(sha256))
+        except Exception as exc:
+            raise _object_storage_failed(exc) from None
+
+    def stored(self) -> Iterator[tuple[str, datetime]]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        try:
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    name = obj["Key"].rpartition("/")[2]
+                    if _is_sha256(name):
+                        yield name, obj["LastModified"].astimezone(UTC).replace(tzinfo=None)
+        except Exception as exc:
+            raise _object_storage_failed(exc) from None
+
+
+class _ObjectBody:
+    """An object's body as a plain readable stream: read and close only, so that a WSGI
+    server's file wrapper iterates it in chunks rather than seeking or sendfile-ing it."""
+
+    def __init__(self, body):
+        self._body = body
+
+    def read(self, size: int = CHUNK_SIZE) -> bytes:
+        return self._body.read(size)
+
+    def close(self) -> None:
+        self._body.close()
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """s3://BUCKET[/PREFIX] as (bucket, "PREFIX/" or "")."""
+    parsed = urlparse(url)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ValueError(f"an object storage location is s3://BUCKET[/PREFIX], not {url!r}")
+    prefix = parsed.path.strip("/")
+    return parsed.netloc, f"{prefix}/" if prefix else ""
+
+
+def _is_sha256(name: str) -> bool:
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)
+
+
+def _is_missing(exc: Exception) -> bool:
+    error = getattr(exc, "response", {}).get("Error", {})
+    return str(error.get("Code")) in ("NoSuchKey", "404", "NotFound")
+
+
+def _object_storage_failed(exc: Exception) -> StorageUnavailable:
+    log.error("object storage failed: %s", exc)
+    return StorageUnavailable(
+        N_(
+            "The attachment storage cannot be reached or refused the request, so nothing was "
+            "saved: try again later, or tell an administrator."
+        )
+    )
+
+
+# A file left by a request that failed after publishing it is this old before it is swept:
+# far longer than any transaction, so that one still committing keeps what it published.
+SWEEP_AFTER_SECONDS = 6 * 3600
+
+
+def sweep_unreferenced(store: Storage, older_than: float = SWEEP_AFTER_SECONDS) -> list[str]:
+    """Delete stored files that no attachment names and that were written more than
+    `older_than` seconds ago; return their SHA-256s.
+
+    Every publish rewrites its file (a fresh write time), so a request still between its
+    publish and its commit is never swept.
+    """
+    from helpdesk.clock import clock
+    from helpdesk.models import Attachment
+
+    cutoff = clock.now() - timedelta(seconds=older_than)
+    swept = []
+    for sha256, written in store.stored():
+        if written >= cutoff or Attachment.select().where(Attachment.sha256 == sha256).exists():
+            continue
+        store.delete(sha256)
+        swept.append(sha256)
+    if swept:
+        log.info("swept %d unreferenced attachment file(s) from %s", len(swept), store.location)
+    return swept
+
+
+_active: Storage = LocalStorage()
+
+
+def active_store() -> Storage:
+    """The store configured at start (configure_storage)."""
+    return _active
+
+
+def configure_storage(root: Path, max_size: int, location: str | None = None) -> Storage:
+    """Choose the store (location s3://BUCKET[/PREFIX], or None: the directory root; root
+    holds the staging directory either way) and clear what a crash left in staging."""
+    global _active
+    if location:
+        _active = S3Storage(location, root, max_size)
+    else:
+        _active = LocalStorage(root, max_size)
+    _active.remove_stale_staging()
+    return _active

@@ -90,7 +90,7 @@ def main() -> None:
     settings = load_settings()
     init_database(settings.database_url)
     create_schema()
-    configure_storage(settings.attachment_dir, settings.max_attachment_size)
+    configure_storage(settings.attachment_dir, settings.max_attachment_size, settings.storage)
     number = 0
     with database.connection_context():
         acme = Organization.create(name="Acme")

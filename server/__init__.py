@@ -40,7 +40,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
 
     # DATABASE_POOL (set by `helpdesk serve`): keep connections open between requests.
     open_database(app.config["DATABASE_URL"], pooled=bool(app.config.get("DATABASE_POOL")))
-    configure_storage(Path(app.config["ATTACHMENT_DIR"]), max_attachment)
+    configure_storage(Path(app.config["ATTACHMENT_DIR"]), max_attachment, settings.storage)
     if settings.trusted_proxies:
         app.wsgi_app = TrustedProxies(app.wsgi_app, settings.trusted_proxies)
     init_request_log(app)  # first: its hooks frame every other one

@@ -47,7 +47,13 @@ from helpdesk.services.users import (
     resolve_user,
     resolve_users,
 )
-from helpdesk.storage import Staging, Upload, blob_store, guess_content_type, sanitize_filename
+from helpdesk.storage import (
+    Staging,
+    Upload,
+    active_store,
+    guess_content_type,
+    sanitize_filename,
+)
 from helpdesk.vocabulary import (
     LEVELS,
     PRIORITIES,
@@ -720,7 +726,7 @@ def submit(
     else:
         permissions.require(actor, "ticket.submit")
         requester_user = actor
-    with blob_store.staging() as staging:
+    with active_store().staging() as staging:
         staged = _stage(staging, attachments)
         with database.atomic():
             impact, urgency, priority = priorities.priority_at_submit(
@@ -821,7 +827,7 @@ def add_comment(
     """Add a public reply or an internal note; a customer's reply reopens a pending ticket."""
     body = validation.text("message", body, max_length=MAX_BODY)
     validation.boolean("internal", internal)
-    with blob_store.staging() as staging:
+    with active_store().staging() as staging:
         staged = _stage(staging, attachments)
         with database.atomic():
             ticket = get_ticket(reference, actor=actor)
@@ -846,7 +852,7 @@ def add_attachments(reference: str, uploads: list[Upload], *, actor: User) -> Ti
             N_("Send at least one file in the multipart field 'attachments'."),
             {"field": "attachments"},
         )
-    with blob_store.staging() as staging:
+    with active_store().staging() as staging:
         staged = _stage(staging, uploads)
         with database.atomic():
             ticket = get_ticket(reference, actor=actor)

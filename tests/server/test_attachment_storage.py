@@ -1,0 +1,256 @@
+"""Attachments in either store, the directory or S3-compatible object storage (a real SeaweedFS):
+the same tests on both, through the API."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tracemalloc
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from conftest import S3Server
+from test_error_shape import assert_error
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import stream_encode_multipart
+
+from helpdesk.config import load_settings
+from helpdesk.db import database
+from helpdesk.models import Attachment
+from helpdesk.server import create_app
+from helpdesk.storage import LocalStorage, S3Storage, active_store, sweep_unreferenced
+
+API = "/api/v1"
+MB = 1024 * 1024
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage_kind(request, env, monkeypatch) -> str:
+    """The store the app is configured with: the directory, or a bucket prefix of this test's
+    own on the SeaweedFS server."""
+    if request.param == "s3":
+        server: S3Server = request.getfixturevalue("s3_server")
+        for name, value in server.environment().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("HELPDESK_STORAGE", f"s3://{server.bucket}/{uuid.uuid4().hex[:12]}")
+    return request.param
+
+
+@pytest.fixture
+def app(env, storage_kind):
+    application = create_app({"TESTING": True})
+    yield application
+    if not database.is_closed():
+        database.close()
+
+
+def _submit(client, headers, content: bytes | io.BytesIO, name="log.txt"):
+    stream = content if isinstance(content, io.BytesIO) else io.BytesIO(content)
+    data = {
+        "data": json.dumps({"type": "incident", "title": "With a file"}),
+        "attachments": [(stream, name)],
+    }
+    return client.post(
+        f"{API}/tickets", data=data, content_type="multipart/form-data", headers=headers
+    )
+
+
+@contextmanager
+def _submit_streamed(client, headers, stream: io.BytesIO, name: str):
+    """A submit whose multipart body is encoded into a temporary file, not memory (the test
+    client's own temporary file for a large body is never closed)."""
+    fields = {
+        "data": json.dumps({"type": "incident", "title": "Big"}),
+        "attachments": FileStorage(stream, name),
+    }
+    body, length, boundary = stream_encode_multipart(fields, use_tempfile=True)
+    try:
+        with client.post(
+            f"{API}/tickets",
+            input_stream=body,
+            content_length=length,
+            content_type=f"multipart/form-data; boundary={boundary}",
+            headers=headers,
+        ) as resp:
+            yield resp
+    finally:
+        body.close()
+
+
+def _created_attachment(client, headers, content: bytes, name="log.txt") -> dict:
+    resp = _submit(client, headers, content, name)
+    assert resp.status_code == 201, resp.get_json()
+    [attachment] = resp.get_json()["attachments"]
+    return attachment
+
+
+def test_the_store_is_the_one_configured(app, storage_kind):
+    store = active_store()
+    assert isinstance(store, S3Storage if storage_kind == "s3" else LocalStorage)
+
+
+def test_an_attachment_goes_in_and_comes_back_with_its_headers(
+    app, client, world, storage_kind, s3_objects
+):
+    content = b"printer on fire\n" * 100
+    sha = hashlib.sha256(content).hexdigest()
+    headers = world.headers(world.requester)
+    attachment = _created_attachment(client, headers, content, "printer.log")
+    assert attachment["sha256"] == sha
+
+    with client.get(attachment["url"], headers=headers) as resp:
+        assert resp.status_code == 200
+        assert resp.get_data() == content
+        assert resp.headers["Content-Length"] == str(len(content))
+        assert resp.headers["Content-Disposition"] == "attachment; filename=printer.log"
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["ETag"] == f'"{sha}"'
+        assert resp.mimetype == attachment["content_type"]
+    # The file is where the store says, and only there.
+    local_file = Path(app.config["ATTACHMENT_DIR"]) / sha[:2] / sha
+    if storage_kind == "s3":
+        assert s3_objects() == [f"{sha[:2]}/{sha}"]
+        assert not local_file.exists()
+    else:
+        assert local_file.read_bytes() == content
+    # A second download of the same version: not modified, no body.
+    with client.get(attachment["url"], headers={**headers, "If-None-Match": f'"{sha}"'}) as resp:
+        assert resp.status_code == 304
+
+
+def test_a_file_missing_from_the_store_is_410(app, client, world):
+    headers = world.headers(world.requester)
+    attachment = _created_attachment(client, headers, b"soon lost")
+    active_store().delete(attachment["sha256"])
+    error = assert_error(client.get(attachment["url"], headers=headers), 410, "gone")
+    assert "missing from storage" in error["message"]
+
+
+def test_a_ticket_the_caller_may_not_see_keeps_its_file_hidden(app, client, world):
+    attachment = _created_attachment(client, world.headers(world.requester), b"acme only")
+    resp = client.get(attachment["url"], headers=world.headers(world.other_power))
+    assert_error(resp, 404, "not_found")
+
+
+def test_ten_megabytes_stream_both_ways(app, client, world):
+    content = bytes(range(256)) * (10 * MB // 256)  # the largest file allowed
+    headers = world.headers(world.requester)
+    upload = io.BytesIO(content)
+    tracemalloc.start()
+    try:
+        with _submit_streamed(client, headers, upload, "big.bin") as resp:
+            _, upload_peak = tracemalloc.get_traced_memory()
+            assert resp.status_code == 201, resp.get_json()
+            [attachment] = resp.get_json()["attachments"]
+        tracemalloc.reset_peak()
+        digest, size = hashlib.sha256(), 0
+        with client.get(attachment["url"], headers=headers, buffered=False) as download:
+            assert download.status_code == 200
+            for chunk in download.response:
+                digest.update(chunk)
+                size += len(chunk)
+        _, download_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert size == len(content) and digest.hexdigest() == attachment["sha256"]
+    # Well under the file's 10 MB: it never sits whole in memory, on the way in or out.
+    assert upload_peak < 3 * MB, upload_peak
+    assert download_peak < 1 * MB, download_peak
+
+
+def test_a_failed_transaction_leaves_its_file_to_the_sweeper(app, db, world, clock):
+    store = active_store()
+    kept = b"a file a committed ticket names"
+    _ticket_with_file(world, kept)
+    orphan = b"a file whose transaction failed after publishing it"
+    orphan_sha = hashlib.sha256(orphan).hexdigest()
+    with pytest.raises(RuntimeError), store.staging() as staging:
+        sha, size = staging.add(io.BytesIO(orphan))
+        with database.atomic():
+            ticket = world.ticket()
+            Attachment.create(
+                ticket=ticket,
+                uploaded_by=world.requester,
+                filename="doomed.txt",
+                size=size,
+                sha256=sha,
+                content_type="text/plain",
+            )
+            staging.publish()
+            raise RuntimeError("the commit failed")
+    assert not Attachment.select().where(Attachment.sha256 == orphan_sha).exists()
+    assert store.exists(orphan_sha)  # published before the failure: named by nothing now
+
+    # A request still between its publish and its commit is never swept from under it.
+    assert sweep_unreferenced(store) == []
+    clock.advance(hours=7)
+    assert sweep_unreferenced(store) == [orphan_sha]
+    assert not store.exists(orphan_sha)
+    assert store.exists(hashlib.sha256(kept).hexdigest())  # a named file stays
+    assert list(store.staging_dir.iterdir()) == []  # and no staging file is left
+
+
+def _ticket_with_file(world, content: bytes):
+    from helpdesk.services import tickets
+    from helpdesk.storage import Upload
+
+    return tickets.submit_ticket(
+        type="incident",
+        title="Named file",
+        actor=world.requester,
+        attachments=[Upload("kept.txt", io.BytesIO(content))],
+    )
+
+
+def test_the_same_content_is_stored_once(app, client, world, storage_kind, s3_objects):
+    headers = world.headers(world.requester)
+    first = _created_attachment(client, headers, b"same bytes", "a.txt")
+    second = _created_attachment(client, headers, b"same bytes", "b.txt")
+    assert first["sha256"] == second["sha256"]
+    assert [sha for sha, _ in active_store().stored()] == [first["sha256"]]
+    if storage_kind == "s3":
+        assert len(s3_objects()) == 1
+
+
+@pytest.fixture
+def s3_objects(request, storage_kind):
+    """The keys under this test's bucket prefix, without the prefix (S3 only)."""
+
+    def keys() -> list[str]:
+        store = active_store()
+        assert isinstance(store, S3Storage)
+        listing = store.client.list_objects_v2(Bucket=store.bucket, Prefix=store.prefix)
+        return sorted(o["Key"][len(store.prefix) :] for o in listing.get("Contents", []))
+
+    return keys
+
+
+def test_unreachable_object_storage_is_503_and_saves_nothing(env, monkeypatch, s3_server):
+    for name, value in s3_server.environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("HELPDESK_STORAGE", f"s3://{s3_server.bucket}/unreachable")
+    app = create_app({"TESTING": True})
+    client = app.test_client()
+    with database.connection_context():
+        from conftest import World
+
+        world = World()
+        headers = world.headers(world.requester)
+        before = Attachment.select().count()
+    error = assert_error(_submit(client, headers, b"nowhere to go"), 503, "storage_unavailable")
+    assert "cannot be reached" in error["message"]
+    with database.connection_context():
+        assert Attachment.select().count() == before
+    database.close()
+
+
+@pytest.mark.parametrize("value", ["ftp://bucket", "s3://", "/srv/attachments"])
+def test_a_storage_location_that_is_not_s3_is_refused_by_name(env, monkeypatch, value):
+    monkeypatch.setenv("HELPDESK_STORAGE", value)
+    with pytest.raises(ValueError, match="HELPDESK_STORAGE must be s3://BUCKET"):
+        load_settings()

@@ -174,15 +174,26 @@ def backup(
         "created_at": manifest["created_at"],
         "counts": manifest["counts"],
         "attachments": manifest["attachments"],
+        "attachments_stored_in": manifest.get("attachments_stored_in"),
     }
-    emit(
-        result,
-        json_output,
-        lambda r: typer.echo(
-            f"Backed up {r['engine']} (schema version {r['schema_version']}) to {r['path']}: "
-            f"{_counted(r['counts'])}, attachment files: {r['attachments']}; {r['size']} bytes."
-        ),
+    emit(result, json_output, _backed_up)
+
+
+def _backed_up(r: dict) -> None:
+    typer.echo(
+        f"Backed up {r['engine']} (schema version {r['schema_version']}) to {r['path']}: "
+        f"{_counted(r['counts'])}, attachment files: {r['attachments']}; {r['size']} bytes."
     )
+    if r["attachments_stored_in"]:
+        typer.echo(
+            t(
+                N_(
+                    "The attachment files are not in this backup: they stay in {location}. "
+                    "Back up that bucket separately."
+                ),
+                location=r["attachments_stored_in"],
+            )
+        )
 
 
 @app.command("restore")

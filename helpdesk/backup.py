@@ -6,6 +6,8 @@ names, and a manifest that proves the rest whole.
     database/helpdesk.sqlite3   SQLite: a page copy by the online backup API
     database/helpdesk.pgdump    PostgreSQL: pg_dump's custom format (compressed already)
     attachments/ab/abcdef...    each file under its own SHA-256, as the store keeps it
+With attachments in object storage (HELPDESK_STORAGE=s3://...), the archive holds none:
+the manifest's `attachments_stored_in` names the bucket, which is backed up separately.
 
 A plain tar, not a directory (one file to copy, rotate and check) and not compressed
 (attachments are mostly compressed already and so is a pg_dump; pipe it to a compressor if
@@ -262,6 +264,11 @@ def create_backup(path: Path, settings: Settings, progress: Progress = _no_progr
                 member, copy = POSTGRES_MEMBER, Path(work) / "helpdesk.pgdump"
                 blobs, manifest["counts"] = _dump_postgres(url, copy, progress)
             manifest["attachments"] = len(blobs)
+            if settings.storage:
+                # A bucket is backed up by its own means (versioning, replication): this
+                # backup holds the database and says where its files are.
+                manifest["attachments_stored_in"] = settings.storage
+                blobs = []
             _write_archive(tmp, manifest, member, copy, sorted(blobs), settings, progress)
         os.replace(tmp, path)
     except OSError as exc:

@@ -254,3 +254,40 @@ def test_a_storage_location_that_is_not_s3_is_refused_by_name(env, monkeypatch, 
     monkeypatch.setenv("HELPDESK_STORAGE", value)
     with pytest.raises(ValueError, match="HELPDESK_STORAGE must be s3://BUCKET"):
         load_settings()
+
+
+@pytest.fixture
+def models_pointed_back(db):
+    """`helpdesk db backup` run in this process points the models at the database it opens:
+    point them back at the test's own when the test ends (as tests/cli/test_backup.py does)."""
+    tests_database = database.obj
+    yield
+    if database.obj is not tests_database:
+        if not database.is_closed():
+            database.close()
+        database.initialize(tests_database)
+
+
+def test_a_backup_says_that_the_bucket_is_backed_up_separately(
+    app, client, world, cli, storage_kind, tmp_path, models_pointed_back
+):
+    import tarfile
+
+    attachment = _created_attachment(client, world.headers(world.requester), b"in the store")
+    path = tmp_path / "backup.tar"
+    result = cli("db", "backup", str(path))
+    assert result.exit_code == 0, result.output
+    with tarfile.open(path) as archive:
+        names = archive.getnames()
+        manifest = json.load(archive.extractfile("manifest.json"))
+    assert manifest["attachments"] == 1
+    blob = f"attachments/{attachment['sha256'][:2]}/{attachment['sha256']}"
+    if storage_kind == "s3":
+        location = load_settings().storage
+        assert manifest["attachments_stored_in"] == location
+        assert blob not in names
+        assert f"they stay in {location}. Back up that bucket separately." in result.output
+    else:
+        assert "attachments_stored_in" not in manifest
+        assert blob in names
+        assert "bucket" not in result.output

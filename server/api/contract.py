@@ -52,6 +52,10 @@ class Media:
         return "*/*" in self.media_types or mimetype in self.media_types
 
 
+# A 304: the copy the caller has (If-None-Match) is current; no body.
+NOT_MODIFIED = Media((), "Not modified: the copy named by If-None-Match is current.")
+
+
 @dataclass(frozen=True)
 class Operation:
     answers: dict[int, type[BaseModel] | Media]
@@ -225,6 +229,8 @@ def answer_problem(declared: Operation, view, response: Response) -> str | None:
             return f"status {status} is not declared ({response.get_data(as_text=True)[:300]})"
         model = schemas.Error
     if isinstance(model, Media):
+        if not model.media_types:  # a 304: the WSGI layer sends no body whatever it holds
+            return None
         if not model.allows(response.mimetype):
             return f"media type {response.mimetype}, declared {model.media_types}"
         return None

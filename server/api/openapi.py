@@ -196,10 +196,13 @@ def openapi_document(app: Flask) -> dict:
                 }
             entry["requestBody"] = {"required": True, "content": content}
         for status, model in sorted(declared.answers.items()):
-            entry["responses"][str(status)] = {
-                "description": _STATUS_TEXT.get(status, "OK"),
-                "content": _content(model, refs),
-            }
+            answer = {"description": _STATUS_TEXT.get(status, "OK")}
+            if isinstance(model, Media) and model.description:
+                answer["description"] = model.description
+            content = _content(model, refs)
+            if content:  # none: an answer without a body (304)
+                answer["content"] = content
+            entry["responses"][str(status)] = answer
         errors = declared.error_statuses(
             public=public,
             path_parameters=bool(rule.arguments),

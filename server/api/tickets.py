@@ -8,7 +8,7 @@ from pydantic import Field
 from helpdesk import validation
 from helpdesk.server import schemas
 from helpdesk.server.api import MAX_ID, api
-from helpdesk.server.api.contract import Body, Media, Query, operation
+from helpdesk.server.api.contract import NOT_MODIFIED, Body, Media, Query, operation
 from helpdesk.server.api.inputs import (
     current_user,
     flag,
@@ -331,7 +331,9 @@ def add_attachments(reference: str):
 
 
 @api.get("/tickets/<reference>/attachments/<filename>")
-@operation(answers={200: Media(("*/*",), "The file, as a download.")}, errors=(410,))
+@operation(
+    answers={200: Media(("*/*",), "The file, as a download."), 304: NOT_MODIFIED}, errors=(410,)
+)
 def download_attachment(reference: str, filename: str):
     """The file itself, always as a download."""
     attachment = tickets.get_attachment(reference, filename, actor=current_user())

@@ -163,6 +163,9 @@ def test_download_returns_the_same_bytes_as_an_attachment(client, world):
     assert download(client, attachment["url"], shared).data == page
     hidden = download(client, attachment["url"], world.headers(world.other_power))
     assert hidden.status_code == 404
+    # A copy the caller has is not sent again: its ETag is the content's hash.
+    again = download(client, attachment["url"], {**headers, "If-None-Match": resp.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
 
 
 def test_same_content_is_stored_once(app, client, world):

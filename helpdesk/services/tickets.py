@@ -401,10 +401,27 @@ def _matching(filters: TicketFilter, *, actor: User, ranked: bool = False) -> _M
     if visibility and not sees_all:
         within.append(permissions.visible_ids(actor))
     plan = search.plan_search(within, terms, agent=agent)
-    steps.append(lambda query: search.matching(query, terms, agent=agent, plan=plan, ranked=ranked))
-    rank = search.relevance(terms, agent=agent) if ranked else None
     ticket_id = search.newest_first(agent, plan=plan)
-    return _Match(visibility + steps, rank, terms, ticket_id, counted)
+
+    def matches(ranked: bool) -> list[Callable]:
+        return [
+            *visibility,
+            *steps,
+            lambda query: search.matching(query, terms, agent=agent, plan=plan, ranked=ranked),
+        ]
+
+    if not ranked:
+        return _Match(matches(False), None, terms, ticket_id, counted)
+    # Counted without ranking, and every match counted: the bound below is the ranking's only.
+    if counted is None:
+        counted = _apply(matches(False), Ticket.select(ticket_id))
+    ranked_steps = matches(True)
+    if not search.ranks_every_match(plan):
+        newest_first = counted.order_by(counted.selected_columns[0].desc())
+        if (since := search.ranked_since(newest_first)) is not None:
+            ranked_steps.append(lambda query: query.where(ticket_id >= since))
+    rank = search.relevance(terms, agent=agent, plan=plan)
+    return _Match(ranked_steps, rank, terms, ticket_id, counted)
 
 
 EXPORT_BATCH = 500

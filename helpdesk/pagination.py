@@ -140,6 +140,7 @@ def keyset_page(
     counted=None,
     narrow=None,
     read=None,
+    keys_on_narrow: bool = False,
 ) -> Page:
     """One page of `query` (filtered, not yet ordered) in the keyset's order: the rows after
     `cursor`, or page number `page`; with the next page's cursor and, if `count`, the total
@@ -151,7 +152,9 @@ def keyset_page(
     columns can make it read and sort every match first (SQLite: 120,000 open tickets of
     200,000 joined to their requester, 200 ms, against 0.05 ms for their ids).
 
-    `read(ids)`: the query that reads those rows whole (default: `query` narrowed to them)."""
+    `read(ids)`: the query that reads those rows whole (default: `query` narrowed to them).
+    `keys_on_narrow`: `narrow` selects the keyset's values too (a relevance rank: computed once,
+    for the page, not again to read its rows); the next page's cursor is read off its rows."""
     page = integer("page", page, low=1, high=10**6, from_text=True)
     per_page = integer("per_page", per_page, low=1, high=MAX_PER_PAGE, from_text=True)
     total, estimate = (
@@ -177,7 +180,11 @@ def keyset_page(
         more = len(rows) > per_page
     else:
         ticket_id = narrow.selected_columns[0]
-        ids = [row[0] for row in window(narrow).tuples()]
+        if keys_on_narrow:
+            keyed = list(window(narrow))
+            ids = [row.id for row in keyed]
+        else:
+            ids = [row[0] for row in window(narrow).tuples()]
         more = len(ids) > per_page
         ids = ids[:per_page]
         if not ids:
@@ -189,5 +196,8 @@ def keyset_page(
             by_id = {row.id: row for row in read(ids)}
             rows = [by_id[i] for i in ids if i in by_id]
     rows = rows[:per_page]
-    following = keyset.encode(rows[-1]) if more else None
+    if more:
+        following = keyset.encode(keyed[per_page - 1] if keys_on_narrow else rows[-1])
+    else:
+        following = None
     return Page(rows, page, per_page, total, following, estimate)

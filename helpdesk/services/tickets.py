@@ -245,7 +245,8 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
     query = match.apply(_ticket_query())
     # Paged (and counted) on the tickets table alone: the joins only add the listed columns.
     bare = match.apply(Ticket.select(Ticket.id))
-    if by_relevance and match.rank is not None:
+    ranked = bool(by_relevance) and match.rank is not None
+    if ranked:
         order = Keyset(
             TicketSort.relevance.value,
             [match.rank, Ticket.id],
@@ -253,23 +254,25 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
             lambda t: [t.search_rank, t.id],
             [float, int],
         )
-        # "+ 0.0" so that peewee sets the value on the ticket (a bare column of the search
-        # table would be set on the joined search row); adding zero keeps it exact.
-        query = query.select_extend((match.rank + 0.0).alias("search_rank"))
-        read = None  # the rank comes with the rows: read through the whole query
+        # The page's ids found with their rank (for the next page's cursor), which is not
+        # computed again to read the page's rows; "+ 0.0" so that peewee sets it on the ticket
+        # (a bare column of the search table would be set on the joined search row); adding
+        # zero keeps it exact.
+        narrow = bare.select_extend((match.rank + 0.0).alias("search_rank"))
     else:
-        # The page's ids passed every filter and the caller's visibility: its rows are read
-        # by id alone, without building and running those conditions a second time.
-        read = _listed_rows
         # Without words to rank (a reference, no text), relevance is newest first.
         order = keyset(None if by_relevance else filters.sort, filters.direction, match.ticket_id)
+        # A sort on a joined table's column (a requester's name...) pages the whole query.
+        narrow = None if filters.sort in JOINED_SORTS else bare
     page = keyset_page(
         query,
         order,
         counted=match.counted if match.counted is not None else bare,
-        # A sort on a joined table's column (a requester's name...) pages the whole query.
-        narrow=None if filters.sort in JOINED_SORTS else bare,
-        read=read,
+        narrow=narrow,
+        # The page's ids passed every filter and the caller's visibility: its rows are read
+        # by id alone, without building and running those conditions a second time.
+        read=_listed_rows,
+        keys_on_narrow=ranked,
         cursor=filters.cursor,
         page=filters.page,
         per_page=filters.per_page,

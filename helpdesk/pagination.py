@@ -50,7 +50,13 @@ def bounded_count(query, limit: int | None = None) -> tuple[int, bool]:
     """How many rows `query` matches, counting no further than `limit` (EXACT_COUNT_LIMIT):
     (count, is_estimate)."""
     limit = EXACT_COUNT_LIMIT if limit is None else limit
-    counted = query.order_by().limit(limit + 1).count()
+    return bounded_total(query.order_by().limit(limit + 1).count(), limit)
+
+
+def bounded_total(counted: int, limit: int | None = None) -> tuple[int, bool]:
+    """The (count, is_estimate) of a list of which `counted` rows were counted, at least
+    `limit` + 1 (EXACT_COUNT_LIMIT) of them when there are more."""
+    limit = EXACT_COUNT_LIMIT if limit is None else limit
     return (limit, True) if counted > limit else (counted, False)
 
 
@@ -138,6 +144,7 @@ def keyset_page(
     per_page: Any = 25,
     count: bool = True,
     counted=None,
+    total: tuple[int, bool] | None = None,
     narrow=None,
     read=None,
     keys_on_narrow: bool = False,
@@ -145,6 +152,8 @@ def keyset_page(
     """One page of `query` (filtered, not yet ordered) in the keyset's order: the rows after
     `cursor`, or page number `page`; with the next page's cursor and, if `count`, the total
     (exact up to EXACT_COUNT_LIMIT) of `counted` (the same rows, fewer columns) or `query`.
+
+    `total`: that total and whether it is an estimate, when the caller has counted already.
 
     `narrow`: the same rows as a query of their ids alone, with just the joins the order
     needs. The page is then found on it and only its rows are read whole: a database reads
@@ -157,9 +166,12 @@ def keyset_page(
     for the page, not again to read its rows); the next page's cursor is read off its rows."""
     page = integer("page", page, low=1, high=10**6, from_text=True)
     per_page = integer("per_page", per_page, low=1, high=MAX_PER_PAGE, from_text=True)
-    total, estimate = (
-        bounded_count(query if counted is None else counted) if count else (None, False)
-    )
+    if not count:
+        total, estimate = None, False
+    elif total is None:
+        total, estimate = bounded_count(query if counted is None else counted)
+    else:
+        total, estimate = total
     if cursor:
         if page != 1:
             raise ValidationFailed(

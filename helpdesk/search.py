@@ -403,16 +403,9 @@ def _bm25(model):
     return fn.bm25(Column(model, model._meta.table_name))
 
 
-def ranked_since(newest_first: Select) -> int | None:
-    """The lowest id a search sorted by relevance ranks: that of its RANKED_MATCHES-th newest
-    match (`newest_first`: its matches' ids in that order), or None when it has fewer."""
-    row = newest_first.offset(RANKED_MATCHES - 1).limit(1).tuples().first()
-    return row[0] if row else None
-
-
 def ranks_every_match(plan: SearchPlan) -> bool:
     """Whether a search read in `plan`'s order has no more matches than RANKED_MATCHES (it
-    reads at most FEW_TICKETS tickets first), so that ranked_since need not be asked."""
+    reads at most FEW_TICKETS tickets first): no need to look for where its ranking starts."""
     return plan.tickets_first and FEW_TICKETS <= RANKED_MATCHES
 
 

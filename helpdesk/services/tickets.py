@@ -11,7 +11,7 @@ from typing import Any
 
 from peewee import JOIN, Case, IntegrityError, fn
 
-from helpdesk import permissions, search, sla_clock, validation, workflow
+from helpdesk import pagination, permissions, search, sla_clock, validation, workflow
 from helpdesk.business_time import parse_duration
 from helpdesk.db import database, locked_in_transaction
 from helpdesk.errors import NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
@@ -33,7 +33,7 @@ from helpdesk.models import (
     User,
     utcnow,
 )
-from helpdesk.pagination import Keyset, Page, keyset_page
+from helpdesk.pagination import Keyset, Page, bounded_total, keyset_page
 from helpdesk.services import priorities
 from helpdesk.services.account_tokens import send_invitation
 from helpdesk.services.catalog import service_types
@@ -268,6 +268,7 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
         query,
         order,
         counted=match.counted if match.counted is not None else bare,
+        total=match.total,
         narrow=narrow,
         # The page's ids passed every filter and the caller's visibility: its rows are read
         # by id alone, without building and running those conditions a second time.
@@ -299,6 +300,7 @@ class _Match:
     terms: list[str]
     ticket_id: Any = Ticket.id  # the column to order by id (search.newest_first)
     counted: Any = None  # a cheaper query of the same tickets to count, if there is one
+    total: tuple[int, bool] | None = None  # their bounded count, when already counted
 
     def apply(self, query):
         return _apply(self.steps, query)
@@ -419,12 +421,18 @@ def _matching(filters: TicketFilter, *, actor: User, ranked: bool = False) -> _M
     if counted is None:
         counted = _apply(matches(False), Ticket.select(ticket_id))
     ranked_steps = matches(True)
+    total = None
     if not search.ranks_every_match(plan):
+        # The newest matches' ids, read once for where the ranking starts and for the total.
         newest_first = counted.order_by(counted.selected_columns[0].desc())
-        if (since := search.ranked_since(newest_first)) is not None:
+        limit = max(search.RANKED_MATCHES, pagination.EXACT_COUNT_LIMIT)
+        newest = [i for (i,) in newest_first.limit(limit + 1).tuples()]
+        total = bounded_total(len(newest))
+        if len(newest) > search.RANKED_MATCHES:
+            since = newest[search.RANKED_MATCHES - 1]
             ranked_steps.append(lambda query: query.where(ticket_id >= since))
     rank = search.relevance(terms, agent=agent, plan=plan)
-    return _Match(ranked_steps, rank, terms, ticket_id, counted)
+    return _Match(ranked_steps, rank, terms, ticket_id, counted, total)
 
 
 EXPORT_BATCH = 500

@@ -371,9 +371,14 @@ def test_totals_count_what_each_caller_finds(client, world, caplog):
 
     caplog.set_level(logging.DEBUG, logger="peewee")
     caplog.clear()
-    assert total(world.agent) == 4
+    assert total(world.agent, sort="created") == 4
     counts = [r.msg[0] for r in caplog.records if r.name == "peewee" and "COUNT(" in r.msg[0]]
     assert len(counts) == 1 and '"ticket_search' in counts[0] and '"ticket" AS' not in counts[0]
+    # By relevance, counted in the newest matches' ids (where the ranking starts), read alike.
+    caplog.clear()
+    assert total(world.agent) == 4
+    reads = [r.msg[0] for r in caplog.records if r.name == "peewee" and "DESC LIMIT" in r.msg[0]]
+    assert len(reads) == 1 and '"ticket_search' in reads[0] and '"ticket" AS' not in reads[0]
     caplog.set_level(logging.WARNING, logger="peewee")
     assert total(world.agent, status="open") == 1
     assert total(world.requester) == 2  # their own two: the internal note is not theirs to find

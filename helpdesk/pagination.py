@@ -70,13 +70,17 @@ class Keyset:
     descending: bool
     values: Callable[[Any], list]
     kinds: Sequence[type]  # each key's type (int, str, datetime): a cursor's keys are checked
+    # How many values `values` gives after the columns' own: fixed by the list's first page and
+    # carried by each cursor to the next page (where a ranking starts), neither sorted on nor
+    # compared.
+    pinned: int = 0
 
     def order(self, query):
         return query.order_by(*(c.desc() if self.descending else c.asc() for c in self.columns))
 
     def after(self, query, values: list):
         """The rows that come after a row whose key is `values`."""
-        row, seen = Tuple(*self.columns), Tuple(*values)
+        row, seen = Tuple(*self.columns), Tuple(*values[: len(self.columns)])
         return query.where(row < seen if self.descending else row > seen)
 
     def encode(self, row) -> str:
@@ -91,7 +95,8 @@ class Keyset:
             text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
             name, direction, keys = json.loads(text)
             wanted = "desc" if self.descending else "asc"
-            if name != self.name or direction != wanted or len(keys) != len(self.columns):
+            size = len(self.columns) + self.pinned
+            if name != self.name or direction != wanted or len(keys) != size:
                 raise ValueError
             values = [_typed(k) for k in keys]
             if not all(_fits(v, kind) for v, kind in zip(values, self.kinds, strict=True)):

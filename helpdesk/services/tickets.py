@@ -247,13 +247,7 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
     bare = match.apply(Ticket.select(Ticket.id))
     ranked = bool(by_relevance) and match.rank is not None
     if ranked:
-        order = Keyset(
-            TicketSort.relevance.value,
-            [match.rank, Ticket.id],
-            False,  # the rank expression is ascending, best match first
-            lambda t: [t.search_rank, t.id],
-            [float, int],
-        )
+        order = _relevance_order(match.rank, match.ranked_from)
         # The page's ids found with their rank (for the next page's cursor), which is not
         # computed again to read the page's rows; "+ 0.0" so that peewee sets it on the ticket
         # (a bare column of the search table would be set on the joined search row); adding
@@ -284,6 +278,26 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
     return page
 
 
+def _relevance_order(rank, ranked_from: int) -> Keyset:
+    """Best match first (`rank` ascending), then by id. The lowest id ranked (the bound of
+    search.RANKED_MATCHES, 0 for none) is pinned in each cursor: the next page ranks the same
+    matches, however many newer ones came meanwhile (recomputed, the bound would move past the
+    oldest ones not listed yet)."""
+    return Keyset(
+        TicketSort.relevance.value,
+        [rank, Ticket.id],
+        False,  # the rank expression is ascending, best match first
+        lambda t: [t.search_rank, t.id, ranked_from],
+        [float, int, int],
+        pinned=1,
+    )
+
+
+def _ranked_from_cursor(cursor: str) -> int:
+    """The lowest id ranked that a relevance cursor carries (ValidationFailed for another)."""
+    return _relevance_order(None, 0).decode(cursor)[-1]
+
+
 def matching_tickets(filters: TicketFilter, *, actor: User, base=None):
     """The tickets the actor may see that match the filter (not ordered, not paged); `base`:
     the query to filter (the listed columns and their joins by default)."""
@@ -301,6 +315,7 @@ class _Match:
     ticket_id: Any = Ticket.id  # the column to order by id (search.newest_first)
     counted: Any = None  # a cheaper query of the same tickets to count, if there is one
     total: tuple[int, bool] | None = None  # their bounded count, when already counted
+    ranked_from: int = 0  # the lowest id ranked (search.RANKED_MATCHES), 0 for every one
 
     def apply(self, query):
         return _apply(self.steps, query)
@@ -421,7 +436,7 @@ def _matching(filters: TicketFilter, *, actor: User, ranked: bool = False) -> _M
     if counted is None:
         counted = _apply(matches(False), Ticket.select(ticket_id))
     ranked_steps = matches(True)
-    total = None
+    total, since = None, 0
     if not search.ranks_every_match(plan):
         # The newest matches' ids, read once for where the ranking starts and for the total.
         newest_first = counted.order_by(counted.selected_columns[0].desc())
@@ -431,9 +446,12 @@ def _matching(filters: TicketFilter, *, actor: User, ranked: bool = False) -> _M
         total = bounded_total(len(newest))
         if len(newest) > search.RANKED_MATCHES:
             since = newest[search.RANKED_MATCHES - 1][0]
-            ranked_steps.append(lambda query: query.where(ticket_id >= since))
+    if filters.cursor:  # the next page of a ranking: where its first page started
+        since = _ranked_from_cursor(filters.cursor)
+    if since:
+        ranked_steps.append(lambda query: query.where(ticket_id >= since))
     rank = search.relevance(terms, agent=agent, plan=plan)
-    return _Match(ranked_steps, rank, terms, ticket_id, counted, total)
+    return _Match(ranked_steps, rank, terms, ticket_id, counted, total, since)
 
 
 EXPORT_BATCH = 500

@@ -247,12 +247,14 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
     bare = match.apply(Ticket.select(Ticket.id))
     ranked = bool(by_relevance) and match.rank is not None
     if ranked:
-        order = _relevance_order(match.rank, match.ranked_from)
+        order = _relevance_order(match.rank, match.ticket_id, match.ranked_from)
         # The page's ids found with their rank (for the next page's cursor), which is not
         # computed again to read the page's rows; "+ 0.0" so that peewee sets it on the ticket
         # (a bare column of the search table would be set on the joined search row); adding
         # zero keeps it exact.
-        narrow = bare.select_extend((match.rank + 0.0).alias("search_rank"))
+        narrow = match.ranked_alone
+        if narrow is None:
+            narrow = bare.select_extend((match.rank + 0.0).alias("search_rank"))
     else:
         # Without words to rank (a reference, no text), relevance is newest first.
         order = keyset(None if by_relevance else filters.sort, filters.direction, match.ticket_id)
@@ -278,14 +280,15 @@ def list_tickets(filters: TicketFilter, *, actor: User) -> Page:
     return page
 
 
-def _relevance_order(rank, ranked_from: int) -> Keyset:
-    """Best match first (`rank` ascending), then by id. The lowest id ranked (the bound of
+def _relevance_order(rank, ticket_id, ranked_from: int) -> Keyset:
+    """Best match first (`rank` ascending), then by id (`ticket_id`: the column that reads it
+    in the query's order, search.newest_first). The lowest id ranked (the bound of
     search.RANKED_MATCHES, 0 for none) is pinned in each cursor: the next page ranks the same
     matches, however many newer ones came meanwhile (recomputed, the bound would move past the
     oldest ones not listed yet)."""
     return Keyset(
         TicketSort.relevance.value,
-        [rank, Ticket.id],
+        [rank, ticket_id],
         False,  # the rank expression is ascending, best match first
         lambda t: [t.search_rank, t.id, ranked_from],
         [float, int, int],
@@ -295,7 +298,7 @@ def _relevance_order(rank, ranked_from: int) -> Keyset:
 
 def _ranked_from_cursor(cursor: str) -> int:
     """The lowest id ranked that a relevance cursor carries (ValidationFailed for another)."""
-    return _relevance_order(None, 0).decode(cursor)[-1]
+    return _relevance_order(None, Ticket.id, 0).decode(cursor)[-1]
 
 
 def matching_tickets(filters: TicketFilter, *, actor: User, base=None):
@@ -316,6 +319,9 @@ class _Match:
     counted: Any = None  # a cheaper query of the same tickets to count, if there is one
     total: tuple[int, bool] | None = None  # their bounded count, when already counted
     ranked_from: int = 0  # the lowest id ranked (search.RANKED_MATCHES), 0 for every one
+    # Words alone, for whoever sees every ticket: the matches' ids (`id`) and ranks
+    # (`search_rank`) read on the search index alone, without a ticket row.
+    ranked_alone: Any = None
 
     def apply(self, query):
         return _apply(self.steps, query)
@@ -410,7 +416,8 @@ def _matching(filters: TicketFilter, *, actor: User, ranked: bool = False) -> _M
     agent = permissions.can(actor, "ticket.view_internal")
     counted = None
     sees_all = permissions.sees_every_ticket(actor)
-    if not steps and sees_all:
+    documents = not steps and sees_all
+    if documents:
         # Words and nothing else (visibility restricts nothing here): every document that
         # has them is one ticket to count, without reading the tickets.
         counted = search.documents_matching(terms, agent=agent)
@@ -448,10 +455,18 @@ def _matching(filters: TicketFilter, *, actor: User, ranked: bool = False) -> _M
             since = newest[search.RANKED_MATCHES - 1][0]
     if filters.cursor:  # the next page of a ranking: where its first page started
         since = _ranked_from_cursor(filters.cursor)
+    rank = search.relevance(terms, agent=agent, plan=plan)
+    alone = None
+    if documents:
+        # Ranked on the search index alone (an agent's "printer" at a million tickets: 11 ms,
+        # against 33 ms with each match's ticket row read), ordered by its own id column.
+        ticket_id = counted.selected_columns[0]
+        alone = counted.select(ticket_id.alias("id"), (rank + 0.0).alias("search_rank"))
+        if since:
+            alone = alone.where(ticket_id >= since)
     if since:
         ranked_steps.append(lambda query: query.where(ticket_id >= since))
-    rank = search.relevance(terms, agent=agent, plan=plan)
-    return _Match(ranked_steps, rank, terms, ticket_id, counted, total, since)
+    return _Match(ranked_steps, rank, terms, ticket_id, counted, total, since, alone)
 
 
 EXPORT_BATCH = 500

@@ -50,7 +50,13 @@ def bounded_count(query, limit: int | None = None) -> tuple[int, bool]:
     """How many rows `query` matches, counting no further than `limit` (EXACT_COUNT_LIMIT):
     (count, is_estimate)."""
     limit = EXACT_COUNT_LIMIT if limit is None else limit
-    counted = query.order_by().limit(limit + 1).count()
+    return bounded_total(query.order_by().limit(limit + 1).count(), limit)
+
+
+def bounded_total(counted: int, limit: int | None = None) -> tuple[int, bool]:
+    """The (count, is_estimate) of a list of which `counted` rows were counted, at least
+    `limit` + 1 (EXACT_COUNT_LIMIT) of them when there are more."""
+    limit = EXACT_COUNT_LIMIT if limit is None else limit
     return (limit, True) if counted > limit else (counted, False)
 
 
@@ -64,13 +70,17 @@ class Keyset:
     descending: bool
     values: Callable[[Any], list]
     kinds: Sequence[type]  # each key's type (int, str, datetime): a cursor's keys are checked
+    # How many values `values` gives after the columns' own: fixed by the list's first page and
+    # carried by each cursor to the next page (where a ranking starts), neither sorted on nor
+    # compared.
+    pinned: int = 0
 
     def order(self, query):
         return query.order_by(*(c.desc() if self.descending else c.asc() for c in self.columns))
 
     def after(self, query, values: list):
         """The rows that come after a row whose key is `values`."""
-        row, seen = Tuple(*self.columns), Tuple(*values)
+        row, seen = Tuple(*self.columns), Tuple(*values[: len(self.columns)])
         return query.where(row < seen if self.descending else row > seen)
 
     def encode(self, row) -> str:
@@ -85,7 +95,8 @@ class Keyset:
             text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
             name, direction, keys = json.loads(text)
             wanted = "desc" if self.descending else "asc"
-            if name != self.name or direction != wanted or len(keys) != len(self.columns):
+            size = len(self.columns) + self.pinned
+            if name != self.name or direction != wanted or len(keys) != size:
                 raise ValueError
             values = [_typed(k) for k in keys]
             if not all(_fits(v, kind) for v, kind in zip(values, self.kinds, strict=True)):
@@ -138,12 +149,16 @@ def keyset_page(
     per_page: Any = 25,
     count: bool = True,
     counted=None,
+    total: tuple[int, bool] | None = None,
     narrow=None,
     read=None,
+    keys_on_narrow: bool = False,
 ) -> Page:
     """One page of `query` (filtered, not yet ordered) in the keyset's order: the rows after
     `cursor`, or page number `page`; with the next page's cursor and, if `count`, the total
     (exact up to EXACT_COUNT_LIMIT) of `counted` (the same rows, fewer columns) or `query`.
+
+    `total`: that total and whether it is an estimate, when the caller has counted already.
 
     `narrow`: the same rows as a query of their ids alone, with just the joins the order
     needs. The page is then found on it and only its rows are read whole: a database reads
@@ -151,12 +166,17 @@ def keyset_page(
     columns can make it read and sort every match first (SQLite: 120,000 open tickets of
     200,000 joined to their requester, 200 ms, against 0.05 ms for their ids).
 
-    `read(ids)`: the query that reads those rows whole (default: `query` narrowed to them)."""
+    `read(ids)`: the query that reads those rows whole (default: `query` narrowed to them).
+    `keys_on_narrow`: `narrow` selects the keyset's values too (a relevance rank: computed once,
+    for the page, not again to read its rows); the next page's cursor is read off its rows."""
     page = integer("page", page, low=1, high=10**6, from_text=True)
     per_page = integer("per_page", per_page, low=1, high=MAX_PER_PAGE, from_text=True)
-    total, estimate = (
-        bounded_count(query if counted is None else counted) if count else (None, False)
-    )
+    if not count:
+        total, estimate = None, False
+    elif total is None:
+        total, estimate = bounded_count(query if counted is None else counted)
+    else:
+        total, estimate = total
     if cursor:
         if page != 1:
             raise ValidationFailed(
@@ -177,7 +197,11 @@ def keyset_page(
         more = len(rows) > per_page
     else:
         ticket_id = narrow.selected_columns[0]
-        ids = [row[0] for row in window(narrow).tuples()]
+        if keys_on_narrow:
+            keyed = list(window(narrow))
+            ids = [row.id for row in keyed]
+        else:
+            ids = [row[0] for row in window(narrow).tuples()]
         more = len(ids) > per_page
         ids = ids[:per_page]
         if not ids:
@@ -189,5 +213,8 @@ def keyset_page(
             by_id = {row.id: row for row in read(ids)}
             rows = [by_id[i] for i in ids if i in by_id]
     rows = rows[:per_page]
-    following = keyset.encode(rows[-1]) if more else None
+    if more:
+        following = keyset.encode(keyed[per_page - 1] if keys_on_narrow else rows[-1])
+    else:
+        following = None
     return Page(rows, page, per_page, total, following, estimate)

@@ -206,9 +206,9 @@ def list_tickets():
     closed_to, updated_since, reference, requester, assignee, breaching=true [within=2h]
     (SLA target missed or due within the window; agents), unassigned=true;
     sort=reference|priority|status|updated|created|title|type|service|requester|organization|
-    relevance (the default with q) with dir=asc|desc; cursor=<the previous page's next>
-    instead of page=; count=false skips the total (past 10,000 matches it is a lower bound,
-    marked total_is_estimate)."""
+    relevance (the default with q; past 10,000 matches, the newest 10,000 are ranked) with
+    dir=asc|desc; cursor=<the previous page's next> instead of page=; count=false skips the
+    total (past 10,000 matches it is a lower bound, marked total_is_estimate)."""
     page, per_page = paging()
     result = tickets.list_tickets(
         _ticket_filter(request.args, page, per_page), actor=current_user()

@@ -371,12 +371,53 @@ def test_totals_count_what_each_caller_finds(client, world, caplog):
 
     caplog.set_level(logging.DEBUG, logger="peewee")
     caplog.clear()
-    assert total(world.agent) == 4
+    assert total(world.agent, sort="created") == 4
     counts = [r.msg[0] for r in caplog.records if r.name == "peewee" and "COUNT(" in r.msg[0]]
     assert len(counts) == 1 and '"ticket_search' in counts[0] and '"ticket" AS' not in counts[0]
+    # By relevance, counted in the newest matches' ids (where the ranking starts), read alike.
+    caplog.clear()
+    assert total(world.agent) == 4
+    reads = [r.msg[0] for r in caplog.records if r.name == "peewee" and "DESC LIMIT" in r.msg[0]]
+    assert len(reads) == 1 and '"ticket_search' in reads[0] and '"ticket" AS' not in reads[0]
     caplog.set_level(logging.WARNING, logger="peewee")
     assert total(world.agent, status="open") == 1
     assert total(world.requester) == 2  # their own two: the internal note is not theirs to find
     assert total(world.colleague) == 0
     assert total(world.power) == 1  # the organization's, not the private one
     assert mine.reference in refs(client, world.headers(world.power), "walrus")
+
+
+@pytest.mark.parametrize("who", ["agent", "requester"])
+def test_past_the_bound_the_newest_matches_are_ranked(client, world, clock, monkeypatch, who):
+    """Past RANKED_MATCHES matches (of the search, after the caller's visibility and filters),
+    a search sorted by relevance ranks the newest RANKED_MATCHES of them, in relevance order
+    across pages, the same ones however many newer come meanwhile; the total still counts every
+    match, and a sort by date reaches them all."""
+    monkeypatch.setattr(search, "RANKED_MATCHES", 4)
+    # Another organization's request: the agent's match, not the requester's.
+    tickets.submit_ticket(actor=world.other_power, type="incident", title="Walrus elsewhere")
+    made = []
+    for n in range(7):  # the newer mention the word more: they rank first
+        clock.advance(minutes=1)
+        made.append(world.ticket(title="Walrus", description="walrus " * n + f"note {n}"))
+    headers = world.headers(getattr(world, who))
+    matches = len(made) + (1 if who == "agent" else 0)
+    best_first = [t.reference for t in reversed(made[-4:])]
+
+    def get(**params) -> dict:
+        resp = client.get(f"{API}/tickets", query_string={"q": "walrus", **params}, headers=headers)
+        assert resp.status_code == 200, resp.get_json()
+        return resp.get_json()
+
+    first = get(per_page=3)
+    assert first["total"] == matches and not first["total_is_estimate"]
+    assert [i["reference"] for i in first["items"]] == best_first[:3]
+    # A newer match, ranked first: the next page still ends the ranking the first page began.
+    world.ticket(title="Walrus", description="walrus " * 9)
+    rest = get(cursor=first["next"])
+    assert [i["reference"] for i in rest["items"]] == best_first[3:]
+    assert rest["next"] is None and rest["total"] == matches + 1
+    assert len(refs(client, headers, "walrus", sort="created", per_page=100)) == matches + 1
+    # Within the bound, every match is ranked, as before.
+    monkeypatch.setattr(search, "RANKED_MATCHES", 100)
+    assert refs(client, headers, "walrus", per_page=100)[-1] == made[0].reference

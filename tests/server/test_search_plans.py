@@ -158,3 +158,28 @@ def test_a_search_within_few_tickets_reads_them_before_the_search_index(
     queries = search_queries(client, agent, {"q": "printer", "sort": "created"}, caplog)
     plan = plan_of(*next(q for q in queries if q[0].startswith('SELECT "t1"."id" FROM')))
     assert "VIRTUAL TABLE" in plan[0] and not any("TEMP B-TREE" in s for s in plan), plan
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("per_lookup", [0, 10**9], ids=["lookups", "one pass"])
+def test_a_ranked_search_within_few_tickets_scores_them_in_one_read(
+    client, world, caplog, monkeypatch, per_lookup
+):
+    """bm25 weighs a word by how many tickets have it, counted on the word's whole list of
+    matches for each read of the search index: a ranked search that reads the caller's few
+    tickets first scores their matches in one read (a CTE), never one search a ticket, in
+    either plan; the page is then found with its ranks and its rows read by id."""
+    monkeypatch.setattr(search, "MATCHES_PER_LOOKUP", per_lookup)
+    mine = []
+    for n in range(3):
+        mine.append(world.ticket(title=f"Printer {n}", description="printer " * n))
+        tickets.submit_ticket(actor=world.other_power, type="incident", title=f"Printer {n}")
+    queries = search_queries(client, world.headers(world.requester), {"q": "printer"}, caplog)
+    ranked = [(sql, params) for sql, params in queries if "bm25(" in sql]
+    assert len(ranked) == 1
+    plan = plan_of(*ranked[0])
+    assert "MATERIALIZE scores" in plan[0], plan
+    [read] = [step for step in plan if "VIRTUAL TABLE" in step]
+    assert "=" not in read, plan  # the matches read in one pass, no lookup of one id
+    found = get_ok(client, world.headers(world.requester), {"q": "printer"})["items"]
+    assert [item["reference"] for item in found] == [t.reference for t in reversed(mine)]

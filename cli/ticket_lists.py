@@ -207,6 +207,10 @@ def _pages(client: ApiClient, query: dict, *, page, per_page, limit, every, coun
     """The pages a list command prints: one (--page), or by cursor until --limit or the end."""
     if every and (limit or page != 1):
         raise UsageError("--all takes no --limit and no --page.")
+    if every and query.get("q") and not query.get("sort"):
+        # Every match, newest first: by relevance only the newest 10,000 are ranked and listed
+        # (helpdesk/search.py, RANKED_MATCHES); the order by date has no such bound.
+        query = {**query, "sort": "created"}
     if limit is not None and page != 1:
         raise UsageError("Give --limit or --page, not both.")
     left = limit

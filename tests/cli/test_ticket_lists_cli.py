@@ -124,6 +124,22 @@ def test_all_and_limit_page_by_cursor_without_skipping_or_repeating(run_as, worl
     assert table.count("Ref") == 1  # one header, rows as pages arrive
 
 
+def test_all_lists_every_match_of_a_search_past_what_relevance_ranks(
+    run_as, world, desk, monkeypatch
+):
+    from helpdesk import search
+
+    monkeypatch.setattr(search, "RANKED_MATCHES", 2)  # the newest 2 matches are ranked
+    with database.connection_context():
+        made = [
+            tickets.submit_ticket(actor=world.requester, type="incident", title=f"toner {n}")
+            for n in range(4)
+        ]
+    assert len(refs(run_as(world.agent, "ticket", "search", "toner", "--ids"))) == 2
+    every = refs(run_as(world.agent, "ticket", "search", "toner", "--all", "--ids"))
+    assert every == [t.reference for t in reversed(made)]  # newest first, none left out
+
+
 def test_sort_and_filters_reach_the_api(run_as, world, desk):
     by_title = refs(
         run_as(world.agent, "ticket", "search", "--sort", "title", "--dir", "asc", "--ids")

@@ -10,6 +10,7 @@ MAX_ID = 2**63 - 1
 from helpdesk.server.api import (  # noqa: E402, F401
     accounts,
     catalog,
+    contract,
     contracts,
     dashboard,
     inputs,
@@ -25,3 +26,4 @@ from helpdesk.server.api import (  # noqa: E402, F401
 # Every endpoint of the app, pages included: text that cannot be stored is refused up front.
 api.before_app_request(inputs.check_request_text)
 api.before_request(inputs.authenticate)
+api.before_request(contract.check_query_names)  # after authenticate: a 401 comes first

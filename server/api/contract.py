@@ -205,18 +205,33 @@ def check_answers(app: Flask) -> None:
         return response
 
 
-def _query_names(declared: Operation) -> set[str]:
+def query_names(declared: Operation) -> set[str]:
+    """The query parameters an operation takes: those of its query model."""
     if declared.query is None:
         return set()
     return {info.alias or name for name, info in declared.query.model_fields.items()}
 
 
+def check_query_names() -> None:
+    """Before every API view: a query parameter its operation does not declare is refused,
+    as an unknown body field is (a misspelt filter would otherwise list everything)."""
+    view = current_app.view_functions.get(request.endpoint)
+    declared = operation_of(view) if view is not None else None
+    if declared is None:
+        return
+    allowed = query_names(declared)
+    unknown = sorted(set(request.args) - allowed)
+    if unknown:
+        if len(unknown) == 1:
+            template = N_("Unknown query parameter: {unknown}.")
+        else:
+            template = N_("Unknown query parameters: {unknown}.")
+        raise ValidationFailed(template, {"allowed": sorted(allowed)}, unknown=unknown)
+
+
 def answer_problem(declared: Operation, view, response: Response) -> str | None:
     from helpdesk.server.api.inputs import is_public
 
-    undeclared = sorted(set(request.args) - _query_names(declared))
-    if undeclared:  # a parameter the view reads, or a caller expects, that the document lacks
-        return f"query parameters {undeclared} are not declared"
     status = response.status_code
     model = declared.answers.get(status)
     if model is None:

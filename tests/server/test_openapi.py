@@ -141,3 +141,16 @@ def test_readme_route_table_is_generated_from_the_document(app):
     assert script.readme_with_table(readme, table) == readme, (
         "README's route table is out of date: run scripts/api_routes.py"
     )
+
+
+def test_a_query_parameter_the_operation_does_not_declare_is_refused(client, world):
+    """Like an unknown body field: a misspelt filter would otherwise list everything."""
+    headers = world.headers(world.agent)
+    response = client.get("/api/v1/tickets?stauts=open", headers=headers)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["message"] == "Unknown query parameter: stauts."
+    assert "status" in error["details"]["allowed"]
+    assert client.get("/api/v1/tickets?status=open", headers=headers).status_code == 200
+    # Nobody learns the parameters before showing a token.
+    assert client.get("/api/v1/tickets?stauts=open").status_code == 401

@@ -76,12 +76,12 @@ def _checked(r: dict) -> None:
         (N_("damaged (other size)"), len(r["damaged"])),
         (N_("unreferenced files"), r["unreferenced"]),
     ]
-    table([(t(label), count) for label, count in counts], ["", "files"])
+    table([(t(label), count) for label, count in counts], ["", N_("Files")])
     problems = [(sha, t(N_("missing"))) for sha in r["missing"]]
     problems += [(sha, t(N_("damaged (other size)"))) for sha in r["damaged"]]
     if problems:
         typer.echo("")
-        table(problems[:MISSING_SHOWN], ["sha256", "state"])
+        table(problems[:MISSING_SHOWN], [N_("SHA-256"), N_("State")])
         if len(problems) > MISSING_SHOWN:
             typer.echo(
                 t(
@@ -250,12 +250,13 @@ def sweep(
 
 
 def _swept(r: dict) -> None:
+    hours = f"{r['older_than_hours']:g}"
     if r["dry_run"]:
         line = tn(
             "Would remove {count} unreferenced file older than {hours} hours from {location}.",
             "Would remove {count} unreferenced files older than {hours} hours from {location}.",
             len(r["removed"]),
-            hours=f"{r['older_than_hours']:g}",
+            hours=hours,
             location=r["location"],
         )
     else:
@@ -263,7 +264,7 @@ def _swept(r: dict) -> None:
             "Removed {count} unreferenced file older than {hours} hours from {location}.",
             "Removed {count} unreferenced files older than {hours} hours from {location}.",
             len(r["removed"]),
-            hours=f"{r['older_than_hours']:g}",
+            hours=hours,
             location=r["location"],
         )
     typer.echo(line)

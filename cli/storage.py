@@ -138,12 +138,13 @@ def migrate(
 
     Safe to interrupt and run again; nothing is deleted from the source. Then set
     HELPDESK_STORAGE to the target and restart the servers."""
-    from helpdesk.storage_upkeep import migrate_store
+    from helpdesk.errors import Gone
+    from helpdesk.storage_upkeep import migrate_store, same_store
 
     with _configured() as (settings, configured):
         origin = _store_option(source, "--from", settings) if source else configured
         target = _store_option(to, "--to", settings)
-        if target.location == origin.location:
+        if same_store(target, origin):
             raise typer.BadParameter(
                 t(N_("the files are already in {location}"), location=target.location),
                 param_hint="--to",
@@ -153,8 +154,6 @@ def migrate(
     result["next_step"] = _next_step(result, settings)
     emit(result, json_output, _migrated)
     if result["not_in_source"]:
-        from helpdesk.errors import Gone
-
         raise Gone(
             N_(
                 "Attachment files named in the database are missing from {location} or "
@@ -162,6 +161,15 @@ def migrate(
             ),
             count=len(result["not_in_source"]),
             location=result["from"],
+        )
+    if not result["complete"] and limit is None:  # files uploaded while it copied
+        raise Gone(
+            N_(
+                "Files the database names are not in {location} yet ({count}), uploaded while "
+                "they were copied: run the command again."
+            ),
+            count=result["left"],
+            location=result["to"],
         )
 
 

@@ -28,14 +28,24 @@ Progress = Callable[[int, int], None]  # (files done, files in all)
 def store_at(location: str, staging_root: Path) -> Storage:
     """The store at s3://BUCKET[/PREFIX] or in a directory; no size limit (files already
     stored are copied whatever the upload limit is now)."""
-    if location.startswith("s3://"):
-        return S3Storage(location, staging_root, max_size=sys.maxsize)
+    if location.startswith("s3://"):  # as HELPDESK_STORAGE is read: no trailing slash
+        return S3Storage(location.rstrip("/"), staging_root, max_size=sys.maxsize)
     if "://" in location:
         raise ValidationFailed(
             N_("A store is s3://BUCKET[/PREFIX] or a directory, not {location!r}."),
             location=location,
         )
     return LocalStorage(Path(location).expanduser().resolve(), max_size=sys.maxsize)
+
+
+def same_store(one: Storage, other: Storage) -> bool:
+    if isinstance(one, LocalStorage) and isinstance(other, LocalStorage):
+        return (
+            one.root is not None
+            and other.root is not None
+            and (one.root.resolve() == other.root.resolve())
+        )
+    return one.location == other.location
 
 
 def referenced_files() -> Iterator[tuple[str, int]]:

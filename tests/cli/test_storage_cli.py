@@ -188,9 +188,26 @@ def test_an_interrupted_migration_resumes_where_it_stopped(app, world, cli, monk
 def test_migrate_refuses_bad_targets_as_usage_errors(app, cli):
     assert cli("storage", "migrate", "--to", "ftp://elsewhere").exit_code == 2
     assert cli("storage", "migrate", "--to", "s3://").exit_code == 2
-    same = cli("storage", "migrate", "--to", active_store().location)
+    store = active_store()
+    # The configured store however it is spelled: a bucket with a slash, a path with "..".
+    if isinstance(store, S3Storage):
+        spelled = f"{store.location}/"
+    else:
+        spelled = str(store.root.parent / "tmp" / ".." / store.root.name)
+    same = cli("storage", "migrate", "--to", spelled)
     assert same.exit_code == 2
     assert "already in" in same.stderr
+
+
+def test_a_file_the_source_lost_is_named_and_the_others_copied(app, world, cli, tmp_path):
+    contents = _files(world, 3)
+    lost = sorted(contents)[0]
+    active_store().delete(lost)
+    result = cli("storage", "migrate", "--to", str(tmp_path / "copy"), "--json")
+    report = _json(result, 1)
+    assert (report["copied"], report["not_in_source"], report["left"]) == (2, [lost], 1)
+    assert not report["complete"]
+    assert json.loads(result.stderr)["error"]["code"] == "gone"
 
 
 def test_storage_commands_refuse_a_server_url(env, cli):

@@ -31,6 +31,7 @@ from helpdesk.cli.priorities import app as priority_app
 from helpdesk.cli.prompts import read_password
 from helpdesk.cli.reports import app as report_app
 from helpdesk.cli.sla import app as sla_app
+from helpdesk.cli.storage import app as storage_app
 from helpdesk.cli.tickets import app as ticket_app
 from helpdesk.cli.tokens import app as token_app
 from helpdesk.cli.users import app as user_app
@@ -59,6 +60,7 @@ app.add_typer(sla_app, name="sla")
 app.add_typer(account_app, name="account")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
+app.add_typer(storage_app, name="storage")
 
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")

@@ -63,6 +63,20 @@ class StoredFile:
     modified: datetime  # naive UTC
 
 
+@dataclass(frozen=True)
+class Listed:
+    """A stored file as a listing names it."""
+
+    sha256: str
+    size: int
+    written: datetime  # naive UTC
+
+
+# Not a SHA-256 (a dot first, a shard directory never has one): stored() never lists it.
+PROBE_NAME = ".helpdesk-probe"
+PROBE_CONTENT = b"helpdesk storage probe\n"
+
+
 class Storage:
     """Where attachment files live, each under the SHA-256 of its content (ab/abcdef...).
 
@@ -90,11 +104,22 @@ class Storage:
         """Remove a file (nothing happens when it is missing)."""
         raise NotImplementedError
 
-    def stored(self) -> Iterator[tuple[str, datetime]]:
-        """Every stored file: its SHA-256 and when it was last written (naive UTC)."""
+    def listed(self) -> Iterator[Listed]:
+        """Every stored file in ascending order of SHA-256 (a merge with the database's
+        sorted names then needs no memory): its SHA-256, size and last write time."""
+        raise NotImplementedError
+
+    def probe(self) -> None:
+        """Write, read back and delete a small object under a key no attachment can have;
+        StorageUnavailable when the store cannot be reached or written."""
         raise NotImplementedError
 
     # -- common to both ---------------------------------------------------------------------
+
+    def stored(self) -> Iterator[tuple[str, datetime]]:
+        """Every stored file: its SHA-256 and when it was last written (naive UTC)."""
+        for entry in self.listed():
+            yield entry.sha256, entry.written
 
     def exists(self, sha256: str) -> bool:
         return self.size(sha256) is not None
@@ -201,6 +226,15 @@ def _storage_failed(exc: OSError) -> StorageUnavailable:
     )
 
 
+def _probe_failed(store: Storage, exc: Exception) -> StorageUnavailable:
+    log.error("attachment storage probe failed: %s", exc)
+    return StorageUnavailable(
+        N_("The attachment storage {location} cannot be reached or written: {problem}"),
+        location=store.location,
+        problem=str(exc),
+    )
+
+
 class Staging:
     def __init__(self, store: Storage):
         self.store = store
@@ -265,7 +299,7 @@ class LocalStorage(Storage):
     def delete(self, sha256: str) -> None:
         self.path_for(sha256).unlink(missing_ok=True)
 
-    def stored(self) -> Iterator[tuple[str, datetime]]:
+    def listed(self) -> Iterator[Listed]:
         if self.root is None or not self.root.is_dir():
             return
         for shard in sorted(self.root.iterdir()):
@@ -273,7 +307,21 @@ class LocalStorage(Storage):
                 continue
             for entry in sorted(shard.iterdir()):
                 if _is_sha256(entry.name) and entry.is_file():
-                    yield entry.name, _utc(entry.stat().st_mtime)
+                    stat = entry.stat()
+                    yield Listed(entry.name, stat.st_size, _utc(stat.st_mtime))
+
+    def probe(self) -> None:
+        if self.root is None:
+            raise RuntimeError("attachment storage is not configured")
+        probe = self.root / PROBE_NAME
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(PROBE_CONTENT)
+            if probe.read_bytes() != PROBE_CONTENT:
+                raise OSError(f"{probe} reads back other bytes than were written")
+            probe.unlink()
+        except OSError as exc:
+            raise _probe_failed(self, exc) from None
 
 
 class S3Storage(Storage):
@@ -343,7 +391,8 @@ class S3Storage(Storage):
         except Exception as exc:
             raise _object_storage_failed(exc) from None
 
-    def stored(self) -> Iterator[tuple[str, datetime]]:
+    def listed(self) -> Iterator[Listed]:
+        # S3 lists keys in ascending order; PREFIX/ab/abcdef... sorts as the SHA-256 does.
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=self.prefix
         )
@@ -352,9 +401,23 @@ class S3Storage(Storage):
                 for obj in page.get("Contents", []):
                     name = obj["Key"].rpartition("/")[2]
                     if _is_sha256(name):
-                        yield name, obj["LastModified"].astimezone(UTC).replace(tzinfo=None)
+                        written = obj["LastModified"].astimezone(UTC).replace(tzinfo=None)
+                        yield Listed(name, obj["Size"], written)
         except Exception as exc:
             raise _object_storage_failed(exc) from None
+
+    def probe(self) -> None:
+        key = f"{self.prefix}{PROBE_NAME}"
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=PROBE_CONTENT)
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            with body:
+                content = body.read()
+            if content != PROBE_CONTENT:
+                raise ValueError(f"{key} reads back other bytes than were written")
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:  # boto3's and botocore's errors, the network's
+            raise _probe_failed(self, exc) from None
 
 
 class _ObjectBody:
@@ -408,9 +471,11 @@ def _object_storage_failed(exc: Exception) -> StorageUnavailable:
 SWEEP_AFTER_SECONDS = 6 * 3600
 
 
-def sweep_unreferenced(store: Storage, older_than: float = SWEEP_AFTER_SECONDS) -> list[str]:
+def sweep_unreferenced(
+    store: Storage, older_than: float = SWEEP_AFTER_SECONDS, *, dry_run: bool = False
+) -> list[str]:
     """Delete stored files that no attachment names and that were written more than
-    `older_than` seconds ago; return their SHA-256s.
+    `older_than` seconds ago (with dry_run, delete nothing); return their SHA-256s.
 
     Every publish rewrites its file (a fresh write time), so a request still between its
     publish and its commit is never swept.
@@ -423,9 +488,10 @@ def sweep_unreferenced(store: Storage, older_than: float = SWEEP_AFTER_SECONDS) 
     for sha256, written in store.stored():
         if written >= cutoff or Attachment.select().where(Attachment.sha256 == sha256).exists():
             continue
-        store.delete(sha256)
+        if not dry_run:
+            store.delete(sha256)
         swept.append(sha256)
-    if swept:
+    if swept and not dry_run:
         log.info("swept %d unreferenced attachment file(s) from %s", len(swept), store.location)
     return swept
 

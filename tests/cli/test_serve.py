@@ -174,7 +174,7 @@ def test_gunicorn_workers_serve_concurrent_writes_and_stop_on_sigterm(tmp_path, 
             # Writes from both processes at once: each waits for SQLite's lock, none fails.
             with ThreadPoolExecutor(max_workers=8) as pool:
                 assert set(pool.map(submit, range(24))) == {201}
-            listing = http.get("/api/v1/tickets", params={"limit": 100}).json()
+            listing = http.get("/api/v1/tickets", params={"per_page": 100}).json()
             titles = {item["title"] for item in listing["items"]}
             assert titles == {f"Concurrent ticket {n}" for n in range(24)}
 

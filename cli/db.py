@@ -67,10 +67,10 @@ def status(json_output: JsonOption = False) -> None:
 @handle_errors
 def upgrade(json_output: JsonOption = False) -> None:
     """Create the schema or upgrade it to this helpdesk's version (safe to run again)."""
-    from helpdesk.migrations import create_schema
+    from helpdesk.migrations import create_schema_from
 
-    settings, before, _ = _settings_and_version()
-    after = create_schema()
+    settings, _, _ = _settings_and_version()
+    before, after = create_schema_from()  # what was found under the upgrade's lock
     result = {"database": settings.database_url, "from": before, "to": after}
     emit(
         result,

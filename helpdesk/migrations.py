@@ -17,7 +17,7 @@ from peewee import (
 from playhouse.migrate import SchemaMigrator, make_index_name, migrate
 
 from helpdesk import search, tally
-from helpdesk.db import database, init_database, schema_change
+from helpdesk.db import database, init_database, is_sqlite, schema_change
 from helpdesk.errors import SchemaMismatch, storage_error
 from helpdesk.i18n import N_
 from helpdesk.models import (
@@ -92,6 +92,8 @@ MIGRATIONS: dict[int, Callable[[SchemaMigrator], list]] = {
         *_v5_observe(m),
         *_v5_idempotency(m),
     ],
+    # Shared secrets (helpdesk/shared_secrets.py): a new table, created with the missing ones.
+    6: lambda m: [],
 }
 
 
@@ -237,19 +239,34 @@ def check_schema() -> int:
     return version
 
 
-def upgrade_schema() -> int:
-    """Create or upgrade the schema; safe to run any number of times. Returns the version.
+# Any constant of our own: the advisory lock that `db upgrade` holds on PostgreSQL.
+UPGRADE_LOCK = 0x6864_7363_6865_6D61  # "hdschema"
 
-    An up-to-date database is only read: no write lock, no foreign-key scan.
+
+def upgrade_schema() -> int:
+    """Create or upgrade the schema; safe to run any number of times. Returns the version."""
+    return upgrade_schema_from()[1]
+
+
+def upgrade_schema_from() -> tuple[int | None, int]:
+    """Create or upgrade the schema: (the version found, the version now).
+
+    An up-to-date database is only read: no write lock, no foreign-key scan. Otherwise one
+    upgrade at a time, under a database lock (SQLite's one write lock; on PostgreSQL an
+    advisory lock, held until the transaction ends): of two servers or upgrade runs started
+    at once, the first migrates, the second waits and then finds the schema current.
     """
-    if schema_version() == LATEST:
-        return LATEST
+    version = schema_version()
+    if version == LATEST:
+        return LATEST, LATEST
     with schema_change(), database.atomic():
+        if not is_sqlite():
+            database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (UPGRADE_LOCK,))
         version = schema_version()  # again, inside the lock: another process may have won
         if version is not None and version > LATEST:
             check_schema()  # raises: never downgrade
         if version == LATEST:
-            return LATEST
+            return LATEST, LATEST
         # Only the tables that are missing: an existing table's indexes may name columns
         # that its migration below adds (which then adds their indexes too).
         database.create_tables([m for m in ALL_MODELS if not m.table_exists()], safe=True)
@@ -262,13 +279,18 @@ def upgrade_schema() -> int:
         tally.repair()
         SchemaVersion.delete().execute()
         SchemaVersion.create(version=LATEST)
-    return LATEST
+    return version, LATEST
 
 
 def create_schema() -> int:
     """Create every table and index, or upgrade an older schema (safe to run again)."""
+    return create_schema_from()[1]
+
+
+def create_schema_from() -> tuple[int | None, int]:
+    """create_schema, telling the version it found: (found, now)."""
     with database.connection_context():
-        return upgrade_schema()
+        return upgrade_schema_from()
 
 
 def open_database(url: str, *, pooled: bool = False):

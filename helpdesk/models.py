@@ -446,6 +446,14 @@ class IdempotencyKey(BaseModel):
         indexes = ((("user", "key"), True),)
 
 
+class SharedSecret(BaseModel):
+    """A secret that every server on this database shares (the portal's cookie-signing key),
+    made once by the first one to need it: no server keeps its own (helpdesk/shared_secrets.py)."""
+
+    name = CharField(max_length=64, unique=True)
+    value = CharField(max_length=200)
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField()
 
@@ -478,5 +486,6 @@ ALL_MODELS = [
     LoginThrottle,
     AccessLog,
     IdempotencyKey,
+    SharedSecret,
     SchemaVersion,
 ]

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 
-from conftest import PASSWORD, hold_write_lock, run_bounded
+import pytest
+from conftest import (
+    HELPDESK_SCRIPT,
+    PASSWORD,
+    SERVER_DATABASE,
+    hold_write_lock,
+    loopback_environment,
+    run_bounded,
+)
 from playhouse.migrate import SchemaMigrator, migrate
 
 from helpdesk import tally
@@ -15,6 +25,7 @@ from helpdesk.migrations import (
     LIST_INDEXES,
     REPLACED_INDEXES,
     SLA_TICKET_TIMES,
+    UPGRADE_LOCK,
     create_schema,
     index_name,
     upgrade_schema,
@@ -35,6 +46,7 @@ from helpdesk.models import (
     PriorityPolicy,
     SchemaVersion,
     Service,
+    SharedSecret,
     SlaCalendar,
     SlaHoliday,
     SlaPolicy,
@@ -131,6 +143,7 @@ def _make_first_release_schema() -> None:
 
 # Tables the first release did not have (dropped after the columns that point at them).
 LATER_TABLES = [
+    SharedSecret,
     SchemaVersion,
     IdempotencyKey,
     PriorityCell,
@@ -250,3 +263,78 @@ def test_starting_takes_no_write_lock(env, app):
         started = run_bounded(lambda: create_app({"TESTING": True}), seconds=10)
         health = started.test_client().get("/api/v1/health")
     assert health.status_code == 200
+
+
+def _start_upgrades(count: int) -> list[subprocess.Popen]:
+    """`helpdesk db upgrade --json` in `count` processes of their own, started at once."""
+    return [
+        subprocess.Popen(
+            [HELPDESK_SCRIPT, "db", "upgrade", "--json"],
+            env=loopback_environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(count)
+    ]
+
+
+def _upgrade_results(processes: list[subprocess.Popen]) -> list[dict]:
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err.decode()
+        results.append(json.loads(out))
+    return results
+
+
+def _first_release_with_an_organization(cli) -> None:
+    assert cli("org", "create", "Acme").exit_code == 0
+    with database.connection_context():
+        _make_first_release_schema()
+
+
+def test_two_upgrades_started_at_once_migrate_once(installed):
+    """Two servers' `db upgrade` at start (systemd's ExecStartPre on each): both succeed, one
+    migrates, the other finds the schema current; the data is kept."""
+    _first_release_with_an_organization(installed)
+
+    results = _upgrade_results(_start_upgrades(2))
+
+    assert sorted(r["from"] for r in results) == [1, LATEST]
+    assert {r["to"] for r in results} == {LATEST}
+    listed = installed("org", "list", "--json")
+    assert [o["name"] for o in json.loads(listed.output)["items"]] == ["Acme"]
+
+
+@pytest.mark.postgres_only
+def test_upgrades_wait_for_the_one_holding_the_upgrade_lock(installed):
+    """On PostgreSQL, an upgrade waits for the advisory lock that another one holds: the two
+    never run their ALTER TABLEs side by side, even when both read the old version first."""
+    import psycopg2
+
+    _first_release_with_an_organization(installed)
+    holder = psycopg2.connect(SERVER_DATABASE)
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", (UPGRADE_LOCK,))
+        processes = _start_upgrades(2)
+        deadline = time.monotonic() + 30
+        while _waiting_for_the_upgrade_lock(holder) < 2:  # both read version 1 and wait
+            assert time.monotonic() < deadline, "the upgrades did not wait for the lock"
+            assert all(p.poll() is None for p in processes), "an upgrade ended without waiting"
+            time.sleep(0.05)
+    finally:
+        holder.close()  # releases the lock: they go on, one after the other
+
+    results = _upgrade_results(processes)
+    assert sorted(r["from"] for r in results) == [1, LATEST]
+    with database.connection_context():
+        assert SchemaVersion.get().version == LATEST
+        assert [o.name for o in Organization.select()] == ["Acme"]
+
+
+def _waiting_for_the_upgrade_lock(connection) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        return cursor.fetchone()[0]

@@ -8,7 +8,6 @@ account), so a password change or a deactivation ends portal sessions too. Signi
 from __future__ import annotations
 
 import os
-import secrets
 from functools import wraps
 from pathlib import Path
 
@@ -20,24 +19,40 @@ from helpdesk.models import User
 from helpdesk.server.api.inputs import client
 from helpdesk.services import authentication
 from helpdesk.services.api_tokens import revoke_token, user_for_token
+from helpdesk.shared_secrets import new_secret, shared_secret
 
 TOKEN_KEY = "token"
 TOKEN_NAME = "portal"
-SECRET_FILE = "secret_key"
+SECRET_FILE = "secret_key"  # where versions before 6 kept the key
+SESSION_SECRET = "session"
 
 
 def secret_key(settings: Settings) -> str:
-    """HELPDESK_SECRET_KEY, or one generated once and kept (0600) in the data directory, so
-    that sessions survive a restart and every server on the same data directory agrees."""
+    """HELPDESK_SECRET_KEY, or the key kept in the database, made by the first server to start:
+    a cookie signed by one server is then read by every other one on the same database.
+
+    A key an earlier version kept in the data directory becomes the database's, so that
+    signed-in visitors stay signed in across the upgrade. A read-only database with no key
+    yet: the data directory's file, as before (one machine only).
+    """
     if settings.secret_key:
         return settings.secret_key
     path = Path(settings.data_dir) / SECRET_FILE
+    kept = shared_secret(SESSION_SECRET, first=lambda: _kept_in(path) or new_secret())
+    return kept or _keep_in(path)
+
+
+def _kept_in(path: Path) -> str | None:
     try:
-        return path.read_text().strip()
+        return path.read_text().strip() or None
     except FileNotFoundError:
-        pass
+        return None
+
+
+def _keep_in(path: Path) -> str:
+    """The file's key, made if there is none."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
+    key = new_secret()
     try:  # exclusive create: of two servers starting at once, the first one's key wins
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -138,11 +138,42 @@ def test_the_css_library_is_served_from_this_server(browser):
     assert b"Pico CSS" in response.data[:300]
 
 
-def test_the_secret_key_is_generated_once_and_kept(app, env):
+def on_another_machine(monkeypatch, env) -> None:
+    """The same database, another data directory."""
     from helpdesk.config import current_settings
+
+    monkeypatch.setenv("HELPDESK_DATABASE", current_settings().database_url)
+    monkeypatch.setenv("HELPDESK_DATA_DIR", str(env / "another-machine"))
+
+
+def test_the_secret_key_is_made_once_and_kept_in_the_database(app, env, monkeypatch):
+    """Every server on one database signs cookies with one key, whatever its data directory."""
+    from helpdesk.models import SharedSecret
     from helpdesk.server.portal.session import SECRET_FILE
 
-    key_file = current_settings().data_dir / SECRET_FILE
-    assert key_file.stat().st_mode & 0o777 == 0o600
-    again = create_app({"TESTING": True})
-    assert again.config["SECRET_KEY"] == app.config["SECRET_KEY"] == key_file.read_text()
+    key = app.config["SECRET_KEY"]
+    assert len(key) == 64 and int(key, 16) >= 0
+    assert not (env / "data" / SECRET_FILE).exists()  # nothing of one machine's own
+    on_another_machine(monkeypatch, env)
+    assert create_app({"TESTING": True}).config["SECRET_KEY"] == key
+    with database.connection_context():
+        assert [s.value for s in SharedSecret.select()] == [key]
+
+
+def test_an_earlier_versions_key_file_becomes_the_databases(env, monkeypatch):
+    """Visitors signed in before the upgrade stay signed in: the data directory's key is kept."""
+    from helpdesk.models import SharedSecret
+    from helpdesk.server.portal.session import SECRET_FILE
+
+    (env / "data").mkdir(exist_ok=True)
+    (env / "data" / SECRET_FILE).write_text("an-earlier-key\n")
+    assert create_app({"TESTING": True}).config["SECRET_KEY"] == "an-earlier-key"
+    on_another_machine(monkeypatch, env)
+    assert create_app({"TESTING": True}).config["SECRET_KEY"] == "an-earlier-key"
+    with database.connection_context():
+        assert SharedSecret.get().value == "an-earlier-key"
+
+
+def test_helpdesk_secret_key_wins_over_the_kept_one(app, monkeypatch):
+    monkeypatch.setenv("HELPDESK_SECRET_KEY", "set-by-the-operator")
+    assert create_app({"TESTING": True}).config["SECRET_KEY"] == "set-by-the-operator"

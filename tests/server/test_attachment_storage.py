@@ -7,12 +7,10 @@ import hashlib
 import io
 import json
 import tracemalloc
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import S3Server
 from test_error_shape import assert_error
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
@@ -27,24 +25,10 @@ API = "/api/v1"
 MB = 1024 * 1024
 
 
-@pytest.fixture(params=["local", "s3"])
-def storage_kind(request, env, monkeypatch) -> str:
-    """The store the app is configured with: the directory, or a bucket prefix of this test's
-    own on the SeaweedFS server."""
-    if request.param == "s3":
-        server: S3Server = request.getfixturevalue("s3_server")
-        for name, value in server.environment().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("HELPDESK_STORAGE", f"s3://{server.bucket}/{uuid.uuid4().hex[:12]}")
-    return request.param
-
-
 @pytest.fixture
-def app(env, storage_kind):
-    application = create_app({"TESTING": True})
-    yield application
-    if not database.is_closed():
-        database.close()
+def app(storage_kind, app):
+    """The app on either store (conftest's storage_kind, set before the app is made)."""
+    return app
 
 
 def _submit(client, headers, content: bytes | io.BytesIO, name="log.txt"):
@@ -251,18 +235,6 @@ def test_a_storage_location_that_is_not_s3_is_refused_by_name(env, monkeypatch, 
     monkeypatch.setenv("HELPDESK_STORAGE", value)
     with pytest.raises(ValueError, match="HELPDESK_STORAGE must be s3://BUCKET"):
         load_settings()
-
-
-@pytest.fixture
-def models_pointed_back(db):
-    """`helpdesk db backup` run in this process points the models at the database it opens:
-    point them back at the test's own when the test ends (as tests/cli/test_backup.py does)."""
-    tests_database = database.obj
-    yield
-    if database.obj is not tests_database:
-        if not database.is_closed():
-            database.close()
-        database.initialize(tests_database)
 
 
 def test_a_backup_says_that_the_bucket_is_backed_up_separately(

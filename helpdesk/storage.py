@@ -366,24 +366,26 @@ class S3Storage(Storage):
             raise _object_storage_failed(exc) from None
         staged.unlink(missing_ok=True)
 
-    def open(self, sha256: str) -> StoredFile | None:
+    def _ask(self, method, sha256: str, **extra) -> dict | None:
+        """One call about an object (get_object, head_object): its answer, None when the object
+        is missing; StorageUnavailable when the store fails."""
         try:
-            obj = self.client.get_object(Bucket=self.bucket, Key=self.key_for(sha256))
-        except Exception as exc:
+            return method(Bucket=self.bucket, Key=self.key_for(sha256), **extra)
+        except Exception as exc:  # boto3's and botocore's errors, the network's
             if _is_missing(exc):
                 return None
             raise _object_storage_failed(exc) from None
+
+    def open(self, sha256: str) -> StoredFile | None:
+        obj = self._ask(self.client.get_object, sha256)
+        if obj is None:
+            return None
         modified = obj["LastModified"].astimezone(UTC).replace(tzinfo=None)
         return StoredFile(_ObjectBody(obj["Body"]), obj["ContentLength"], modified)
 
     def size(self, sha256: str) -> int | None:
-        try:
-            head = self.client.head_object(Bucket=self.bucket, Key=self.key_for(sha256))
-        except Exception as exc:
-            if _is_missing(exc):
-                return None
-            raise _object_storage_failed(exc) from None
-        return head["ContentLength"]
+        head = self._ask(self.client.head_object, sha256)
+        return None if head is None else head["ContentLength"]
 
     def delete(self, sha256: str) -> None:
         try:

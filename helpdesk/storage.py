@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlparse
@@ -251,6 +251,7 @@ class Staging:
 
         A file published before a later failure (of another file, or of the commit) stays,
         named by nothing: a later upload of the same content uses it, and `sweep_unreferenced`
+        (helpdesk/storage_upkeep.py)
         removes it once it is older than any transaction. It is not deleted on the failure
         path: another request may have just published the same content, not yet committed.
         """
@@ -466,36 +467,6 @@ def _object_storage_failed(exc: Exception) -> StorageUnavailable:
             "saved: try again later, or tell an administrator."
         )
     )
-
-
-# A file left by a request that failed after publishing it is this old before it is swept:
-# far longer than any transaction, so that one still committing keeps what it published.
-SWEEP_AFTER_SECONDS = 6 * 3600
-
-
-def sweep_unreferenced(
-    store: Storage, older_than: float = SWEEP_AFTER_SECONDS, *, dry_run: bool = False
-) -> list[str]:
-    """Delete stored files that no attachment names and that were written more than
-    `older_than` seconds ago (with dry_run, delete nothing); return their SHA-256s.
-
-    Every publish rewrites its file (a fresh write time), so a request still between its
-    publish and its commit is never swept.
-    """
-    from helpdesk.clock import clock
-    from helpdesk.models import Attachment
-
-    cutoff = clock.now() - timedelta(seconds=older_than)
-    swept = []
-    for sha256, written in store.stored():
-        if written >= cutoff or Attachment.select().where(Attachment.sha256 == sha256).exists():
-            continue
-        if not dry_run:
-            store.delete(sha256)
-        swept.append(sha256)
-    if swept and not dry_run:
-        log.info("swept %d unreferenced attachment file(s) from %s", len(swept), store.location)
-    return swept
 
 
 _active: Storage = LocalStorage()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import tracemalloc
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +20,8 @@ from helpdesk.config import load_settings
 from helpdesk.db import database
 from helpdesk.models import Attachment
 from helpdesk.server import create_app
-from helpdesk.storage import LocalStorage, S3Storage, active_store, sweep_unreferenced
+from helpdesk.storage import LocalStorage, S3Storage, active_store
+from helpdesk.storage_upkeep import sweep_unreferenced
 
 API = "/api/v1"
 MB = 1024 * 1024
@@ -172,6 +174,27 @@ def test_a_failed_transaction_leaves_its_file_to_the_sweeper(app, db, world, clo
     assert not store.exists(orphan_sha)
     assert store.exists(hashlib.sha256(kept).hexdigest())  # a named file stays
     assert list(store.staging_dir.iterdir()) == []  # and no staging file is left
+
+
+def test_the_sweep_reads_the_named_files_in_batches_not_once_a_file(app, db, world, clock, caplog):
+    store = active_store()
+    for n in range(3):
+        _ticket_with_file(world, f"named file {n}".encode())
+    orphans = []
+    with store.staging() as staging:
+        for n in range(12):
+            orphans.append(staging.add(io.BytesIO(f"orphan {n}".encode()))[0])
+        staging.publish()
+    clock.advance(hours=7)
+    caplog.set_level(logging.DEBUG, logger="peewee")  # peewee logs each (sql, params) it runs
+    swept = sweep_unreferenced(store)
+    caplog.set_level(logging.WARNING, logger="peewee")
+    assert swept == sorted(orphans)
+    assert [sha for sha, _ in store.stored()] == sorted(
+        a.sha256 for a in Attachment.select(Attachment.sha256)
+    )
+    queries = [r.msg for r in caplog.records if r.name == "peewee" and isinstance(r.msg, tuple)]
+    assert len([sql for sql, _ in queries if 'FROM "attachment"' in sql]) == 1, queries
 
 
 def _ticket_with_file(world, content: bytes):

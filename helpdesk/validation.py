@@ -20,6 +20,13 @@ MAX_LIST_ITEMS = 5000
 
 
 def choice(field: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value is None:  # a JSON null: named as the caller wrote it, not as Python's None
+        raise ValidationFailed(
+            N_("{field} must be one of: {allowed} (got null)."),
+            field=field,
+            allowed=list(allowed),
+            got=None,
+        )
     if value not in allowed:
         raise ValidationFailed(
             N_("{field} must be one of: {allowed} (got {got!r})."),

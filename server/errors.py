@@ -35,7 +35,7 @@ def _code(exc: HTTPException) -> str:
     return HTTP_CODES.get(exc.code) or exc.name.lower().replace(" ", "_").replace("'", "")
 
 
-def _language() -> str | None:
+def caller_language() -> str | None:
     """The caller's language: their profile once known, else what the request asks for."""
     user = g.get("user")
     if user is not None:
@@ -49,7 +49,7 @@ def register_error_handlers(app: Flask, html_page=None) -> None:
 
     @app.errorhandler(HelpdeskError)
     def helpdesk_error(exc: HelpdeskError):
-        message = localized_message(exc, _language())
+        message = localized_message(exc, caller_language())
         response = error_response(exc.http_status, exc.code, message, exc.details)
         if isinstance(exc, AuthenticationRequired):
             response.headers["WWW-Authenticate"] = 'Bearer realm="helpdesk"'

@@ -100,6 +100,11 @@ class Storage:
         """The file for reading; None when it is missing."""
         raise NotImplementedError
 
+    def open_part(self, sha256: str, start: int, stop: int) -> BinaryIO | None:
+        """Bytes start to stop (excluded) of a file, read from the store alone, when the store
+        can (a ranged GET); None: read the file from its start and skip to the part."""
+        return None
+
     def delete(self, sha256: str) -> None:
         """Remove a file (nothing happens when it is missing)."""
         raise NotImplementedError
@@ -387,6 +392,10 @@ class S3Storage(Storage):
     def size(self, sha256: str) -> int | None:
         head = self._ask(self.client.head_object, sha256)
         return None if head is None else head["ContentLength"]
+
+    def open_part(self, sha256: str, start: int, stop: int) -> BinaryIO | None:
+        obj = self._ask(self.client.get_object, sha256, Range=f"bytes={start}-{stop - 1}")
+        return None if obj is None else _ObjectBody(obj["Body"])
 
     def delete(self, sha256: str) -> None:
         try:

@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, g, has_request_context, jsonify, request
 from peewee import IntegrityError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable
 
 from helpdesk.error_messages import localized_message
 from helpdesk.errors import (
@@ -66,6 +66,8 @@ def register_error_handlers(app: Flask, html_page=None) -> None:
         response = error_response(exc.code or 500, _code(exc), exc.description or exc.name)
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
+        if isinstance(exc, RequestedRangeNotSatisfiable) and exc.length is not None:
+            response.headers["Content-Range"] = f"{exc.units} */{exc.length}"  # the file's size
         return response
 
     @app.errorhandler(IntegrityError)

@@ -104,6 +104,35 @@ def test_an_attachment_goes_in_and_comes_back_with_its_headers(
         assert local_file.read_bytes() == content
 
 
+def test_a_range_request_gets_that_part_of_the_file(app, client, world, storage_kind):
+    content = bytes(range(256)) * 8
+    headers = world.headers(world.requester)
+    attachment = _created_attachment(client, headers, content, "dump.bin")
+    ranged_gets = []
+    if storage_kind == "s3":  # what boto3 sends: the part alone is asked of the bucket
+        active_store().client.meta.events.register(
+            "before-parameter-build.s3.GetObject",
+            lambda params, **_: ranged_gets.append(params.get("Range")),
+        )
+
+    for asked, start, stop in [("bytes=0-9", 0, 10), ("bytes=1000-1009", 1000, 1010)]:
+        with client.get(attachment["url"], headers={**headers, "Range": asked}) as resp:
+            assert resp.status_code == 206
+            assert resp.get_data() == content[start:stop]
+            assert resp.headers["Content-Range"] == f"bytes {start}-{stop - 1}/{len(content)}"
+            assert resp.headers["Content-Length"] == "10"
+            assert resp.headers["Accept-Ranges"] == "bytes"
+            assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    if storage_kind == "s3":
+        assert ranged_gets == [None, "bytes=0-9", None, "bytes=1000-1009"]
+
+    with client.get(attachment["url"], headers=headers) as whole:  # no Range: all of it
+        assert (whole.status_code, whole.get_data()) == (200, content)
+    resp = client.get(attachment["url"], headers={**headers, "Range": "bytes=5000-5009"})
+    assert_error(resp, 416, "requested_range_not_satisfiable")
+    assert resp.headers["Content-Range"] == f"bytes */{len(content)}"
+
+
 def test_a_file_missing_from_the_store_is_410(app, client, world):
     headers = world.headers(world.requester)
     attachment = _created_attachment(client, headers, b"soon lost")

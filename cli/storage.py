@@ -243,7 +243,7 @@ def sweep(
     json_output: JsonOption = False,
 ) -> None:
     """Remove stored files that no attachment names (left by failed requests)."""
-    from helpdesk.storage import SWEEP_AFTER_SECONDS, sweep_unreferenced
+    from helpdesk.storage_upkeep import SWEEP_AFTER_SECONDS, sweep_unreferenced
 
     seconds = SWEEP_AFTER_SECONDS if older_than is None else older_than * 3600
     with _configured() as (_, store):

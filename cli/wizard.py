@@ -15,6 +15,7 @@ import typer
 
 from helpdesk.cli.compat import UsageError
 from helpdesk.cli.i18n import N_, t, w
+from helpdesk.validation import ascii_int
 from helpdesk.vocabulary import LEVELS, PRIORITIES, TICKET_TYPES, PriorityInput
 
 # Wrong answers to one question before giving up (a terminal left to a script, say).
@@ -35,8 +36,9 @@ def choose(question: str, labels: Sequence[str], default: int | None = None) -> 
         answer = typer.prompt(
             t("Number"), default=str(default + 1) if default is not None else None
         ).strip()
-        if answer.isascii() and answer.isdigit() and 1 <= int(answer) <= len(labels):
-            return int(answer) - 1
+        number = ascii_int(answer)
+        if number is not None and 1 <= number <= len(labels):
+            return number - 1
         typer.echo(t("Answer a number from 1 to {last}.", last=len(labels)))
     raise UsageError(f"No choice made after {ATTEMPTS} answers.")
 

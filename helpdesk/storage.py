@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlparse
@@ -99,6 +99,11 @@ class Storage:
     def open(self, sha256: str) -> StoredFile | None:
         """The file for reading; None when it is missing."""
         raise NotImplementedError
+
+    def open_part(self, sha256: str, start: int, stop: int) -> BinaryIO | None:
+        """Bytes start to stop (excluded) of a file, read from the store alone, when the store
+        can (a ranged GET); None: read the file from its start and skip to the part."""
+        return None
 
     def delete(self, sha256: str) -> None:
         """Remove a file (nothing happens when it is missing)."""
@@ -251,6 +256,7 @@ class Staging:
 
         A file published before a later failure (of another file, or of the commit) stays,
         named by nothing: a later upload of the same content uses it, and `sweep_unreferenced`
+        (helpdesk/storage_upkeep.py)
         removes it once it is older than any transaction. It is not deleted on the failure
         path: another request may have just published the same content, not yet committed.
         """
@@ -366,24 +372,30 @@ class S3Storage(Storage):
             raise _object_storage_failed(exc) from None
         staged.unlink(missing_ok=True)
 
-    def open(self, sha256: str) -> StoredFile | None:
+    def _ask(self, method, sha256: str, **extra) -> dict | None:
+        """One call about an object (get_object, head_object): its answer, None when the object
+        is missing; StorageUnavailable when the store fails."""
         try:
-            obj = self.client.get_object(Bucket=self.bucket, Key=self.key_for(sha256))
-        except Exception as exc:
+            return method(Bucket=self.bucket, Key=self.key_for(sha256), **extra)
+        except Exception as exc:  # boto3's and botocore's errors, the network's
             if _is_missing(exc):
                 return None
             raise _object_storage_failed(exc) from None
+
+    def open(self, sha256: str) -> StoredFile | None:
+        obj = self._ask(self.client.get_object, sha256)
+        if obj is None:
+            return None
         modified = obj["LastModified"].astimezone(UTC).replace(tzinfo=None)
         return StoredFile(_ObjectBody(obj["Body"]), obj["ContentLength"], modified)
 
     def size(self, sha256: str) -> int | None:
-        try:
-            head = self.client.head_object(Bucket=self.bucket, Key=self.key_for(sha256))
-        except Exception as exc:
-            if _is_missing(exc):
-                return None
-            raise _object_storage_failed(exc) from None
-        return head["ContentLength"]
+        head = self._ask(self.client.head_object, sha256)
+        return None if head is None else head["ContentLength"]
+
+    def open_part(self, sha256: str, start: int, stop: int) -> BinaryIO | None:
+        obj = self._ask(self.client.get_object, sha256, Range=f"bytes={start}-{stop - 1}")
+        return None if obj is None else _ObjectBody(obj["Body"])
 
     def delete(self, sha256: str) -> None:
         try:
@@ -464,36 +476,6 @@ def _object_storage_failed(exc: Exception) -> StorageUnavailable:
             "saved: try again later, or tell an administrator."
         )
     )
-
-
-# A file left by a request that failed after publishing it is this old before it is swept:
-# far longer than any transaction, so that one still committing keeps what it published.
-SWEEP_AFTER_SECONDS = 6 * 3600
-
-
-def sweep_unreferenced(
-    store: Storage, older_than: float = SWEEP_AFTER_SECONDS, *, dry_run: bool = False
-) -> list[str]:
-    """Delete stored files that no attachment names and that were written more than
-    `older_than` seconds ago (with dry_run, delete nothing); return their SHA-256s.
-
-    Every publish rewrites its file (a fresh write time), so a request still between its
-    publish and its commit is never swept.
-    """
-    from helpdesk.clock import clock
-    from helpdesk.models import Attachment
-
-    cutoff = clock.now() - timedelta(seconds=older_than)
-    swept = []
-    for sha256, written in store.stored():
-        if written >= cutoff or Attachment.select().where(Attachment.sha256 == sha256).exists():
-            continue
-        if not dry_run:
-            store.delete(sha256)
-        swept.append(sha256)
-    if swept and not dry_run:
-        log.info("swept %d unreferenced attachment file(s) from %s", len(swept), store.location)
-    return swept
 
 
 _active: Storage = LocalStorage()

@@ -1,7 +1,7 @@
 """The operator's work on the attachment store: check it against the database, copy its files
-to another store.
+to another store, sweep the files nothing names.
 
-Both walk the files the database names and a store's listing side by side, each in ascending
+All three walk the files the database names and a store's listing side by side, each in ascending
 order of SHA-256 (the database in batches through the index on `attachment.sha256`), so memory
 stays flat however many attachments there are, and a bucket is listed rather than asked once
 per file.
@@ -9,17 +9,22 @@ per file.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from peewee import fn
 
+from helpdesk.clock import clock
 from helpdesk.errors import Gone, ValidationFailed
 from helpdesk.i18n import N_
 from helpdesk.models import Attachment
 from helpdesk.storage import Listed, LocalStorage, S3Storage, Storage
+
+log = logging.getLogger(__name__)
 
 BATCH = 1000
 Progress = Callable[[int, int], None]  # (files done, files in all)
@@ -191,3 +196,30 @@ def _copy(source: Storage, target: Storage, sha256: str) -> int | None:
             return None
         staging.publish()
     return size
+
+
+# A file left by a request that failed after publishing it is this old before it is swept:
+# far longer than any transaction, so that one still committing keeps what it published.
+SWEEP_AFTER_SECONDS = 6 * 3600
+
+
+def sweep_unreferenced(
+    store: Storage, older_than: float = SWEEP_AFTER_SECONDS, *, dry_run: bool = False
+) -> list[str]:
+    """Delete stored files that no attachment names and that were written more than
+    `older_than` seconds ago (with dry_run, delete nothing); return their SHA-256s.
+
+    Every publish rewrites its file (a fresh write time), so a request still between its
+    publish and its commit is never swept.
+    """
+    cutoff = clock.now() - timedelta(seconds=older_than)
+    swept = []
+    for pair in _side_by_side(store):
+        if pair.size is not None or pair.listed is None or pair.listed.written >= cutoff:
+            continue  # named by an attachment, not stored, or perhaps about to be named
+        if not dry_run:
+            store.delete(pair.sha256)
+        swept.append(pair.sha256)
+    if swept and not dry_run:
+        log.info("swept %d unreferenced attachment file(s) from %s", len(swept), store.location)
+    return swept

@@ -20,6 +20,13 @@ MAX_LIST_ITEMS = 5000
 
 
 def choice(field: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value is None:  # a JSON null: named as the caller wrote it, not as Python's None
+        raise ValidationFailed(
+            N_("{field} must be one of: {allowed} (got null)."),
+            field=field,
+            allowed=list(allowed),
+            got=None,
+        )
     if value not in allowed:
         raise ValidationFailed(
             N_("{field} must be one of: {allowed} (got {got!r})."),
@@ -90,12 +97,18 @@ def integer(field: str, value: Any, *, low: int, high: int, from_text: bool = Fa
     return value
 
 
+def ascii_int(text: str) -> int | None:
+    """The number text of ASCII digits only names ("42"); None for any other text: "²" passes
+    str.isdigit() but not int(), and a sign, spaces or "1_000" are not typed as a number."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def row_id(value: Any) -> int | None:
     """The id a value names when it is a whole number or ASCII digits (what a lookup "by id or
-    by name" tries first), if a row can have it; None otherwise: "²" passes str.isdigit() but
-    not int(), and past 2**63 - 1 no database column holds it."""
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        value = int(value)
+    by name" tries first), if a row can have it; None otherwise: past 2**63 - 1 no database
+    column holds it."""
+    if isinstance(value, str):
+        value = ascii_int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
         return None
     return value

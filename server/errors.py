@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, g, has_request_context, jsonify, request
 from peewee import IntegrityError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable
 
 from helpdesk.error_messages import localized_message
 from helpdesk.errors import (
@@ -35,7 +35,7 @@ def _code(exc: HTTPException) -> str:
     return HTTP_CODES.get(exc.code) or exc.name.lower().replace(" ", "_").replace("'", "")
 
 
-def _language() -> str | None:
+def caller_language() -> str | None:
     """The caller's language: their profile once known, else what the request asks for."""
     user = g.get("user")
     if user is not None:
@@ -49,7 +49,7 @@ def register_error_handlers(app: Flask, html_page=None) -> None:
 
     @app.errorhandler(HelpdeskError)
     def helpdesk_error(exc: HelpdeskError):
-        message = localized_message(exc, _language())
+        message = localized_message(exc, caller_language())
         response = error_response(exc.http_status, exc.code, message, exc.details)
         if isinstance(exc, AuthenticationRequired):
             response.headers["WWW-Authenticate"] = 'Bearer realm="helpdesk"'
@@ -66,6 +66,8 @@ def register_error_handlers(app: Flask, html_page=None) -> None:
         response = error_response(exc.code or 500, _code(exc), exc.description or exc.name)
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
+        if isinstance(exc, RequestedRangeNotSatisfiable) and exc.length is not None:
+            response.headers["Content-Range"] = f"{exc.units} */{exc.length}"  # the file's size
         return response
 
     @app.errorhandler(IntegrityError)

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -663,3 +664,28 @@ def s3_server(tmp_path_factory):
     finally:
         proc.kill()  # a throw-away directory: nothing to shut down cleanly
         proc.wait(10)
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage_kind(request, env, monkeypatch) -> str:
+    """The store the app is configured with: the directory, or a bucket prefix of this test's
+    own on the SeaweedFS server. A module whose tests run on both stores overrides `app` to ask
+    for it before the app reads its settings: `def app(storage_kind, app): return app`."""
+    if request.param == "s3":
+        server: S3Server = request.getfixturevalue("s3_server")
+        for name, value in server.environment().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("HELPDESK_STORAGE", f"s3://{server.bucket}/{uuid.uuid4().hex[:12]}")
+    return request.param
+
+
+@pytest.fixture
+def models_pointed_back(db):
+    """A `helpdesk db ...` or `helpdesk storage ...` command run in this process points the
+    models at the database it opens: point them back at the test's own when the test ends."""
+    tests_database = database.obj
+    yield
+    if database.obj is not tests_database:
+        if not database.is_closed():
+            database.close()
+        database.initialize(tests_database)

@@ -25,7 +25,7 @@ from helpdesk.services.account_tokens import (
 )
 from helpdesk.services.api_tokens import revoke_all
 
-RESET_ANSWER = "If this address has an account here, a reset link is on its way."
+RESET_ANSWER = N_("If this address has an account here, a reset link is on its way.")
 
 
 def request_password_reset(email, *, client: Client = NO_CLIENT) -> str:

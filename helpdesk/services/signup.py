@@ -19,7 +19,7 @@ from helpdesk.services.access_log import NO_CLIENT, Client, log_access
 from helpdesk.services.account_tokens import send_account_email, stand_in_email
 from helpdesk.services.users import register_external_customer
 
-SIGNUP_ANSWER = "If this address can be registered, a confirmation email is on its way."
+SIGNUP_ANSWER = N_("If this address can be registered, a confirmation email is on its way.")
 
 
 def signup(email, name, *, client: Client = NO_CLIENT, language: str = "en") -> str:

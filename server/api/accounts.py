@@ -7,10 +7,12 @@ from typing import Annotated, Any
 from flask import g, request, url_for
 from pydantic import Field, WithJsonSchema
 
+from helpdesk.i18n import N_, gettext
 from helpdesk.server import schemas
 from helpdesk.server.api import MAX_ID, api
 from helpdesk.server.api.contract import Body, Query, operation
 from helpdesk.server.api.inputs import client, current_user, json_body, paging, public
+from helpdesk.server.errors import caller_language
 from helpdesk.server.idempotency import idempotent
 from helpdesk.server.serializers import access_json, page_json, token_json, user_json
 from helpdesk.services import (
@@ -210,7 +212,7 @@ def sign_up():
     message = signup.signup(
         body["email"], body["name"], language=body.get("language") or "en", client=client()
     )
-    return {"message": message}, 202
+    return {"message": gettext(caller_language(), message)}, 202
 
 
 @api.post("/account/activate")
@@ -229,7 +231,8 @@ def activate():
 def request_password_reset():
     """Email a reset link; the answer never says whether the address exists."""
     body = json_body()
-    return {"message": password_reset.request_password_reset(body["email"], client=client())}, 202
+    message = password_reset.request_password_reset(body["email"], client=client())
+    return {"message": gettext(caller_language(), message)}, 202
 
 
 @api.post("/account/password-reset/confirm")
@@ -239,7 +242,8 @@ def reset_password():
     """Set a new password with a reset token; all the user's tokens are revoked."""
     body = json_body()
     user = password_reset.reset_password(body["token"], body["password"], client=client())
-    return {"message": "Your password was changed; log in with it.", "email": user.email}
+    message = gettext(caller_language(), N_("Your password was changed; log in with it."))
+    return {"message": message, "email": user.email}
 
 
 @api.post("/account/email/confirm")

@@ -10,6 +10,7 @@ drift apart.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -171,15 +172,16 @@ def check_body(model: type[Body], data: dict) -> dict:
     return data
 
 
-def body_fields(model: type[Body]) -> tuple[set[str], set[str]]:
-    """The names a body may hold and those it must."""
+@functools.cache
+def body_fields(model: type[Body]) -> tuple[frozenset[str], frozenset[str]]:
+    """The names a body may hold and those it must (worked out once per model)."""
     allowed, required = set(), set()
     for name, info in model.model_fields.items():
         key = info.alias or name
         allowed.add(key)
         if info.is_required():
             required.add(key)
-    return allowed, required
+    return frozenset(allowed), frozenset(required)
 
 
 # -- checking answers (tests) ---------------------------------------------------------------
@@ -205,11 +207,17 @@ def check_answers(app: Flask) -> None:
         return response
 
 
-def query_names(declared: Operation) -> set[str]:
+def query_names(declared: Operation) -> frozenset[str]:
     """The query parameters an operation takes: those of its query model."""
     if declared.query is None:
-        return set()
-    return {info.alias or name for name, info in declared.query.model_fields.items()}
+        return frozenset()
+    return _model_names(declared.query)
+
+
+@functools.cache
+def _model_names(model: type[Query]) -> frozenset[str]:
+    """A query model's parameter names, worked out once per model."""
+    return frozenset(info.alias or name for name, info in model.model_fields.items())
 
 
 def check_query_names() -> None:

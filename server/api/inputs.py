@@ -60,7 +60,7 @@ def client() -> Client:
     return Client(request.remote_addr, request.user_agent.string or None)
 
 
-def _check_fields(data: Any, allowed: set[str], required: set[str]) -> dict:
+def _check_fields(data: Any, allowed: frozenset[str], required: frozenset[str]) -> dict:
     if not isinstance(data, dict):
         raise BadRequest(N_("The request body must be a JSON object."))
     unknown = sorted(set(data) - allowed)

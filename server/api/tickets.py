@@ -332,10 +332,15 @@ def add_attachments(reference: str):
 
 @api.get("/tickets/<reference>/attachments/<filename>")
 @operation(
-    answers={200: Media(("*/*",), "The file, as a download."), 304: NOT_MODIFIED}, errors=(410,)
+    answers={
+        200: Media(("*/*",), "The file, as a download."),
+        206: Media(("*/*",), "The part of the file a Range header asks for (bytes=0-9)."),
+        304: NOT_MODIFIED,
+    },
+    errors=(410, 416),
 )
 def download_attachment(reference: str, filename: str):
-    """The file itself, always as a download."""
+    """The file itself, always as a download; a Range header asks for a part of it (206)."""
     attachment = tickets.get_attachment(reference, filename, actor=current_user())
     return send_attachment(attachment)
 

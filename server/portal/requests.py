@@ -15,7 +15,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import pgettext
 
-from helpdesk import permissions, workflow
+from helpdesk import permissions, validation, workflow
 from helpdesk.errors import HelpdeskError, NotFound, ValidationFailed
 from helpdesk.mail.notifications import notifications_enabled
 from helpdesk.server.attachments import send_attachment
@@ -247,12 +247,12 @@ def switch_notifications(reference: str):
 def close_request(reference: str):
     """Close a resolved request, with a satisfaction `rating` (1-5) and a `comment`."""
     rating = request.form.get("rating", "").strip()
+    number = validation.ascii_int(rating)  # other text goes on for the service to refuse
     try:
         tickets.close_ticket(
             reference,
             actor=portal_user(),
-            # ASCII digits only: "²" passes str.isdigit() but not int().
-            rating=int(rating) if rating.isascii() and rating.isdigit() else (rating or None),
+            rating=(rating or None) if number is None else number,
             comment=request.form.get("comment", ""),
         )
     except HelpdeskError as exc:

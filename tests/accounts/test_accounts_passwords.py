@@ -419,6 +419,25 @@ def test_a_reset_voids_every_link_sent_before_it(world, client):
     assert authentication.log_in("nina@acme.test", "second-password-42")[0].id == nina.id
 
 
+def test_the_api_answers_a_reset_in_the_callers_language(world, client, mailbox):
+    french = {"Accept-Language": "fr"}
+    resp = client.post(
+        "/api/v1/account/password-reset", json={"email": world.requester.email}, headers=french
+    )
+    assert resp.status_code == 202
+    assert resp.json == {
+        "message": "Si cette adresse a un compte ici, un lien de réinitialisation est en route."
+    }
+    reset, _ = issue_account_token(world.requester, "reset", timedelta(hours=1))
+    resp = client.post(
+        "/api/v1/account/password-reset/confirm",
+        json={"token": reset, "password": "second-password-42"},
+        headers=french,
+    )
+    assert resp.status_code == 200
+    assert resp.json["message"] == "Votre mot de passe a été changé ; connectez-vous avec lui."
+
+
 def test_an_invitation_cannot_overwrite_the_password_of_an_active_account(world, client):
     nina = users.register_user(
         "nina@acme.test",

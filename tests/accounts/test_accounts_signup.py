@@ -117,6 +117,19 @@ def test_the_external_organization_is_created_once(client, db, mailbox, monkeypa
     assert Membership.select().where(Membership.organization == org).count() == 2
 
 
+def test_the_api_answers_a_sign_up_in_the_callers_language(client, db, mailbox, monkeypatch):
+    monkeypatch.setenv("HELPDESK_SIGNUP", "open")
+    resp = client.post(
+        "/api/v1/auth/signup",
+        json={"email": "zoe@anywhere.test", "name": "Zoé"},
+        headers={"Accept-Language": "fr"},
+    )
+    assert resp.status_code == 202
+    assert resp.json == {
+        "message": "Si cette adresse peut être inscrite, un e-mail de confirmation est en route."
+    }
+
+
 def test_sign_up_in_another_language_confirms_in_it(installed, mailbox, monkeypatch):
     monkeypatch.setenv("HELPDESK_SIGNUP", "open")
     ok(installed("signup", "zoe@anywhere.test", "--name", "Zoé", "--language", "fr"))

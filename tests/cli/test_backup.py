@@ -27,6 +27,9 @@ MAX_CONCURRENT_WRITES = 300
 # Derived tables, checked by what they must say rather than row by row: search index, tally.
 DERIVED = ("ticket_search", "ticket_tally")
 
+# `helpdesk db ...` run in this process points the models at the database it opens.
+pytestmark = pytest.mark.usefixtures("models_pointed_back")
+
 
 def _upload(name: str, text: str) -> Upload:
     return Upload(name, io.BytesIO(text.encode()), "text/plain")
@@ -119,18 +122,6 @@ def source(env, world):
     data = env / "data"
     url = SERVER_DATABASE if ON_POSTGRES else f"sqlite:///{data / 'helpdesk.db'}"
     return Instance(url, data / "attachments")
-
-
-@pytest.fixture(autouse=True)
-def models_pointed_back(db):
-    """`helpdesk db ...` run in this process points the models at the database it opens:
-    point them back at the test's own when the test ends."""
-    tests_database = database.obj
-    yield
-    if database.obj is not tests_database:
-        if not database.is_closed():
-            database.close()
-        database.initialize(tests_database)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from conftest import S3Server
 
-from helpdesk.db import database
 from helpdesk.server import create_app
 from helpdesk.services import tickets
 from helpdesk.storage import S3Storage, Upload, active_store
@@ -38,33 +37,16 @@ def _unreachable(monkeypatch) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
 
 
-@pytest.fixture(params=["local", "s3"])
-def storage_kind(request, env, monkeypatch) -> str:
-    if request.param == "s3":
-        server = request.getfixturevalue("s3_server")
-        _use_s3(monkeypatch, server)
-        monkeypatch.setenv("HELPDESK_STORAGE", _bucket_url(server))
-    return request.param
+@pytest.fixture
+def app(storage_kind, app):
+    """The app on either store (conftest's storage_kind, set before the app is made)."""
+    return app
 
 
 @pytest.fixture
-def app(env, storage_kind):
-    application = create_app({"TESTING": True})
-    yield application
-    if not database.is_closed():
-        database.close()
-
-
-@pytest.fixture
-def world(world):
-    """The world, and the models pointed back at the test's database when it ends:
-    `helpdesk storage ...` run in this process points them at the one it opens."""
-    tests_database = database.obj
-    yield world
-    if database.obj is not tests_database:
-        if not database.is_closed():
-            database.close()
-        database.initialize(tests_database)
+def world(world, models_pointed_back):
+    """The world; `helpdesk storage ...` run in this process points the models elsewhere."""
+    return world
 
 
 def _files(world, count: int) -> dict[str, bytes]:

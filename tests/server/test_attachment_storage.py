@@ -6,13 +6,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import tracemalloc
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import S3Server
 from test_error_shape import assert_error
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
@@ -21,30 +20,17 @@ from helpdesk.config import load_settings
 from helpdesk.db import database
 from helpdesk.models import Attachment
 from helpdesk.server import create_app
-from helpdesk.storage import LocalStorage, S3Storage, active_store, sweep_unreferenced
+from helpdesk.storage import LocalStorage, S3Storage, active_store
+from helpdesk.storage_upkeep import sweep_unreferenced
 
 API = "/api/v1"
 MB = 1024 * 1024
 
 
-@pytest.fixture(params=["local", "s3"])
-def storage_kind(request, env, monkeypatch) -> str:
-    """The store the app is configured with: the directory, or a bucket prefix of this test's
-    own on the SeaweedFS server."""
-    if request.param == "s3":
-        server: S3Server = request.getfixturevalue("s3_server")
-        for name, value in server.environment().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("HELPDESK_STORAGE", f"s3://{server.bucket}/{uuid.uuid4().hex[:12]}")
-    return request.param
-
-
 @pytest.fixture
-def app(env, storage_kind):
-    application = create_app({"TESTING": True})
-    yield application
-    if not database.is_closed():
-        database.close()
+def app(storage_kind, app):
+    """The app on either store (conftest's storage_kind, set before the app is made)."""
+    return app
 
 
 def _submit(client, headers, content: bytes | io.BytesIO, name="log.txt"):
@@ -116,6 +102,35 @@ def test_an_attachment_goes_in_and_comes_back_with_its_headers(
         assert not local_file.exists()
     else:
         assert local_file.read_bytes() == content
+
+
+def test_a_range_request_gets_that_part_of_the_file(app, client, world, storage_kind):
+    content = bytes(range(256)) * 8
+    headers = world.headers(world.requester)
+    attachment = _created_attachment(client, headers, content, "dump.bin")
+    ranged_gets = []
+    if storage_kind == "s3":  # what boto3 sends: the part alone is asked of the bucket
+        active_store().client.meta.events.register(
+            "before-parameter-build.s3.GetObject",
+            lambda params, **_: ranged_gets.append(params.get("Range")),
+        )
+
+    for asked, start, stop in [("bytes=0-9", 0, 10), ("bytes=1000-1009", 1000, 1010)]:
+        with client.get(attachment["url"], headers={**headers, "Range": asked}) as resp:
+            assert resp.status_code == 206
+            assert resp.get_data() == content[start:stop]
+            assert resp.headers["Content-Range"] == f"bytes {start}-{stop - 1}/{len(content)}"
+            assert resp.headers["Content-Length"] == "10"
+            assert resp.headers["Accept-Ranges"] == "bytes"
+            assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    if storage_kind == "s3":
+        assert ranged_gets == [None, "bytes=0-9", None, "bytes=1000-1009"]
+
+    with client.get(attachment["url"], headers=headers) as whole:  # no Range: all of it
+        assert (whole.status_code, whole.get_data()) == (200, content)
+    resp = client.get(attachment["url"], headers={**headers, "Range": "bytes=5000-5009"})
+    assert_error(resp, 416, "requested_range_not_satisfiable")
+    assert resp.headers["Content-Range"] == f"bytes */{len(content)}"
 
 
 def test_a_file_missing_from_the_store_is_410(app, client, world):
@@ -190,6 +205,27 @@ def test_a_failed_transaction_leaves_its_file_to_the_sweeper(app, db, world, clo
     assert list(store.staging_dir.iterdir()) == []  # and no staging file is left
 
 
+def test_the_sweep_reads_the_named_files_in_batches_not_once_a_file(app, db, world, clock, caplog):
+    store = active_store()
+    for n in range(3):
+        _ticket_with_file(world, f"named file {n}".encode())
+    orphans = []
+    with store.staging() as staging:
+        for n in range(12):
+            orphans.append(staging.add(io.BytesIO(f"orphan {n}".encode()))[0])
+        staging.publish()
+    clock.advance(hours=7)
+    caplog.set_level(logging.DEBUG, logger="peewee")  # peewee logs each (sql, params) it runs
+    swept = sweep_unreferenced(store)
+    caplog.set_level(logging.WARNING, logger="peewee")
+    assert swept == sorted(orphans)
+    assert [sha for sha, _ in store.stored()] == sorted(
+        a.sha256 for a in Attachment.select(Attachment.sha256)
+    )
+    queries = [r.msg for r in caplog.records if r.name == "peewee" and isinstance(r.msg, tuple)]
+    assert len([sql for sql, _ in queries if 'FROM "attachment"' in sql]) == 1, queries
+
+
 def _ticket_with_file(world, content: bytes):
     from helpdesk.services import tickets
     from helpdesk.storage import Upload
@@ -251,18 +287,6 @@ def test_a_storage_location_that_is_not_s3_is_refused_by_name(env, monkeypatch, 
     monkeypatch.setenv("HELPDESK_STORAGE", value)
     with pytest.raises(ValueError, match="HELPDESK_STORAGE must be s3://BUCKET"):
         load_settings()
-
-
-@pytest.fixture
-def models_pointed_back(db):
-    """`helpdesk db backup` run in this process points the models at the database it opens:
-    point them back at the test's own when the test ends (as tests/cli/test_backup.py does)."""
-    tests_database = database.obj
-    yield
-    if database.obj is not tests_database:
-        if not database.is_closed():
-            database.close()
-        database.initialize(tests_database)
 
 
 def test_a_backup_says_that_the_bucket_is_backed_up_separately(

@@ -339,3 +339,16 @@ def test_unsharing_someone_it_is_not_shared_with_changes_nothing(client, world):
         error["message"] == f"Ticket {ticket.reference} is not shared with {world.colleague.email}."
     )
     assert snapshot(ticket) == before  # the shared user is still there
+
+
+@pytest.mark.parametrize("field", ["impact", "urgency", "priority", "type"])
+def test_a_null_choice_is_refused_in_json_words(client, world, field):
+    """A JSON caller sent null, not Python's None: the message says so."""
+    ticket = world.ticket(status="open")
+    resp = patch(client, world, world.agent, ticket.reference, {field: None})
+    assert resp.status_code == 422, resp.get_json()
+    message = resp.get_json()["error"]["message"]
+    assert message.startswith(f"{field} must be one of: ") and message.endswith(" (got null)."), (
+        message
+    )
+    assert "None" not in message

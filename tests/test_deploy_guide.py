@@ -334,6 +334,22 @@ def test_units_use_the_environment_file_and_every_timer_starts_a_service():
     assert named <= set(found)
 
 
+def test_systemd_accepts_every_unit_and_timer(tmp_path):
+    """`systemd-analyze verify`: no unknown key, no unparsable time, an executable command."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("no systemd-analyze on this machine (the systemd package)")
+    for name, text in units().items():
+        (tmp_path / name).write_text(text.replace("/opt/helpdesk/bin/helpdesk", HELPDESK_SCRIPT))
+    verified = subprocess.run(
+        [analyze, "verify", *sorted(str(tmp_path / name) for name in units())],
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_SECONDS,
+    )
+    assert (verified.returncode, verified.stderr) == (0, "")
+
+
 def test_nginx_takes_the_largest_request_the_servers_take():
     limit = int(parse_env_file(FILES[ENV_FILE])["HELPDESK_MAX_ATTACHMENT_SIZE"])
     [size] = re.findall(r"client_max_body_size (\d+)m;", FILES[NGINX_CONF])

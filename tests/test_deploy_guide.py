@@ -427,15 +427,20 @@ def nginx_config(deployment: Deployment, upstreams: list[int], https: int, http:
     return root
 
 
-def test_two_servers_behind_nginx(deployment, nginx_binary):
+def test_two_servers_behind_nginx(deployment, nginx_binary, app):
     from contextlib import ExitStack
 
-    from conftest import free_port
+    from conftest import CSRF_FIELD, PASSWORD, free_port, make_user
+
+    with database.connection_context():
+        make_user("agent@example.com", "Andy Agent", kind="agent", password=PASSWORD)
 
     args, env = serve_arguments(deployment)
     logs = [deployment.log_dir / "app1.log", deployment.log_dir / "app2.log"]
     with helpdesk_serve(env, logs[0], *args) as (url1, port1, _), ExitStack() as app2:
-        _, port2, _ = app2.enter_context(helpdesk_serve(env, logs[1], *args))
+        # Each server with a data directory of its own, as on two machines.
+        env2 = {**env, "HELPDESK_DATA_DIR": str(deployment.root / "app2-data")}
+        _, port2, _ = app2.enter_context(helpdesk_serve(env2, logs[1], *args))
         https, http = free_port(), free_port()
         root = nginx_config(deployment, [port1, port2], https, http)
         nginx = [nginx_binary, "-p", str(root), "-e", str(root / "error.log")]
@@ -466,6 +471,32 @@ def test_two_servers_behind_nginx(deployment, nginx_binary):
                 plain = client.get(f"http://127.0.0.1:{http}/api/v1/health", headers=headers)
                 assert plain.status_code == 301
                 assert plain.headers["Location"] == "https://help.example.com/api/v1/health"
+                # Signed in to the portal through one server, signed in on both.
+                form = client.get(f"https://127.0.0.1:{https}/login", headers=headers)
+                [csrf] = CSRF_FIELD.findall(form.text)
+                # Over https the CSRF check wants the same origin: the servers know they are
+                # behind https, at help.example.com, from nginx's X-Forwarded-Proto and -Host.
+                login = {"email": "agent@example.com", "password": PASSWORD, "csrf_token": csrf}
+                foreign = client.post(
+                    f"https://127.0.0.1:{https}/login",
+                    headers={**headers, "Referer": "https://elsewhere.example/login"},
+                    data=login,
+                )
+                assert foreign.status_code == 400
+                signed_in = client.post(
+                    f"https://127.0.0.1:{https}/login",
+                    headers={**headers, "Referer": "https://help.example.com/login"},
+                    data=login,
+                )
+                assert signed_in.status_code == 303, signed_in.text
+                portal = [f"portal-{n}" for n in range(4)]
+                for request_id in portal:
+                    page = client.get(
+                        f"https://127.0.0.1:{https}/profile",
+                        headers={**headers, "X-Request-Id": request_id},
+                    )
+                    assert page.status_code == 200 and "Andy Agent" in page.text, page.text
+
                 # Straight to a server, not through the proxy: the header is not believed.
                 direct = client.get(
                     f"{url1}/api/v1/health",
@@ -491,6 +522,7 @@ def test_two_servers_behind_nginx(deployment, nginx_binary):
         [line] = [server[request_id] for server in seen if request_id in server]
         assert line["client"] == "127.0.0.2", line
     assert seen[0]["direct"]["client"] == "127.0.0.2"
+    assert all(set(portal) & set(server) for server in seen), "one server saw the session"
     assert set(alone) <= set(seen[0])
 
 

@@ -1,11 +1,11 @@
 """docs/deploy.md, run: its environment file, systemd units, nginx config and commands.
 
 The guide is read, not copied: each test takes a file or a command line from it, points what
-names a production machine (paths, hosts, the bucket, the SMTP server) at this test's own
-(the `deployment` fixture's paths and overrides) and runs it: `helpdesk serve` behind real nginx, the
-mail sender, the SLA and ingest timers' commands, storage, backup, restore and upgrade. Every
-shell line of the guide is either run here or listed in NOT_RUN with the reason, so the guide
-cannot drift from what works.
+names a production machine (paths, hosts, the bucket, the SMTP server) at this test's own (the
+`deployment` fixture's paths and overrides) and runs it: `helpdesk serve` twice behind real
+nginx, the mail sender, the SLA and ingest timers' commands, storage, backup, restore and
+upgrade. Every shell line of the guide is either run here or listed in NOT_RUN with the reason,
+so the guide cannot drift from what works.
 """
 
 from __future__ import annotations

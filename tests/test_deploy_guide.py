@@ -278,6 +278,7 @@ def deployment(env, tmp_path, request, s3_server, mailbox):
     base_env = loopback_environment(settings=False)
     base_env["HELPDESK_CONFIG"] = str(tmp_path / "home" / "config.json")  # the CLI's tokens
     base_env["HOME"] = str(tmp_path / "home")
+    data.mkdir(exist_ok=True)  # the helpdesk user's home, which `useradd --create-home` made
     (tmp_path / "backups").mkdir()
     # pytest's own name of the test, without a parameter
     name = request.node.originalname

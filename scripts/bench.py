@@ -6,11 +6,12 @@
 Starts `helpdesk serve` (gunicorn, 2 workers x 4 threads) on 127.0.0.1 and a free port over a
 fresh SQLite file (or an empty PostgreSQL database: --database; then --servers N starts N
 servers on it, each on its own port, and client thread t of a phase talks to server t mod N;
-the sequential W2, W3 and reads talk to the first), sets up the 20 organizations, 200 customers and their tokens, then runs W1a
-(create), W1b (comment), W2 (lists), W3 (search), W4 (mixed load) with a memory sampler, all as
-WORKLOAD.md says and with its generator workload.py, imported unchanged. Then the reads of issue
-10's table (optionally after seeding M more tickets with seed_data.py), the dashboard and a
-filtered search. Progress goes to stderr; the last line on stdout is one JSON object with every
+the sequential W2, W3 and reads talk to the first), sets up the 20 organizations, 200
+customers and their tokens, then runs W1a (create), W1b (comment), W2 (lists), W3 (search), W4
+(mixed load) with a memory sampler, all as WORKLOAD.md says and with its generator workload.py,
+imported unchanged. Then the reads of issue 10's table (optionally after seeding M more tickets
+with seed_data.py), the dashboard and a filtered search (--only w4: W1, then W4 alone; it runs
+--w4-rounds times). Progress goes to stderr; the last line on stdout is one JSON object with every
 figure. Every loop is bounded in count and time; nothing is sent anywhere but 127.0.0.1.
 """
 

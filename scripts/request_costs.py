@@ -55,13 +55,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no workload.py in {args.workload_dir} (see --workload-dir)")
     sys.path.insert(0, str(args.workload_dir))
     workload = importlib.import_module("workload")
-    setting = argparse.Namespace(tickets=1, server="gunicorn", workers=2, threads=4)
+    setting = argparse.Namespace(
+        tickets=1, server="gunicorn", workers=2, threads=4, database=None, servers=1
+    )
     runner = bench.Bench(setting, workload)
     tickets = workload.tickets(2000)
     results: dict = {}
     try:
         runner.set_up()
-        runner.start_server()
+        runner.start_servers()
         for kind in KINDS:
             done, lock = [0], threading.Lock()
             stop = time.monotonic() + args.seconds
@@ -94,9 +96,12 @@ def main(argv: list[str] | None = None) -> int:
                     with lock:
                         done[0] += 1
 
-            server_before, client_before = tree_cpu_seconds(runner.server.pid), time.process_time()
+            server_before, client_before = (
+                tree_cpu_seconds(runner.servers[0].pid),
+                time.process_time(),
+            )
             wall = runner.run_threads(4 if kind == "create" else 8, work)
-            server = tree_cpu_seconds(runner.server.pid) - server_before
+            server = tree_cpu_seconds(runner.servers[0].pid) - server_before
             client = time.process_time() - client_before
             count = max(done[0], 1)
             results[kind] = {
@@ -107,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             }
             bench.log(f"{kind}: {results[kind]}")
     finally:
-        runner.stop_server()
+        runner.stop_servers()
         shutil.rmtree(runner.workdir, ignore_errors=True)
     results["cores"] = os.cpu_count()
     print(json.dumps(results, sort_keys=True))

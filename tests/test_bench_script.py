@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import SERVER_DATABASE
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKLOAD_DIR = ROOT.parent / "shared" / "bench"
@@ -45,7 +47,7 @@ def test_bench_runs_every_phase_and_ends_with_one_json_line():
 
     assert figures["tickets"] == 60
     assert figures["errors_total"] == 0, result.stdout
-    assert figures["server"] == {"server": "gunicorn", "workers": 2, "threads": 4}
+    assert figures["server"] == {"server": "gunicorn", "workers": 2, "threads": 4, "servers": 1}
     assert figures["server_exit_code"] == 0  # stopped cleanly by SIGTERM
     assert set(figures["versions"]) >= {"python", "helpdesk", "wsgi_server"}
     assert figures["versions"]["wsgi_server"].startswith("gunicorn ")
@@ -75,6 +77,59 @@ def test_bench_runs_every_phase_and_ends_with_one_json_line():
     memory = figures["memory"]
     assert 0 < memory["peak_rss_largest_process_mb"] <= memory["peak_rss_total_mb"]
     assert figures["email"]["outbox"]  # notifications were rendered into the outbox
+
+
+@pytest.fixture
+def bench_database():
+    """An empty PostgreSQL database of its own on the suite's server (the suite's own one has
+    its schema and is emptied by each test); dropped afterwards."""
+    import psycopg2
+
+    name = f"helpdesk_bench_{os.getpid()}"
+    admin = psycopg2.connect(SERVER_DATABASE)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        cursor.execute(f"CREATE DATABASE {name}")
+    yield SERVER_DATABASE.rsplit("/", 1)[0] + "/" + name
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.close()
+
+
+@pytest.mark.postgres_only
+@needs_workload
+def test_bench_spreads_the_clients_over_two_servers_on_one_postgresql(bench_database):
+    result = run_script(
+        "bench.py",
+        *("--database", bench_database, "--servers", "2", "--only", "w4"),
+        *("--tickets", "40", "--workload-dir", str(WORKLOAD_DIR), "--w4-seconds", "1"),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.splitlines()[-1])
+
+    assert figures["server"]["servers"] == 2
+    assert figures["errors_total"] == 0, result.stdout
+    assert figures["server_exit_codes"] == [0, 0]
+    assert figures["versions"]["postgresql"]
+    assert figures["w1a"]["tickets_created"] == 40
+    # W4's 8 client threads: 4 on each server, and each server answered its share
+    w4 = figures["w4"]["per_server"]
+    assert len(w4) == 2 and all(server["requests"] > 0 for server in w4), w4
+    assert all(server["errors"] == 0 for server in w4)
+    assert sum(server["requests"] for server in w4) == figures["w4"]["requests"]
+    assert all(server["requests"] > 0 for server in figures["w1a"]["per_server"])
+    assert "w2" not in figures and "reads" not in figures  # --only w4
+    per_server_mb = figures["memory"]["peak_rss_total_per_server_mb"]
+    assert len(per_server_mb) == 2 and all(mb > 0 for mb in per_server_mb)
+
+
+@needs_workload
+def test_bench_refuses_two_servers_on_a_sqlite_file():
+    result = run_script("bench.py", "--servers", "2", "--workload-dir", str(WORKLOAD_DIR))
+    assert result.returncode == 2
+    assert "--servers above 1 needs a PostgreSQL database" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.sqlite_only

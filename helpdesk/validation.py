@@ -23,9 +23,9 @@ def choice(field: str, value: Any, allowed: tuple[str, ...]) -> str:
     if value is None:  # a JSON null: named as the caller wrote it, not as Python's None
         raise ValidationFailed(
             N_("{field} must be one of: {allowed} (got null)."),
+            {"got": None},
             field=field,
             allowed=list(allowed),
-            got=None,
         )
     if value not in allowed:
         raise ValidationFailed(

@@ -113,6 +113,26 @@ def hold_write_lock():
         connection.close()
 
 
+@contextmanager
+def another_postgres_database(prefix: str):
+    """An empty database of its own on the suite's PostgreSQL server (the suite's own one has
+    the schema and is emptied by each test): its URL; dropped afterwards."""
+    import psycopg2
+
+    name = f"{prefix}_{os.getpid()}"
+    admin = psycopg2.connect(SERVER_DATABASE)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            cursor.execute(f"CREATE DATABASE {name}")
+        yield SERVER_DATABASE.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
 def run_bounded(function, *, seconds: float):
     """Call `function` in a thread; fail the test if it has not returned within `seconds`
     (it is then left to its own timeout)."""

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import SERVER_DATABASE
+from conftest import another_postgres_database
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKLOAD_DIR = ROOT.parent / "shared" / "bench"
@@ -81,20 +80,8 @@ def test_bench_runs_every_phase_and_ends_with_one_json_line():
 
 @pytest.fixture
 def bench_database():
-    """An empty PostgreSQL database of its own on the suite's server (the suite's own one has
-    its schema and is emptied by each test); dropped afterwards."""
-    import psycopg2
-
-    name = f"helpdesk_bench_{os.getpid()}"
-    admin = psycopg2.connect(SERVER_DATABASE)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {name}")
-    yield SERVER_DATABASE.rsplit("/", 1)[0] + "/" + name
-    with admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
+    with another_postgres_database("helpdesk_bench") as url:
+        yield url
 
 
 @pytest.mark.postgres_only

@@ -12,10 +12,11 @@ import sqlite3
 import subprocess
 import tarfile
 import threading
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from conftest import HELPDESK_SCRIPT, ON_POSTGRES, SERVER_DATABASE
+from conftest import HELPDESK_SCRIPT, ON_POSTGRES, SERVER_DATABASE, another_postgres_database
 
 from helpdesk.db import database
 from helpdesk.models import Attachment
@@ -131,29 +132,18 @@ def target(tmp_path):
     data = tmp_path / "restored"
     environment = {**os.environ, "HELPDESK_DATA_DIR": str(data)}
     environment.pop("HELPDESK_URL", None)
-    if ON_POSTGRES:
-        import psycopg2
-
-        name = f"helpdesk_restore_{os.getpid()}"
-        admin = psycopg2.connect(SERVER_DATABASE)
-        admin.autocommit = True
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            cursor.execute(f"CREATE DATABASE {name}")
-        url = SERVER_DATABASE.rsplit("/", 1)[0] + "/" + name
-        environment["HELPDESK_DATABASE"] = url
-    else:
-        url = f"sqlite:///{data / 'helpdesk.db'}"
-        environment.pop("HELPDESK_DATABASE", None)
-    upgraded = _helpdesk("db", "upgrade", env=environment)
-    assert upgraded.returncode == 0, upgraded.stderr
-    instance = Instance(url, data / "attachments")
-    instance.env = environment
-    yield instance
-    if ON_POSTGRES:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
+    with ExitStack() as stack:
+        if ON_POSTGRES:
+            url = stack.enter_context(another_postgres_database("helpdesk_restore"))
+            environment["HELPDESK_DATABASE"] = url
+        else:
+            url = f"sqlite:///{data / 'helpdesk.db'}"
+            environment.pop("HELPDESK_DATABASE", None)
+        upgraded = _helpdesk("db", "upgrade", env=environment)
+        assert upgraded.returncode == 0, upgraded.stderr
+        instance = Instance(url, data / "attachments")
+        instance.env = environment
+        yield instance
 
 
 class Writer(threading.Thread):

@@ -266,7 +266,9 @@ def create_backup(path: Path, settings: Settings, progress: Progress = _no_progr
             manifest["attachments"] = len(blobs)
             if settings.storage:
                 # A bucket is backed up by its own means (versioning, replication): this
-                # backup holds the database and says where its files are.
+                # backup holds the database and says where its files are, once it has
+                # checked that they are all there.
+                _refuse_missing(_missing_from_bucket(settings, blobs), settings.storage)
                 manifest["attachments_stored_in"] = settings.storage
                 blobs = []
             _write_archive(tmp, manifest, member, copy, sorted(blobs), settings, progress)
@@ -284,6 +286,28 @@ def _cannot_write(path: Path, exc: OSError) -> HelpdeskError:
     )
 
 
+def _missing_from_bucket(settings: Settings, blobs) -> list[str]:
+    """The files of the copy that the bucket lacks or holds at another size, read from the
+    bucket's listing beside the database's names (helpdesk/storage_upkeep.py)."""
+    from helpdesk.storage_upkeep import files_not_present, store_at
+
+    return files_not_present(store_at(settings.storage, settings.attachment_dir), set(blobs))
+
+
+def _refuse_missing(missing: list[str], store: str) -> None:
+    if missing:
+        raise Gone(
+            N_(
+                "Attachment files named in the database are missing from the attachment "
+                "storage ({store}), so this backup would not be whole: restore them from an "
+                "earlier backup first. Missing ({count}): {missing}"
+            ),
+            count=len(missing),
+            store=store,
+            missing=missing[:20],
+        )
+
+
 def _write_archive(
     tmp: Path,
     manifest: dict,
@@ -295,18 +319,7 @@ def _write_archive(
 ) -> None:
     """The database copy, then the files it names, then the manifest with their hashes."""
     store = settings.attachment_dir
-    missing = [sha for sha in blobs if not (store / sha[:2] / sha).is_file()]
-    if missing:
-        raise Gone(
-            N_(
-                "Attachment files named in the database are missing from the attachment "
-                "storage ({store}), so this backup would not be whole: restore them from an "
-                "earlier backup first. Missing ({count}): {missing}"
-            ),
-            count=len(missing),
-            store=str(store),
-            missing=missing[:20],
-        )
+    _refuse_missing([sha for sha in blobs if not (store / sha[:2] / sha).is_file()], str(store))
     members: dict[str, dict] = {}
     with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as archive:
         _add_file(archive, member, copy, members)

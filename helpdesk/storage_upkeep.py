@@ -130,6 +130,14 @@ def check_store(store: Storage) -> dict:
     }
 
 
+def files_not_present(store: Storage, wanted: set[str]) -> list[str]:
+    """Those of `wanted` (SHA-256s that attachments name) that the store lacks or holds at
+    another size, in ascending order."""
+    return [
+        pair.sha256 for pair in _side_by_side(store) if pair.sha256 in wanted and not pair.present
+    ]
+
+
 def incomplete_error(report: dict) -> Gone:
     return Gone(
         N_(

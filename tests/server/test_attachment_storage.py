@@ -289,6 +289,23 @@ def test_a_storage_location_that_is_not_s3_is_refused_by_name(env, monkeypatch, 
         load_settings()
 
 
+def test_a_backup_refuses_a_store_that_lacks_a_file_the_database_names(
+    app, client, world, cli, storage_kind, tmp_path, models_pointed_back
+):
+    """With a bucket the backup holds the database only: it says so only once every file
+    that copy names is in the bucket (at its size), as it checks the directory's files."""
+    kept = _created_attachment(client, world.headers(world.requester), b"kept")
+    lost = _created_attachment(client, world.headers(world.requester), b"soon gone")
+    active_store().delete(lost["sha256"])
+    path = tmp_path / "backup.tar"
+    result = cli("db", "backup", str(path), "--json")
+    assert result.exit_code == 1, result.output
+    error = json.loads(result.stderr)["error"]
+    assert error["code"] == "gone", error
+    assert error["details"]["missing"] == [lost["sha256"]] != [kept["sha256"]]
+    assert not path.exists()
+
+
 def test_a_backup_says_that_the_bucket_is_backed_up_separately(
     app, client, world, cli, storage_kind, tmp_path, models_pointed_back
 ):

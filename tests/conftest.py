@@ -7,6 +7,7 @@ it, on a fresh SQLite file per test. Tests about one engine say so with a marker
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -572,6 +573,31 @@ def helpdesk_serve(env: dict, log: Path, *serve_args: str):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def start_at_once(args: list[str], env: dict, count: int = 2) -> list[subprocess.Popen]:
+    """`helpdesk ARGS --json` in `count` processes of their own, started together (as the same
+    command on two machines)."""
+    return [
+        subprocess.Popen(
+            [HELPDESK_SCRIPT, *args, "--json"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(count)
+    ]
+
+
+def json_answers(processes: list[subprocess.Popen], *, seconds: float = 120) -> list[dict]:
+    """Each process's JSON answer, once it has ended with status 0."""
+    answers = []
+    for process in processes:
+        out, err = process.communicate(timeout=seconds)
+        assert process.returncode == 0, err.decode()
+        answers.append(json.loads(out))
+    return answers
 
 
 # -- a real S3-compatible server (SeaweedFS) --------------------------------------------------

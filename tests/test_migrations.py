@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 
 import pytest
 from conftest import (
-    HELPDESK_SCRIPT,
     PASSWORD,
     SERVER_DATABASE,
     hold_write_lock,
+    json_answers,
     loopback_environment,
     run_bounded,
+    start_at_once,
 )
 from playhouse.migrate import SchemaMigrator, migrate
 
@@ -265,29 +265,6 @@ def test_starting_takes_no_write_lock(env, app):
     assert health.status_code == 200
 
 
-def _start_upgrades(count: int) -> list[subprocess.Popen]:
-    """`helpdesk db upgrade --json` in `count` processes of their own, started at once."""
-    return [
-        subprocess.Popen(
-            [HELPDESK_SCRIPT, "db", "upgrade", "--json"],
-            env=loopback_environment(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for _ in range(count)
-    ]
-
-
-def _upgrade_results(processes: list[subprocess.Popen]) -> list[dict]:
-    results = []
-    for process in processes:
-        out, err = process.communicate(timeout=60)
-        assert process.returncode == 0, err.decode()
-        results.append(json.loads(out))
-    return results
-
-
 def _first_release_with_an_organization(cli) -> None:
     assert cli("org", "create", "Acme").exit_code == 0
     with database.connection_context():
@@ -299,7 +276,7 @@ def test_two_upgrades_started_at_once_migrate_once(installed):
     migrates, the other finds the schema current; the data is kept."""
     _first_release_with_an_organization(installed)
 
-    results = _upgrade_results(_start_upgrades(2))
+    results = json_answers(start_at_once(["db", "upgrade"], loopback_environment()))
 
     assert sorted(r["from"] for r in results) == [1, LATEST]
     assert {r["to"] for r in results} == {LATEST}
@@ -318,7 +295,7 @@ def test_upgrades_wait_for_the_one_holding_the_upgrade_lock(installed):
     try:
         with holder.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s)", (UPGRADE_LOCK,))
-        processes = _start_upgrades(2)
+        processes = start_at_once(["db", "upgrade"], loopback_environment())
         deadline = time.monotonic() + 30
         while _waiting_for_the_upgrade_lock(holder) < 2:  # both read version 1 and wait
             assert time.monotonic() < deadline, "the upgrades did not wait for the lock"
@@ -327,7 +304,7 @@ def test_upgrades_wait_for_the_one_holding_the_upgrade_lock(installed):
     finally:
         holder.close()  # releases the lock: they go on, one after the other
 
-    results = _upgrade_results(processes)
+    results = json_answers(processes)
     assert sorted(r["from"] for r in results) == [1, LATEST]
     with database.connection_context():
         assert SchemaVersion.get().version == LATEST

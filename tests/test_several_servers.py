@@ -9,7 +9,6 @@ would: each message goes out once, each breach is recorded once.
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
@@ -18,10 +17,11 @@ import httpx
 import pytest
 from conftest import (
     CSRF_FIELD,
-    HELPDESK_SCRIPT,
     PASSWORD,
     helpdesk_serve,
+    json_answers,
     loopback_environment,
+    start_at_once,
 )
 
 from helpdesk.config import current_settings
@@ -153,26 +153,6 @@ def test_throttles_and_retries_count_across_servers(shared, world, tmp_path):
         assert Ticket.select().where(Ticket.title == body["title"]).count() == 1
 
 
-def run_at_once(command: list[str], environment: dict, count: int = 2) -> list[dict]:
-    """`helpdesk COMMAND --json` in `count` processes started together; their JSON answers."""
-    processes = [
-        subprocess.Popen(
-            [HELPDESK_SCRIPT, *command, "--json"],
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for _ in range(count)
-    ]
-    answers = []
-    for process in processes:
-        out, err = process.communicate(timeout=120)
-        assert process.returncode == 0, err.decode()
-        answers.append(json.loads(out))
-    return answers
-
-
 def test_two_mail_senders_deliver_each_message_once(mailbox, shared, world):
     """(mailbox first: the shared environment carries its SMTP settings.)"""
     environment, _ = shared
@@ -182,7 +162,7 @@ def test_two_mail_senders_deliver_each_message_once(mailbox, shared, world):
         queued = {m.message_id for m in OutboxMessage.select()}
     assert len(queued) >= 40
 
-    reports = run_at_once(["mail", "send"], environment)
+    reports = json_answers(start_at_once(["mail", "send"], environment))
 
     delivered = [m["Message-ID"] for m in mailbox.messages]
     assert sorted(delivered) == sorted(queued)  # every one, none twice
@@ -212,7 +192,9 @@ def test_two_sla_checks_record_each_breach_once(shared, world, clock):
         clock.reset()
         agent_token = api_tokens.issue_token(world.agent)
 
-    reports = run_at_once(["sla", "check"], environment | {"HELPDESK_TOKEN": agent_token})
+    reports = json_answers(
+        start_at_once(["sla", "check"], environment | {"HELPDESK_TOKEN": agent_token})
+    )
 
     recorded = [(row["reference"], row["clock"]) for r in reports for row in r["breached"]]
     expected = [(ref, name) for ref in late for name in ("response", "resolution")]

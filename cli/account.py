@@ -207,5 +207,6 @@ def signup(
     emit(
         result,
         json_output,
-        lambda r: typer.echo(r["message"] + " Then run: helpdesk account activate TOKEN"),
+        # The server answers in the profile's language (Accept-Language): so does the hint.
+        lambda r: typer.echo(r["message"] + " " + t("Then run: helpdesk account activate TOKEN")),
     )

@@ -200,3 +200,15 @@ def test_mail_from_an_unknown_sender_registers_them_by_the_same_rule_as_sign_up(
     zoe = User.get(User.email == "zoe@any.test")
     assert (zoe.name, zoe.kind, zoe.origin) == ("Zoé Zed", "customer", "external")
     assert [m.organization.name for m in zoe.memberships] == ["Web customers"]
+
+
+def test_the_cli_says_the_whole_sign_up_answer_in_its_profiles_language(
+    installed, mailbox, monkeypatch
+):
+    monkeypatch.setenv("HELPDESK_SIGNUP", "open")
+    ok(installed("account", "update", "--language", "fr"))
+    answer = ok(installed("signup", "zoe@anywhere.test", "--name", "Zoé")).stdout
+    assert answer == (
+        "Si cette adresse peut être inscrite, un e-mail de confirmation est en route. "
+        "Puis lancez : helpdesk account activate TOKEN\n"
+    )

@@ -227,13 +227,20 @@ def check_query_names() -> None:
     declared = operation_of(view) if view is not None else None
     if declared is None:
         return
-    allowed = query_names(declared)
-    unknown = sorted(set(request.args) - allowed)
+    refuse_unknown(
+        request.args,
+        query_names(declared),
+        N_("Unknown query parameter: {unknown}."),
+        N_("Unknown query parameters: {unknown}."),
+    )
+
+
+def refuse_unknown(given, allowed: frozenset[str], one: str, several: str) -> None:
+    """The one refusal of names an operation does not declare (query parameters, body fields):
+    422 naming them, with the allowed ones in the details."""
+    unknown = sorted(set(given) - allowed)
     if unknown:
-        if len(unknown) == 1:
-            template = N_("Unknown query parameter: {unknown}.")
-        else:
-            template = N_("Unknown query parameters: {unknown}.")
+        template = one if len(unknown) == 1 else several
         raise ValidationFailed(template, {"allowed": sorted(allowed)}, unknown=unknown)
 
 

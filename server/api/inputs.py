@@ -12,7 +12,12 @@ from helpdesk.errors import AuthenticationRequired, BadRequest, ValidationFailed
 from helpdesk.i18n import N_
 from helpdesk.models import User
 from helpdesk.permissions import require_token_allows
-from helpdesk.server.api.contract import body_fields, check_body, current_operation
+from helpdesk.server.api.contract import (
+    body_fields,
+    check_body,
+    current_operation,
+    refuse_unknown,
+)
 from helpdesk.services.access_log import Client
 from helpdesk.services.api_tokens import user_for_token
 from helpdesk.storage import Upload
@@ -63,13 +68,7 @@ def client() -> Client:
 def _check_fields(data: Any, allowed: frozenset[str], required: frozenset[str]) -> dict:
     if not isinstance(data, dict):
         raise BadRequest(N_("The request body must be a JSON object."))
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        if len(unknown) == 1:
-            template = N_("Unknown field: {unknown}.")
-        else:
-            template = N_("Unknown fields: {unknown}.")
-        raise ValidationFailed(template, {"allowed": sorted(allowed)}, unknown=unknown)
+    refuse_unknown(data, allowed, N_("Unknown field: {unknown}."), N_("Unknown fields: {unknown}."))
     missing = sorted(f for f in required if data.get(f) in (None, ""))
     if missing:
         if len(missing) == 1:
